@@ -1,0 +1,78 @@
+// Package deps holds the pure rules of the dependency graph: cycle checks
+// and the readiness of a job from the outcomes of its dependencies. The
+// engine owns the graph; this package only reads it through callbacks.
+package deps
+
+import (
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// FindCycle reports whether making job depend on dep would close a cycle,
+// and if so returns it as a path job → dep → ... → job. depsOf returns the
+// dependencies of an unfinished job (nil for finished or unknown jobs: a
+// finished job's edges can no longer block anything).
+func FindCycle(job, dep string, depsOf func(id string) []string) []string {
+	if job == dep {
+		return []string{job, job}
+	}
+	// Depth-first search from dep along dependency edges, looking for job.
+	parent := map[string]string{dep: ""}
+	stack := []string{dep}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, d := range depsOf(n) {
+			if _, seen := parent[d]; seen {
+				continue
+			}
+			parent[d] = n
+			if d == job {
+				return pathBack(job, dep, parent)
+			}
+			stack = append(stack, d)
+		}
+	}
+	return nil
+}
+
+// pathBack rebuilds job → dep → ... → job from the search's parent links.
+func pathBack(job, dep string, parent map[string]string) []string {
+	var rev []string
+	for n := job; n != ""; n = parent[n] {
+		rev = append(rev, n)
+		if n == dep {
+			break
+		}
+	}
+	path := []string{job}
+	for i := len(rev) - 1; i >= 0; i-- {
+		path = append(path, rev[i])
+	}
+	return path
+}
+
+// Verdict is what a dependency's state means for its dependent.
+type Verdict int
+
+// The verdicts.
+const (
+	// Pending: the dependency has not finished; keep waiting.
+	Pending Verdict = iota
+	// Satisfied: the dependency no longer blocks the dependent.
+	Satisfied
+	// Cancel: the dependency failed or was canceled and the edge's policy
+	// says the dependent must be canceled.
+	Cancel
+)
+
+// Judge says what a dependency in state s means for a dependent whose edge
+// has policy p.
+func Judge(s model.State, p model.DepPolicy) Verdict {
+	switch {
+	case !s.Terminal():
+		return Pending
+	case s == model.Completed || p == model.DepIgnore:
+		return Satisfied
+	}
+	return Cancel
+}
