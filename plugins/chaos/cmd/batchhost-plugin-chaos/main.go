@@ -1,0 +1,10 @@
+// Command batchhost-plugin-chaos is the chaos test plugin; see package
+// github.com/batchhost/batchhost/plugins/chaos.
+package main
+
+import (
+	"github.com/batchhost/batchhost/plugins/chaos"
+	"github.com/batchhost/batchhost/sdk"
+)
+
+func main() { sdk.Serve(chaos.Plugin()) }
