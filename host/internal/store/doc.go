@@ -1,0 +1,26 @@
+// Package store keeps batchhost's jobs, groups, membership and dependency
+// edges in one bbolt file, and is the only code that touches bbolt.
+//
+// Writes arrive as whole [Batch]es from the engine's goroutine and are made
+// durable by a single writer goroutine that folds every batch queued while
+// the previous transaction was committing into the next transaction (group
+// commit): one fsync for many transitions, with no added latency when the
+// store is idle. Reads are bbolt read transactions and may run from any
+// goroutine, concurrently with the writer.
+//
+// Besides the records, every write transaction maintains the indexes the
+// engine relies on: live jobs (what start-up reads), finished jobs by finish
+// time (what retention prunes), idempotency keys, counts by state, group
+// membership in add order, open groups, and reverse dependency edges.
+//
+// # Caveats
+//
+//   - OnCommit callbacks run on the writer goroutine: they must not block and
+//     must not call [Store.Commit], or the writer stalls.
+//   - A failed commit is fatal: the store refuses every later write with
+//     [ErrFailed] rather than risk acknowledging something it did not keep.
+//   - The file holds one exclusive lock; a second host on the same file gets
+//     [ErrLocked] after [Options.LockTimeout].
+//   - A page damaged behind a valid header is found when it is read: the read
+//     returns [ErrCorrupt], it does not crash the host.
+package store
