@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/batchhost/batchhost/proto/pluginpb"
 	"github.com/batchhost/batchhost/proto/pluginrpc"
@@ -34,6 +36,10 @@ type server struct {
 	tasks    map[string]Task
 	names    string // the task names, for the unknown_task message
 	opts     testhook.Options
+	// running counts tasks that have not returned, including ones whose
+	// stream the host has cancelled: the host waits for 0 before it
+	// reuses the process.
+	running atomic.Int32
 }
 
 func init() {
@@ -71,9 +77,12 @@ func newServer(p Plugin, opts testhook.Options) (*server, error) {
 	return s, nil
 }
 
-// Describe answers with the plugin's name, version and tasks.
+// Describe answers with the plugin's name, version and tasks, and how many
+// tasks are still running.
 func (s *server) Describe(context.Context, *pluginpb.DescribeRequest) (*pluginpb.DescribeResponse, error) {
-	return s.describe, nil
+	d := proto.CloneOf(s.describe)
+	d.Running = s.running.Load()
+	return d, nil
 }
 
 // Execute runs one attempt: the task's ctx is the stream's ctx, events are
@@ -102,7 +111,9 @@ func (s *server) Execute(req *pluginpb.ExecuteRequest, stream grpc.ServerStreami
 	var wg sync.WaitGroup
 	wg.Go(func() { events.heartbeats(interval, stop) })
 
+	s.running.Add(1)
 	out, err := s.run(stream.Context(), t, newJob(req, events), req.GetArgs())
+	s.running.Add(-1)
 
 	close(stop)
 	wg.Wait()

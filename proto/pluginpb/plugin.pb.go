@@ -217,7 +217,11 @@ type DescribeResponse struct {
 	// every attempt instead of reusing it.
 	FreshProcessPerAttempt bool `protobuf:"varint,4,opt,name=fresh_process_per_attempt,json=freshProcessPerAttempt,proto3" json:"fresh_process_per_attempt,omitempty"`
 	// sdk_version is informational, for diagnostics.
-	SdkVersion    string `protobuf:"bytes,5,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	SdkVersion string `protobuf:"bytes,5,opt,name=sdk_version,json=sdkVersion,proto3" json:"sdk_version,omitempty"`
+	// running is the number of Execute calls whose task has not returned
+	// yet. After cancelling an attempt the host asks again until it is 0
+	// (the process may take the next job) or the kill grace is over.
+	Running       int32 `protobuf:"varint,6,opt,name=running,proto3" json:"running,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +289,13 @@ func (x *DescribeResponse) GetSdkVersion() string {
 		return x.SdkVersion
 	}
 	return ""
+}
+
+func (x *DescribeResponse) GetRunning() int32 {
+	if x != nil {
+		return x.Running
+	}
+	return 0
 }
 
 type TaskInfo struct {
@@ -871,14 +882,15 @@ var File_pluginpb_plugin_proto protoreflect.FileDescriptor
 const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x15pluginpb/plugin.proto\x12\x13batchhost.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\xd1\x01\n" +
+	"\x0fDescribeRequest\"\xeb\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x123\n" +
 	"\x05tasks\x18\x03 \x03(\v2\x1d.batchhost.plugin.v1.TaskInfoR\x05tasks\x129\n" +
 	"\x19fresh_process_per_attempt\x18\x04 \x01(\bR\x16freshProcessPerAttempt\x12\x1f\n" +
 	"\vsdk_version\x18\x05 \x01(\tR\n" +
-	"sdkVersion\"@\n" +
+	"sdkVersion\x12\x18\n" +
+	"\arunning\x18\x06 \x01(\x05R\arunning\"@\n" +
 	"\bTaskInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xee\x01\n" +

@@ -1,0 +1,173 @@
+package host
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures a Host. The zero value of every field but DataDir means
+// its default; Open works on a copy with the defaults filled in.
+type Config struct {
+	// DataDir holds the job database and the job logs. Required.
+	DataDir string
+	// PluginDir is where batchhost-plugin-* executables are found. Defaults
+	// to "plugins" beside the running executable.
+	PluginDir string
+	// MaxWorkers bounds the jobs running at once, host-wide. Defaults to the
+	// number of CPUs.
+	MaxWorkers int
+	// MaxQueueSize bounds the jobs in state queued (waiting jobs do not
+	// count); a Submit beyond it fails at once with ErrQueueFull. Defaults
+	// to 100000.
+	MaxQueueSize int
+	// PollInterval is the fallback tick of the dispatcher. Dispatch is woken
+	// by events (a submit, a finished job, a due retry); the tick only
+	// guards against a missed wake-up. Defaults to 1s.
+	PollInterval time.Duration
+
+	// DefaultMaxAttempts applies to jobs that do not set MaxAttempts.
+	// Defaults to 3.
+	DefaultMaxAttempts int
+	// DefaultBackoff applies to jobs that do not set Backoff. Defaults to
+	// 1s initial, ×2, 5m max, ±20% jitter.
+	DefaultBackoff *Backoff
+	// DefaultTimeout applies to jobs that do not set Timeout. Defaults to
+	// none.
+	DefaultTimeout time.Duration
+	// Retention is how long finished jobs are kept before they are pruned.
+	// Defaults to 7 days.
+	Retention time.Duration
+
+	// KillGrace is how long a cancelled or timed-out attempt may take to
+	// return before its plugin's process group is killed. Defaults to 5s.
+	KillGrace time.Duration
+	// PluginIdleTimeout stops a warm plugin process idle this long.
+	// Defaults to 60s.
+	PluginIdleTimeout time.Duration
+	// PluginStartTimeout bounds a plugin process's launch and handshake.
+	// Defaults to 10s.
+	PluginStartTimeout time.Duration
+	// PluginMemoryLimit caps each plugin process's memory in bytes (Linux;
+	// 0 means none). PluginMemoryLimits overrides it per plugin name.
+	PluginMemoryLimit  int64
+	PluginMemoryLimits map[string]int64
+	// PluginEnv is added to every plugin process's environment.
+	PluginEnv []string
+
+	// Limits caps how many jobs of a task ("docs.ocr") or of a plugin
+	// ("exec") run at once, on top of MaxWorkers. A name that matches no
+	// loaded task or plugin is reported as a warning at start.
+	Limits map[string]int
+
+	// MaxArgsBytes bounds a job's JSON args. Defaults to 1 MiB.
+	MaxArgsBytes int
+	// MaxResultBytes bounds a job's JSON result; a larger result fails the
+	// attempt with kind result_too_large. Defaults to 1 MiB.
+	MaxResultBytes int
+
+	// Logger receives the host's own logs. Defaults to a null logger.
+	Logger hclog.Logger
+	// Clock lets tests control time. Defaults to the real clock.
+	Clock Clock
+	// NoSync skips fsync on commits. It makes every acknowledged change
+	// losable on a power failure; only benchmarks should set it.
+	NoSync bool
+}
+
+// defaultBackoff is the documented default retry policy.
+var defaultBackoff = Backoff{Initial: time.Second, Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.2}
+
+// withDefaults returns a copy of c with defaults filled in, or an error that
+// names the first invalid field.
+func (c Config) withDefaults() (Config, error) {
+	if c.DataDir == "" {
+		return c, fmt.Errorf("config: DataDir is required")
+	}
+	if c.PluginDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, fmt.Errorf("config: PluginDir not set and the executable's directory is unknown: %w", err)
+		}
+		c.PluginDir = filepath.Join(filepath.Dir(exe), "plugins")
+	}
+	intDefault := func(name string, v *int, def int) error {
+		if *v < 0 {
+			return fmt.Errorf("config: %s must not be negative (got %d)", name, *v)
+		}
+		if *v == 0 {
+			*v = def
+		}
+		return nil
+	}
+	durDefault := func(name string, v *time.Duration, def time.Duration) error {
+		if *v < 0 {
+			return fmt.Errorf("config: %s must not be negative (got %s)", name, *v)
+		}
+		if *v == 0 {
+			*v = def
+		}
+		return nil
+	}
+	for _, err := range []error{
+		intDefault("MaxWorkers", &c.MaxWorkers, runtime.NumCPU()),
+		intDefault("MaxQueueSize", &c.MaxQueueSize, 100000),
+		intDefault("DefaultMaxAttempts", &c.DefaultMaxAttempts, 3),
+		intDefault("MaxArgsBytes", &c.MaxArgsBytes, 1<<20),
+		intDefault("MaxResultBytes", &c.MaxResultBytes, 1<<20),
+		durDefault("PollInterval", &c.PollInterval, time.Second),
+		durDefault("DefaultTimeout", &c.DefaultTimeout, 0),
+		durDefault("Retention", &c.Retention, 7*24*time.Hour),
+		durDefault("KillGrace", &c.KillGrace, 5*time.Second),
+		durDefault("PluginIdleTimeout", &c.PluginIdleTimeout, 60*time.Second),
+		durDefault("PluginStartTimeout", &c.PluginStartTimeout, 10*time.Second),
+	} {
+		if err != nil {
+			return c, err
+		}
+	}
+	if c.MaxWorkers > 4096 {
+		return c, fmt.Errorf("config: MaxWorkers %d is absurd (at most 4096)", c.MaxWorkers)
+	}
+	if c.PollInterval < time.Millisecond {
+		return c, fmt.Errorf("config: PollInterval %s is below 1ms", c.PollInterval)
+	}
+	if c.DefaultBackoff == nil {
+		b := defaultBackoff
+		c.DefaultBackoff = &b
+	} else {
+		b := *c.DefaultBackoff
+		if err := b.validate("config: DefaultBackoff"); err != nil {
+			return c, err
+		}
+		c.DefaultBackoff = &b
+	}
+	if c.PluginMemoryLimit < 0 {
+		return c, fmt.Errorf("config: PluginMemoryLimit must not be negative")
+	}
+	for name, v := range c.PluginMemoryLimits {
+		if v < 0 {
+			return c, fmt.Errorf("config: PluginMemoryLimits[%q] must not be negative", name)
+		}
+	}
+	for name, v := range c.Limits {
+		if strings.TrimSpace(name) == "" {
+			return c, fmt.Errorf("config: Limits has an empty name")
+		}
+		if v < 1 {
+			return c, fmt.Errorf("config: Limits[%q] must be at least 1 (got %d)", name, v)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	return c, nil
+}

@@ -1,0 +1,209 @@
+package host_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/batchhost/batchhost/host"
+)
+
+func TestPauseRunningJobStopsProgressAndTimeoutClock(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	rec := record(t, h, host.EventFilter{})
+	// 10 steps of 100ms: ~1s of work under a 1.5s timeout, paused for 2s.
+	id := submit(t, h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 10, "ms": 100}, Timeout: 1500 * time.Millisecond})
+	rec.until(t, func(e host.Event) bool {
+		return e.Job == id && e.Type == host.EventJobProgress && e.Progress.Fraction >= 0.3
+	})
+	if err := h.Pause(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	rec.until(t, stateEvent(id, host.StatePaused))
+	// While paused, nothing may arrive for the job: its process is stopped.
+	window := time.After(2 * time.Second)
+	for quiet := true; quiet; {
+		select {
+		case e := <-rec.ch:
+			if e.Job == id && e.Type == host.EventJobProgress {
+				t.Fatalf("progress %v while paused", e.Progress.Fraction)
+			}
+		case <-window:
+			quiet = false
+		}
+	}
+	if j, _ := h.Get(ctx, id); j.State != host.StatePaused || j.PausedFrom != host.StateRunning {
+		t.Fatalf("paused job %s from %s", j.State, j.PausedFrom)
+	}
+	if err := h.Resume(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	j := wait(t, h, id)
+	if j.State != host.StateCompleted || j.Attempt != 1 {
+		t.Fatalf("after resume: %s attempt %d %+v (the timeout must not count the pause)", j.State, j.Attempt, j.Error)
+	}
+}
+
+func TestCancelRunningHangEndsWithinGraceAndIsNotRetried(t *testing.T) {
+	h, cfg := openHost(t, nil)
+	ctx := ctxT(t)
+	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	id := submit(t, h, host.JobSpec{Task: "chaos.hang", MaxAttempts: 3})
+	rec.until(t, stateEvent(id, host.StateRunning))
+	start := time.Now()
+	if err := h.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	j := wait(t, h, id)
+	if el := time.Since(start); el > cfg.KillGrace+time.Second {
+		t.Errorf("cancel took %s, grace %s", el, cfg.KillGrace)
+	}
+	if j.State != host.StateCanceled || j.Attempt != 1 || len(j.Attempts) != 1 {
+		t.Fatalf("canceled hang: %s attempt %d", j.State, j.Attempt)
+	}
+}
+
+func TestTimeoutFailsAfterThreeTimeoutAttempts(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.KillGrace = 200 * time.Millisecond })
+	id := submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 30000}, Timeout: time.Second, MaxAttempts: 3})
+	j := wait(t, h, id)
+	if j.State != host.StateFailed || len(j.Attempts) != 3 {
+		t.Fatalf("%s after %d attempts", j.State, len(j.Attempts))
+	}
+	for _, a := range j.Attempts {
+		if a.Error == nil || a.Error.Kind != "timeout" {
+			t.Errorf("attempt %d: %+v", a.Attempt, a.Error)
+		}
+	}
+}
+
+func TestPerTaskLimitWithoutStarvingOthers(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) {
+		c.MaxWorkers = 4
+		c.Limits = map[string]int{"chaos.sleep": 2}
+	})
+	ctx := ctxT(t)
+	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	var specs []host.JobSpec
+	for range 10 {
+		specs = append(specs, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 100}})
+	}
+	sleeps, err := h.SubmitMany(ctx, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other tasks queued behind them still get the free workers.
+	var others []string
+	for range 5 {
+		others = append(others, submit(t, h, host.JobSpec{Task: "chaos.echo", Args: map[string]int{"x": 1}}))
+	}
+	for _, id := range others {
+		wait(t, h, id)
+	}
+	echoDoneWhileSleepsLeft := false
+	if j, _ := h.Get(ctx, sleeps[9]); !j.Done() {
+		echoDoneWhileSleepsLeft = true
+	}
+	if !echoDoneWhileSleepsLeft {
+		t.Errorf("other tasks waited for all limited jobs")
+	}
+	evs := rec.until(t, func(e host.Event) bool {
+		if e.Job != sleeps[9] || !e.State.Terminal() {
+			return false
+		}
+		return true
+	})
+	// The last-submitted sleep may not finish last; wait for all of them.
+	for _, id := range sleeps {
+		wait(t, h, id)
+	}
+	isSleep := map[string]bool{}
+	for _, id := range sleeps {
+		isSleep[id] = true
+	}
+	running, peak := 0, 0
+	for _, e := range evs {
+		if !isSleep[e.Job] {
+			continue
+		}
+		if e.State == host.StateRunning {
+			running++
+			peak = max(peak, running)
+		}
+		if e.PrevState == host.StateRunning {
+			running--
+		}
+	}
+	if peak > 2 || peak == 0 {
+		t.Fatalf("peak of %d limited jobs running at once, limit 2", peak)
+	}
+}
+
+func TestStopDrainInterruptsAndReopenCompletes(t *testing.T) {
+	h, cfg := openHost(t, func(c *host.Config) { c.MaxWorkers = 10 })
+	ctx := ctxT(t)
+	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	var specs []host.JobSpec
+	for range 10 {
+		specs = append(specs, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 3000}})
+	}
+	ids, err := h.SubmitMany(ctx, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := map[string]bool{}
+	rec.until(t, func(e host.Event) bool {
+		if e.State == host.StateRunning {
+			started[e.Job] = true
+		}
+		return len(started) == 10
+	})
+	drain, cancel := contextWithTimeout(time.Second)
+	defer cancel()
+	if err := h.Stop(drain); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		j, _ := h.Get(ctx, id)
+		if j.State != host.StateQueued || j.Attempts[0].Error == nil || j.Attempts[0].Error.Kind != "interrupted" {
+			t.Fatalf("after Stop: %s %+v", j.State, j.Attempts)
+		}
+	}
+	closeHost(t, h)
+	h2 := reopen(t, cfg)
+	for _, id := range ids {
+		if j := wait(t, h2, id); j.State != host.StateCompleted || j.Attempt != 2 {
+			t.Fatalf("after reopen: %s attempt %d", j.State, j.Attempt)
+		}
+	}
+}
+
+func TestPauseAndResumeQueuedAndWaiting(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	h.PauseDispatch(ctx)
+	q := submit(t, h, host.JobSpec{Task: "chaos.noop"})
+	w := submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(q)})
+	for _, id := range []string{q, w} {
+		if err := h.Pause(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Pause(ctx, q); !errors.Is(err, host.ErrState) {
+		t.Fatalf("double pause: %v", err)
+	}
+	h.ResumeDispatch(ctx)
+	if err := h.Resume(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := h.Get(ctx, w); j.State != host.StateWaiting {
+		t.Fatalf("resumed dependent is %s, want waiting", j.State)
+	}
+	if err := h.Resume(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if j := wait(t, h, w); j.State != host.StateCompleted {
+		t.Fatalf("%s", j.State)
+	}
+}

@@ -1,0 +1,67 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors callers branch on. Wrapped errors carry the job or group id.
+var (
+	// ErrNotFound: no job or group with that id (it may have been pruned).
+	ErrNotFound = errors.New("not found")
+	// ErrQueueFull: accepting the job would exceed MaxQueueSize. Nothing
+	// was written.
+	ErrQueueFull = errors.New("queue full")
+	// ErrUnknownTask: no loaded plugin offers the task.
+	ErrUnknownTask = errors.New("unknown task")
+	// ErrInvalid: the spec or argument is malformed; the message says how.
+	ErrInvalid = errors.New("invalid")
+	// ErrCycle: the dependency would close a cycle. The error is a
+	// *CycleError naming it.
+	ErrCycle = errors.New("dependency cycle")
+	// ErrState: the job or group is not in a state that allows the
+	// operation (retry of a completed job, pause of a finished one...).
+	ErrState = errors.New("wrong state")
+	// ErrNotCompleted: Result was asked of a job that did not complete.
+	ErrNotCompleted = errors.New("job did not complete")
+	// ErrClosed: the host is closed or stopping.
+	ErrClosed = errors.New("host closed")
+	// ErrFailed: the host's store failed (disk full, I/O error); the host
+	// refuses further changes. Reopen it after fixing the cause.
+	ErrFailed = errors.New("host failed")
+)
+
+// CycleError names the dependency cycle a change would close.
+type CycleError struct {
+	Path []string // job → dependency → ... → job
+}
+
+func (e *CycleError) Error() string {
+	return fmt.Sprintf("dependency cycle: %s", strings.Join(e.Path, " -> "))
+}
+
+// Is makes errors.Is(err, ErrCycle) true.
+func (e *CycleError) Is(target error) bool { return target == ErrCycle }
+
+// kindError is a message that matches a sentinel with errors.Is without
+// repeating the sentinel's text in the message.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func invalidf(format string, args ...any) error {
+	return &kindError{ErrInvalid, fmt.Sprintf(format, args...)}
+}
+
+func stateErr(format string, args ...any) error {
+	return &kindError{ErrState, fmt.Sprintf(format, args...)}
+}
+
+func notFound(kind, id string) error {
+	return &kindError{ErrNotFound, fmt.Sprintf("%s %s not found", kind, id)}
+}

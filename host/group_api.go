@@ -1,0 +1,192 @@
+package host
+
+import (
+	"context"
+	"errors"
+
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/store"
+)
+
+// CreateGroup creates an empty group and returns its id.
+func (h *Host) CreateGroup(ctx context.Context, spec GroupSpec) (string, error) {
+	g := &model.Group{ID: newID(), Name: spec.Name, Sequential: spec.Sequential, CancelOnFailure: spec.CancelOnFailure,
+		CreatedAt: h.cfg.Clock.Now(), Counts: map[model.State]int{}}
+	if err := h.exec(ctx, func(e *engine) error { return e.createGroup(g) }); err != nil {
+		return "", err
+	}
+	return g.ID, nil
+}
+
+// AddToGroup adds a created job to a group. A job belongs to at most one
+// group; submitted jobs cannot join one. In a sequential group the job runs
+// after the member added before it. Adding to a done group reopens it.
+func (h *Host) AddToGroup(ctx context.Context, jobID, groupID string) error {
+	return h.exec(ctx, func(e *engine) error {
+		gs, err := e.group(groupID)
+		if err != nil {
+			return err
+		}
+		js, err := e.liveOnly(jobID)
+		if err != nil {
+			return err
+		}
+		return e.addToGroup(js, gs)
+	})
+}
+
+// GetGroup returns a group's status: counts by state, progress, done flag,
+// outcome and members.
+func (h *Host) GetGroup(ctx context.Context, id string) (*Group, error) {
+	members, err := h.store.Members(id)
+	if err != nil {
+		return nil, err
+	}
+	var out *Group
+	err = h.exec(ctx, func(e *engine) error {
+		if gs := e.groups[id]; gs != nil {
+			out = e.groupSnapshot(gs, members)
+		}
+		return errNoWrite
+	})
+	if err != nil || out != nil {
+		return out, err
+	}
+	g, err := h.store.Group(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("group", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return storedGroup(g, members), nil
+}
+
+// ListGroups returns groups newest first, a page at a time.
+func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Group, string, error) {
+	if limit < 0 {
+		return nil, "", invalidf("limit must not be negative")
+	}
+	recs, next, err := h.store.ListGroups(before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*Group, len(recs))
+	err = h.exec(ctx, func(e *engine) error {
+		for i, g := range recs {
+			if gs := e.groups[g.ID]; gs != nil {
+				out[i] = e.groupSnapshot(gs, nil)
+			} else {
+				out[i] = storedGroup(g, nil)
+			}
+		}
+		return errNoWrite
+	})
+	return out, next, err
+}
+
+// WaitGroup blocks until every member of the group is finished (and
+// durable) and returns the group.
+func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
+	var ch chan *Group
+	err := h.exec(ctx, func(e *engine) error {
+		gs := e.groups[id]
+		if gs == nil {
+			return errNoWrite
+		}
+		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
+			return errNoWrite
+		}
+		ch = make(chan *Group, 1)
+		gs.waiters = append(gs.waiters, ch)
+		return errNoWrite
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ch != nil {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-h.e.stopped:
+			return nil, ErrClosed
+		}
+	}
+	g, err := h.GetGroup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !g.Done {
+		return nil, stateErr("group %s is not done and has no unfinished member in the engine (empty group?)", id)
+	}
+	return g, nil
+}
+
+// CancelGroup cancels every unfinished member.
+func (h *Host) CancelGroup(ctx context.Context, id string) error {
+	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
+		return e.cancelByUser(js)
+	})
+}
+
+// PauseGroup pauses every member that can be paused (queued, waiting,
+// running).
+func (h *Host) PauseGroup(ctx context.Context, id string) error {
+	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
+		switch js.job.State {
+		case model.Queued, model.Waiting, model.Running:
+			return e.pauseJob(js)
+		}
+		return nil
+	})
+}
+
+// ResumeGroup resumes every paused member.
+func (h *Host) ResumeGroup(ctx context.Context, id string) error {
+	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
+		if js.job.State == model.Paused {
+			return e.resumeJob(js)
+		}
+		return nil
+	})
+}
+
+// SubmitGroup submits every created member at once, in one commit.
+func (h *Host) SubmitGroup(ctx context.Context, id string) error {
+	return h.exec(ctx, func(e *engine) error {
+		gs, err := e.group(id)
+		if err != nil {
+			return err
+		}
+		var created []*jobState
+		for _, js := range e.liveMembers(gs) {
+			if js.job.State == model.Created {
+				created = append(created, js)
+			}
+		}
+		if len(created) == 0 {
+			return stateErr("group %s has no created member to submit", id)
+		}
+		return e.submitCreated(created)
+	})
+}
+
+// groupOp applies op to every unfinished member of a group.
+func (h *Host) groupOp(ctx context.Context, id string, op func(*engine, *jobState) error) error {
+	return h.exec(ctx, func(e *engine) error {
+		gs, err := e.group(id)
+		if err != nil {
+			return err
+		}
+		for _, js := range e.liveMembers(gs) {
+			if js.job.State.Terminal() {
+				continue
+			}
+			if err := op(e, js); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

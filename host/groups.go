@@ -1,0 +1,190 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/batchhost/batchhost/host/internal/deps"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/store"
+)
+
+// group returns a group's in-memory state, loading it from the store if it
+// was evicted.
+func (e *engine) group(id string) (*groupState, error) {
+	if gs := e.groups[id]; gs != nil {
+		return gs, nil
+	}
+	g, err := e.store.Group(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("group", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if g.Counts == nil {
+		g.Counts = map[model.State]int{}
+	}
+	gs := &groupState{g: g, live: map[string]struct{}{}}
+	e.groups[id] = gs
+	return gs, nil
+}
+
+func (e *engine) groupOf(j *model.Job) (*groupState, error) {
+	if j.Group == "" {
+		return nil, nil
+	}
+	return e.group(j.Group)
+}
+
+// addToGroup makes a created job a member. In a sequential group the job
+// depends on the member added before it; that edge is checked for cycles.
+// Adding to a done group reopens it: it is done again when the new member
+// finishes.
+func (e *engine) addToGroup(js *jobState, gs *groupState) error {
+	j, g := js.job, gs.g
+	if j.State != model.Created {
+		return stateErr("job %s is %s: only created jobs can join a group", j.ID, j.State)
+	}
+	if j.Group != "" {
+		if j.Group == g.ID {
+			return stateErr("job %s is already in group %s", j.ID, g.ID)
+		}
+		return stateErr("job %s is already in group %s; a job belongs to at most one group", j.ID, j.Group)
+	}
+	var edge *model.Dep
+	if g.Sequential && g.Last != "" && !slices.ContainsFunc(j.DependsOn, func(d model.Dep) bool { return d.ID == g.Last }) {
+		if cyc := deps.FindCycle(j.ID, g.Last, e.depsOf); cyc != nil {
+			return &CycleError{Path: cyc}
+		}
+		edge = &model.Dep{ID: g.Last, Policy: model.DepCancel}
+	}
+	if edge != nil {
+		j.DependsOn = append(j.DependsOn, *edge)
+		e.batch.AddEdge(edge.ID, j.ID, edge.Policy)
+	}
+	j.Group = g.ID
+	e.batch.AddMember(g.ID, g.Size, j.ID)
+	g.Size++
+	g.Last = j.ID
+	g.Counts[j.State]++
+	gs.live[j.ID] = struct{}{}
+	e.markJob(js)
+	e.markGroup(gs)
+	return nil
+}
+
+// depsOf lists the dependencies of an unfinished job in memory, for cycle
+// checks; finished jobs can no longer be part of a wait cycle.
+func (e *engine) depsOf(id string) []string {
+	js := e.jobs[id]
+	if js == nil || js.job.State.Terminal() {
+		return nil
+	}
+	out := make([]string, len(js.job.DependsOn))
+	for i, d := range js.job.DependsOn {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// addDeps adds dependencies to a created job, refusing cycles.
+func (e *engine) addDeps(js *jobState, add []model.Dep) error {
+	j := js.job
+	if j.State != model.Created {
+		return stateErr("job %s is %s: dependencies can only be added to created jobs", j.ID, j.State)
+	}
+	for _, d := range add {
+		if d.ID == j.ID {
+			return invalidf("job %s cannot depend on itself", j.ID)
+		}
+		if _, err := e.lookup(d.ID); err != nil {
+			return fmt.Errorf("dependency %s: %w", d.ID, err)
+		}
+		if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
+			return invalidf("job %s already depends on %s", j.ID, d.ID)
+		}
+		if cyc := deps.FindCycle(j.ID, d.ID, e.depsOf); cyc != nil {
+			return &CycleError{Path: cyc}
+		}
+	}
+	for _, d := range add {
+		j.DependsOn = append(j.DependsOn, d)
+		e.batch.AddEdge(d.ID, j.ID, d.Policy)
+	}
+	e.markJob(js)
+	return nil
+}
+
+func (e *engine) createGroup(g *model.Group) error {
+	g.Name = strings.TrimSpace(g.Name)
+	if g.Name == "" {
+		return invalidf("group name is required")
+	}
+	if len(g.Name) > 256 {
+		return invalidf("group name is longer than 256 bytes")
+	}
+	gs := &groupState{g: g, live: map[string]struct{}{}}
+	e.groups[g.ID] = gs
+	e.markGroup(gs)
+	return nil
+}
+
+// members returns the unfinished members of a group in creation order.
+func (e *engine) liveMembers(gs *groupState) []*jobState {
+	out := make([]*jobState, 0, len(gs.live))
+	for id := range gs.live {
+		if js := e.jobs[id]; js != nil {
+			out = append(out, js)
+		}
+	}
+	slices.SortFunc(out, func(a, b *jobState) int { return strings.Compare(a.job.ID, b.job.ID) })
+	return out
+}
+
+func (e *engine) groupStatus(gs *groupState) GroupStatus {
+	g := gs.g
+	counts := make(map[State]int, len(g.Counts))
+	for k, v := range g.Counts {
+		if v > 0 {
+			counts[k] = v
+		}
+	}
+	return GroupStatus{Counts: counts, Progress: e.groupProgress(gs), Done: g.Done(), Outcome: g.Outcome()}
+}
+
+// groupProgress is the mean of the members' progress, finished members
+// counting as 1.
+func (e *engine) groupProgress(gs *groupState) float64 {
+	g := gs.g
+	if g.Size == 0 {
+		return 0
+	}
+	sum := float64(g.Counts[model.Completed] + g.Counts[model.Failed] + g.Counts[model.Canceled])
+	for id := range gs.live {
+		if js := e.jobs[id]; js != nil && !js.job.State.Terminal() {
+			sum += js.job.Progress.Fraction
+		}
+	}
+	return sum / float64(g.Size)
+}
+
+func (e *engine) groupSnapshot(gs *groupState, jobs []string) *Group {
+	st := e.groupStatus(gs)
+	g := gs.g
+	return &Group{
+		ID: g.ID, Name: g.Name, Sequential: g.Sequential, CancelOnFailure: g.CancelOnFailure,
+		CreatedAt: g.CreatedAt, Counts: st.Counts, Progress: st.Progress, Done: st.Done,
+		Outcome: st.Outcome, FinishedAt: timePtr(g.FinishedAt), Jobs: jobs,
+	}
+}
+
+// storedGroup converts a group record read from the store (not in memory:
+// no unfinished members, so its progress follows from its counts).
+func storedGroup(g *model.Group, jobs []string) *Group {
+	gs := &groupState{g: g}
+	var e engine
+	return e.groupSnapshot(gs, jobs)
+}

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Config configures a Manager. Zero values mean the documented defaults.
+type Config struct {
+	// Dir is the plugin directory: executables named batchhost-plugin-*.
+	Dir    string
+	Logger hclog.Logger
+	// StartTimeout bounds a launch: exec, handshake and Describe. Defaults
+	// to 10s.
+	StartTimeout time.Duration
+	// IdleTimeout stops a warm process that has had no attempt for this
+	// long. Defaults to 60s.
+	IdleTimeout time.Duration
+	// KillGrace is how long a cancelled attempt may take to return before
+	// its process group is killed. Defaults to 5s.
+	KillGrace time.Duration
+	// HeartbeatInterval is asked of plugins. Defaults to 1s.
+	HeartbeatInterval time.Duration
+	// SocketDir is the parent of go-plugin's unix sockets; it must be short
+	// (socket paths are limited to ~100 bytes). Defaults to os.TempDir().
+	SocketDir string
+	// MemoryLimit caps the memory a plugin process may add after start
+	// (bytes, Linux, 0 means none); MemoryLimits overrides it per plugin.
+	MemoryLimit  int64
+	MemoryLimits map[string]int64
+	// Env is added to every plugin process's environment.
+	Env []string
+}
+
+// Sentinel causes for Run.Cancel, and errors callers branch on.
+var (
+	// ErrCanceled: a user (or a group or dependency rule) canceled the
+	// attempt; its outcome kind is canceled.
+	ErrCanceled = errors.New("attempt canceled")
+	// ErrInterrupted: the host is shutting down; outcome kind interrupted.
+	ErrInterrupted = errors.New("attempt interrupted by host shutdown")
+	// ErrUnknownTask: no loaded plugin offers the task.
+	ErrUnknownTask = errors.New("unknown task")
+	// ErrClosed: the manager is closed.
+	ErrClosed = errors.New("plugin manager closed")
+)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Dir == "" {
+		return c, fmt.Errorf("plugin dir is not set")
+	}
+	st, err := os.Stat(c.Dir)
+	if err != nil {
+		return c, fmt.Errorf("plugin dir %s: %w (set the plugin directory to where the batchhost-plugin-* binaries are)", c.Dir, err)
+	}
+	if !st.IsDir() {
+		return c, fmt.Errorf("plugin dir %s is not a directory", c.Dir)
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.StartTimeout, 10*time.Second)
+	def(&c.IdleTimeout, 60*time.Second)
+	def(&c.KillGrace, 5*time.Second)
+	def(&c.HeartbeatInterval, time.Second)
+	if c.SocketDir == "" {
+		c.SocketDir = os.TempDir()
+	}
+	return c, nil
+}
+
+func (c *Config) memoryLimit(plugin string) int64 {
+	if v, ok := c.MemoryLimits[plugin]; ok {
+		return v
+	}
+	return c.MemoryLimit
+}

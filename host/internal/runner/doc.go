@@ -1,0 +1,7 @@
+// Package runner runs job attempts in plugin processes: it discovers
+// plugin binaries, launches and reuses their processes one attempt at a
+// time, enforces timeouts (whose clock stops while an attempt is paused),
+// and turns whatever a plugin does — return, crash, hang, exceed its memory
+// — into an Outcome. The engine decides what to run; this package decides
+// nothing about jobs.
+package runner

@@ -1,0 +1,349 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/batchhost/batchhost/proto/pluginpb"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
+)
+
+// TaskInfo describes a task a loaded plugin offers.
+type TaskInfo struct {
+	Name        string // "<plugin>.<task>"
+	Plugin      string
+	Version     string
+	Description string
+	Path        string // the plugin executable
+}
+
+// plugin is a loaded plugin and its pool of warm processes.
+type plugin struct {
+	name, version, path string
+	fresh               bool // a new process per attempt
+	memLimit            int64
+	idle                []*proc // warm, ready processes; the last is the warmest
+}
+
+// Manager owns the plugins of one host and their processes.
+type Manager struct {
+	cfg       Config
+	log       hclog.Logger
+	socketDir string
+
+	mu       sync.Mutex
+	plugins  map[string]*plugin
+	tasks    map[string]TaskInfo
+	problems []error
+	procs    map[*proc]struct{} // every live process, idle or busy
+	closed   bool
+	runs     sync.WaitGroup
+}
+
+// Open discovers the plugins in cfg.Dir and asks each what it offers. A
+// plugin that cannot be used is reported by Problems and skipped; only an
+// unusable directory is an error.
+func Open(cfg Config) (*Manager, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	sock, err := os.MkdirTemp(c.SocketDir, "bhp")
+	if err != nil {
+		return nil, fmt.Errorf("plugin socket dir: %w", err)
+	}
+	c.SocketDir = sock
+	m := &Manager{cfg: c, log: c.Logger, socketDir: sock, plugins: map[string]*plugin{},
+		tasks: map[string]TaskInfo{}, procs: map[*proc]struct{}{}}
+	if err := m.discover(); err != nil {
+		os.RemoveAll(sock)
+		return nil, err
+	}
+	return m, nil
+}
+
+// discover loads every batchhost-plugin-* executable, in name order, so
+// that which of two plugins claiming one name wins does not depend on the
+// file system.
+func (m *Manager) discover() error {
+	entries, err := os.ReadDir(m.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("plugin dir %s: %w", m.cfg.Dir, err)
+	}
+	type found struct {
+		path string
+		p    *proc
+		d    *pluginpb.DescribeResponse
+		err  error
+	}
+	var cands []*found
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), pluginrpc.BinaryPrefix) {
+			continue
+		}
+		path := filepath.Join(m.cfg.Dir, e.Name())
+		info, err := os.Stat(path)
+		switch {
+		case err != nil:
+			m.problem(fmt.Errorf("plugin %s: %w", path, err))
+			continue
+		case info.IsDir():
+			m.problem(fmt.Errorf("plugin %s: is a directory, not an executable", path))
+			continue
+		case info.Mode()&0o111 == 0:
+			m.problem(fmt.Errorf("plugin %s: not executable (chmod +x it)", path))
+			continue
+		}
+		cands = append(cands, &found{path: path})
+	}
+	// Launch them concurrently: start-up time is the slowest plugin's, not
+	// the sum.
+	var wg sync.WaitGroup
+	for _, f := range cands {
+		wg.Go(func() {
+			f.p, f.d, f.err = m.describe(f.path)
+		})
+	}
+	wg.Wait()
+	for _, f := range cands {
+		if f.err != nil {
+			m.problem(fmt.Errorf("plugin %s: %v", f.path, f.err))
+			continue
+		}
+		if err := m.register(f.path, f.p, f.d); err != nil {
+			f.p.stop(m.cfg.KillGrace)
+			m.problem(err)
+		}
+	}
+	return nil
+}
+
+// describe launches a plugin once and asks what it offers.
+func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, error) {
+	p, err := launch(context.Background(), &m.cfg, path, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("is it a batchhost plugin? %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StartTimeout)
+	defer cancel()
+	d, err := p.rpc.Describe(ctx, &pluginpb.DescribeRequest{})
+	if err != nil {
+		p.kill()
+		return nil, nil, fmt.Errorf("describe: %v", oneLine(err.Error()))
+	}
+	return p, d, nil
+}
+
+// register records a described plugin, refusing a second plugin of the
+// same name and malformed descriptions. The described process becomes the
+// plugin's first warm process (unless it wants fresh processes, or a
+// memory limit applies that was not set at launch).
+func (m *Manager) register(path string, p *proc, d *pluginpb.DescribeResponse) error {
+	name := d.GetName()
+	if name == "" || strings.ContainsAny(name, ". \t\n") {
+		return fmt.Errorf("plugin %s: invalid plugin name %q", path, name)
+	}
+	if len(d.GetTasks()) == 0 {
+		return fmt.Errorf("plugin %s: offers no tasks", path)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if other, dup := m.plugins[name]; dup {
+		return fmt.Errorf("plugin %s: name %q is already taken by %s; skipped", path, name, other.path)
+	}
+	pl := &plugin{name: name, version: d.GetVersion(), path: path, fresh: d.GetFreshProcessPerAttempt(), memLimit: m.cfg.memoryLimit(name)}
+	seen := map[string]bool{}
+	var infos []TaskInfo
+	for _, t := range d.GetTasks() {
+		if t.GetName() == "" || seen[t.GetName()] {
+			return fmt.Errorf("plugin %s: empty or duplicate task name %q", path, t.GetName())
+		}
+		seen[t.GetName()] = true
+		infos = append(infos, TaskInfo{Name: name + "." + t.GetName(), Plugin: name, Version: pl.version,
+			Description: t.GetDescription(), Path: path})
+	}
+	m.plugins[name] = pl
+	for _, ti := range infos {
+		m.tasks[ti.Name] = ti
+	}
+	if !pl.fresh && pl.memLimit == 0 {
+		m.procs[p] = struct{}{}
+		m.releaseLocked(pl, p)
+	} else {
+		go p.stop(m.cfg.KillGrace)
+	}
+	m.log.Info("plugin loaded", "plugin", name, "version", pl.version, "tasks", len(infos), "path", path)
+	return nil
+}
+
+func (m *Manager) problem(err error) {
+	m.log.Warn("plugin not loaded", "problem", err)
+	m.mu.Lock()
+	m.problems = append(m.problems, err)
+	m.mu.Unlock()
+}
+
+// Problems lists the plugins that could not be loaded, each naming its
+// file.
+func (m *Manager) Problems() []error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.problems)
+}
+
+// Tasks lists every task offered, sorted by name.
+func (m *Manager) Tasks() []TaskInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]TaskInfo, 0, len(m.tasks))
+	for _, t := range m.tasks {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// HasTask reports whether a loaded plugin offers the task.
+func (m *Manager) HasTask(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.tasks[name]
+	return ok
+}
+
+// acquire returns a warm process of pl, or launches one.
+func (m *Manager) acquire(pl *plugin) (*proc, error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	for n := len(pl.idle); n > 0; n = len(pl.idle) {
+		p := pl.idle[n-1]
+		pl.idle = pl.idle[:n-1]
+		if p.takeFromPool() {
+			m.mu.Unlock()
+			return p, nil
+		}
+	}
+	m.mu.Unlock()
+	p, err := launch(context.Background(), &m.cfg, pl.path, pl.memLimit)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		go p.kill()
+		return nil, ErrClosed
+	}
+	m.procs[p] = struct{}{}
+	return p, nil
+}
+
+// release returns a healthy process to its pool after an attempt.
+func (m *Manager) release(pl *plugin, p *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || pl.fresh {
+		delete(m.procs, p)
+		go p.stop(m.cfg.KillGrace)
+		return
+	}
+	m.releaseLocked(pl, p)
+}
+
+func (m *Manager) releaseLocked(pl *plugin, p *proc) {
+	pl.idle = append(pl.idle, p)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == nil {
+		p.idle = time.AfterFunc(m.cfg.IdleTimeout, func() { m.expire(pl, p) })
+	} else {
+		p.idle.Reset(m.cfg.IdleTimeout)
+	}
+}
+
+// expire stops a process that stayed idle for IdleTimeout.
+func (m *Manager) expire(pl *plugin, p *proc) {
+	m.mu.Lock()
+	i := slices.Index(pl.idle, p)
+	if i < 0 {
+		m.mu.Unlock()
+		return // taken for an attempt meanwhile
+	}
+	pl.idle = slices.Delete(pl.idle, i, i+1)
+	delete(m.procs, p)
+	m.mu.Unlock()
+	p.stop(m.cfg.KillGrace)
+}
+
+// discard kills a process that must not be reused (it crashed, hung, or
+// ignored a cancel).
+func (m *Manager) discard(p *proc) {
+	m.mu.Lock()
+	delete(m.procs, p)
+	m.mu.Unlock()
+	p.kill()
+}
+
+// takeFromPool stops the idle timer; false if the process is already
+// being stopped.
+func (p *proc) takeFromPool() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return false
+	}
+	if p.idle != nil {
+		p.idle.Stop()
+	}
+	return !p.client.Exited()
+}
+
+// Close stops every process: idle ones are asked to exit, busy ones are
+// killed (the engine interrupts attempts before it closes the manager).
+// It waits for every attempt goroutine to finish.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	idle := map[*proc]bool{}
+	for _, pl := range m.plugins {
+		for _, p := range pl.idle {
+			idle[p] = true
+		}
+		pl.idle = nil
+	}
+	all := make([]*proc, 0, len(m.procs))
+	for p := range m.procs {
+		all = append(all, p)
+	}
+	m.procs = map[*proc]struct{}{}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Go(func() {
+			if idle[p] {
+				p.stop(m.cfg.KillGrace)
+			} else {
+				p.kill()
+			}
+		})
+	}
+	wg.Wait()
+	m.runs.Wait()
+	return os.RemoveAll(m.socketDir)
+}

@@ -1,0 +1,239 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+
+	"github.com/batchhost/batchhost/proto/pluginpb"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
+)
+
+// proc is one plugin process. It runs at most one attempt at a time.
+type proc struct {
+	path     string
+	client   *goplugin.Client
+	rpc      pluginpb.TaskPluginClient
+	cmd      *exec.Cmd
+	pid      int
+	stderr   *tail
+	lifeline *os.File // our end of the lifeline pipe; closing it tells the plugin to exit
+	memLimit int64
+
+	mu      sync.Mutex
+	idle    *time.Timer // armed while the process is idle in the pool
+	stopped bool
+}
+
+// launch starts a plugin process and waits for its handshake. A process
+// that fails any step is killed before launch returns.
+func launch(ctx context.Context, cfg *Config, path string, memLimit int64) (*proc, error) {
+	// The lifeline: the plugin reads its end and exits on EOF, which the
+	// kernel delivers when this process dies, however it dies. Pdeathsig
+	// backs it up for a plugin stopped with SIGSTOP (it cannot read).
+	lr, lw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("lifeline pipe: %w", err)
+	}
+	defer lr.Close()
+	cmd := exec.Command(path)
+	cmd.Env = append(append([]string{}, cfg.Env...),
+		pluginrpc.LifelineFDEnv+"=3",
+		// go-plugin only passes its socket directory to the plugin this way.
+		"PLUGIN_UNIX_SOCKET_DIR="+cfg.SocketDir,
+	)
+	cmd.ExtraFiles = []*os.File{lr}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p := &proc{path: path, cmd: cmd, stderr: newTail(stderrLines), lifeline: lw, memLimit: memLimit}
+	p.client = goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  pluginrpc.Handshake,
+		VersionedPlugins: pluginrpc.VersionedPlugins(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		StartTimeout:     cfg.StartTimeout,
+		Logger:           cfg.Logger,
+		Stderr:           p.stderr,
+		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: cfg.SocketDir},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(pluginrpc.MaxMessageBytes),
+			grpc.MaxCallSendMsgSize(pluginrpc.MaxMessageBytes),
+		)},
+	})
+	fail := func(step string, err error) (*proc, error) {
+		p.kill()
+		msg := fmt.Sprintf("%s: %v", step, oneLine(err.Error()))
+		if t := p.stderr.String(); t != "" {
+			msg += "; stderr: " + oneLine(lastLine(t))
+		}
+		return nil, errors.New(msg)
+	}
+	rc, err := p.client.Client()
+	if err != nil {
+		return fail("start", err)
+	}
+	if rp := p.client.ReattachConfig(); rp != nil {
+		p.pid = rp.Pid
+	}
+	raw, err := rc.Dispense(pluginrpc.PluginKey)
+	if err != nil {
+		return fail("dispense", err)
+	}
+	rpc, ok := raw.(pluginpb.TaskPluginClient)
+	if !ok {
+		return fail("dispense", fmt.Errorf("unexpected client type %T", raw))
+	}
+	p.rpc = rpc
+	if memLimit > 0 && p.pid > 0 {
+		if err := p.limitMemory(memLimit); err != nil {
+			return fail("memory limit", err)
+		}
+	}
+	return p, nil
+}
+
+// limitMemory caps the address space the process may add from now on.
+// A Go program reserves address space it never touches, so the cap is
+// relative to the size at start, not absolute.
+func (p *proc) limitMemory(limit int64) error {
+	base, err := vmSize(p.pid)
+	if err != nil {
+		return err
+	}
+	lim := uint64(base + limit)
+	return unix.Prlimit(p.pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: lim, Max: lim}, nil)
+}
+
+// vmSize reads a process's virtual size in bytes from /proc.
+func vmSize(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmSize for pid %d", pid)
+}
+
+// signal sends sig to the plugin's whole process group, so that commands
+// a plugin started stop (or continue) with it.
+func (p *proc) signal(sig syscall.Signal) error {
+	if p.pid <= 0 {
+		return errors.New("process not started")
+	}
+	err := syscall.Kill(-p.pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
+}
+
+// kill ends the process group at once and cleans up go-plugin's side. It
+// never blocks for long: go-plugin's Kill can hang on a stopped or wedged
+// plugin, so it runs under a watchdog.
+func (p *proc) kill() {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	if p.idle != nil {
+		p.idle.Stop()
+	}
+	p.mu.Unlock()
+	if p.pid > 0 {
+		p.signal(syscall.SIGKILL)
+	}
+	p.lifeline.Close()
+	p.cleanup(killWatchdog)
+}
+
+// stop asks the process to exit (closing its gRPC connection and its
+// lifeline), and kills its group if it has not exited after grace.
+func (p *proc) stop(grace time.Duration) {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	if p.idle != nil {
+		p.idle.Stop()
+	}
+	p.mu.Unlock()
+	p.lifeline.Close()
+	done := make(chan struct{})
+	go func() {
+		p.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	p.signal(syscall.SIGKILL)
+	select {
+	case <-done:
+	case <-time.After(killWatchdog):
+	}
+}
+
+// killWatchdog bounds the wait for go-plugin's cleanup after SIGKILL.
+const killWatchdog = 5 * time.Second
+
+func (p *proc) cleanup(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		p.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
+}
+
+// waitExit waits (up to limit) for the process to have exited and returns
+// its exit status ("exit status 2", "signal: killed"). go-plugin reaps the
+// process and offers no exit channel, so this checks its flag on a short
+// tick; it runs only after an attempt's stream broke.
+func (p *proc) waitExit(limit time.Duration) (string, bool) {
+	deadline := time.Now().Add(limit)
+	for !p.client.Exited() {
+		if time.Now().After(deadline) {
+			return "", false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Exited is set under go-plugin's lock after cmd.Wait returned, so
+	// ProcessState is safe to read now.
+	if ps := p.cmd.ProcessState; ps != nil {
+		return ps.String(), true
+	}
+	return "exited", true
+}
+
+// busy reports whether the plugin says a task is still running.
+func (p *proc) running(ctx context.Context) (int32, error) {
+	d, err := p.rpc.Describe(ctx, &pluginpb.DescribeRequest{})
+	if err != nil {
+		return 0, err
+	}
+	return d.GetRunning(), nil
+}
