@@ -351,23 +351,20 @@ func (r *Run) crash(p *proc, streamErr error) *AttemptError {
 	if exit == "" {
 		msg = fmt.Sprintf("plugin %s broke the attempt's stream: %v", r.pl.name, oneLine(errString(streamErr)))
 	}
-	if p.memLimit > 0 && (strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory")) {
+	marker := p.stderr.Marker()
+	switch {
+	case p.memLimit > 0 && (strings.Contains(marker, "out of memory") || strings.Contains(stderr, "cannot allocate memory")):
 		msg = fmt.Sprintf("plugin %s ran out of memory: it exceeded its memory limit of %d MiB", r.pl.name, p.memLimit>>20)
-	} else if last := lastLine(strings.TrimSpace(stderr)); last != "" {
-		msg += ": " + firstPanicLine(stderr, last)
+	case marker != "":
+		// A Go crash: its first line says why; the tail is goroutine frames.
+		msg += ": " + oneLine(marker)
+	case lastLine(strings.TrimSpace(stderr)) != "":
+		msg += ": " + oneLine(lastLine(strings.TrimSpace(stderr)))
+	}
+	if marker != "" && !strings.Contains(stderr, marker) {
+		stderr = marker + "\n...\n" + stderr
 	}
 	return &AttemptError{Kind: errkind.PluginCrashed, Message: msg, Retryable: true, Exit: exit, Stderr: stderr}
-}
-
-// firstPanicLine prefers a Go panic's message over the last line of its
-// trace, which is only a goroutine frame.
-func firstPanicLine(stderr, last string) string {
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
-			return oneLine(l)
-		}
-	}
-	return oneLine(last)
 }
 
 func errString(err error) string {

@@ -9,15 +9,18 @@ import (
 // enough for a Go panic's first goroutine trace.
 const stderrLines = 50
 
-// tail keeps the last n lines written to it. go-plugin writes one line per
+// tail keeps the last n lines written to it, and the first line that
+// starts a Go crash report ("panic: ...", "fatal error: ..."), which a long
+// goroutine dump would otherwise push out. go-plugin writes one line per
 // Write call.
 type tail struct {
-	mu    sync.Mutex
-	lines []string
-	n     int
-	next  int
-	full  bool
-	part  strings.Builder
+	mu     sync.Mutex
+	lines  []string
+	n      int
+	next   int
+	full   bool
+	part   strings.Builder
+	marker string
 }
 
 func newTail(n int) *tail { return &tail{lines: make([]string, n), n: n} }
@@ -39,11 +42,21 @@ func (t *tail) Write(b []byte) (int, error) {
 }
 
 func (t *tail) push(line string) {
+	if t.marker == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
+		t.marker = line
+	}
 	t.lines[t.next] = line
 	t.next = (t.next + 1) % t.n
 	if t.next == 0 {
 		t.full = true
 	}
+}
+
+// Marker returns the first crash-report line seen, or "".
+func (t *tail) Marker() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.marker
 }
 
 // String returns the kept lines, oldest first.

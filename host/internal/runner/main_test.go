@@ -1,0 +1,154 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/batchhost/batchhost/internal/testbin"
+)
+
+// chaosBin and bogusBin are built once for every test: the real chaos
+// plugin and a program that is not a plugin.
+var chaosBin, bogusBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(helperHost())
+	}
+	tmp, err := os.MkdirTemp("", "bh-runner-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	chaosBin, err = testbin.Build(tmp, "batchhost-plugin-chaos", testbin.Chaos)
+	if err == nil {
+		bogusBin, err = testbin.Build(tmp, "bogus", "./testdata/notaplugin")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
+
+// pluginDir makes a plugin directory holding copies (links) of files
+// under the given names.
+func pluginDir(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.Link(src, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func open(t testing.TB, mod func(*Config)) *Manager {
+	t.Helper()
+	cfg := Config{
+		Dir:          pluginDir(t, map[string]string{"batchhost-plugin-chaos": chaosBin}),
+		KillGrace:    300 * time.Millisecond,
+		StartTimeout: 10 * time.Second,
+		// go-plugin relays plugin stderr (crash traces) through the logger.
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Off}),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	m, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if left := testbin.Descendants(os.Getpid()); len(left) > 0 {
+			t.Errorf("processes left after Close: %+v", left)
+		}
+	})
+	return m
+}
+
+// attempt runs one attempt to its end and returns the outcome and events.
+func attempt(t testing.TB, m *Manager, a Attempt) (Outcome, []Event) {
+	t.Helper()
+	r, evs := start(t, m, a)
+	select {
+	case <-r.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatalf("attempt %s did not end", a.Task)
+	}
+	return r.Outcome(), *evs
+}
+
+func start(t testing.TB, m *Manager, a Attempt) (*Run, *[]Event) {
+	t.Helper()
+	if a.JobID == "" {
+		a.JobID = "job-" + a.Task
+	}
+	if a.Attempt == 0 {
+		a.Attempt = 1
+	}
+	evs := &[]Event{}
+	r, err := m.Start(context.Background(), a, func(e Event) { *evs = append(*evs, e) })
+	if err != nil {
+		t.Fatalf("Start %s: %v", a.Task, err)
+	}
+	return r, evs
+}
+
+// helperEnv makes the test binary act as a host that starts plugins and
+// waits to be killed.
+const helperEnv = "BATCHHOST_RUNNER_HELPER"
+
+func helperHost() int {
+	m, err := Open(Config{Dir: os.Getenv(helperEnv), Env: []string{os.Getenv("HELPER_TAG")}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	// Two busy plugin processes (the first reuses the one from start-up).
+	for range 2 {
+		r, err := m.Start(context.Background(), Attempt{JobID: "j", Attempt: 1, Task: "chaos.sleep", Args: []byte(`{"ms":600000}`)}, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		for r.PID() == 0 {
+			time.Sleep(time.Millisecond) // the launch has no event to wait on
+		}
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+func startHelper(t *testing.T, dir, tag string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+dir, "HELPER_TAG="+tag)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := out.Read(buf); err != nil || string(buf) != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("helper: %q %v", buf, err)
+	}
+	return cmd
+}
