@@ -79,26 +79,21 @@ func BenchmarkEndToEndNoop(b *testing.B) {
 	h := benchHost(b, 8)
 	ctx := context.Background()
 	warm(b, h, 8)
-	rec := record(b, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
 	specs := make([]host.JobSpec, b.N)
 	for i := range specs {
 		specs[i] = host.JobSpec{Task: "chaos.noop"}
 	}
 	b.ResetTimer()
 	start := time.Now()
-	if _, err := h.SubmitMany(ctx, specs); err != nil {
+	ids, err := h.SubmitMany(ctx, specs)
+	if err != nil {
 		b.Fatal(err)
 	}
-	done := 0
-	rec.until(b, func(e host.Event) bool {
-		if e.State.Terminal() {
-			if e.State != host.StateCompleted {
-				b.Fatalf("job %s %s", e.Job, e.State)
-			}
-			done++
+	for _, id := range ids {
+		if j, err := h.Wait(ctx, id); err != nil || j.State != host.StateCompleted {
+			b.Fatalf("job %s: %v %v", id, j, err)
 		}
-		return done == b.N
-	})
+	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
 }
 
