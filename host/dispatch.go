@@ -79,7 +79,7 @@ func (e *engine) start(js *jobState) {
 	j.Attempt++
 	j.StartedAt = now
 	j.RunAt = time.Time{}
-	j.Progress = model.Progress{}
+	e.setProgress(js, model.Progress{})
 	j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: now})
 	e.setState(js, model.EvDispatch, model.Running)
 	e.busy++
@@ -205,7 +205,7 @@ func (e *engine) onProgress(u progressUpdate) {
 	if js == nil || js.ctl == nil || js.job.Attempt != u.attempt {
 		return
 	}
-	js.job.Progress = model.Progress(u.p)
+	e.setProgress(js, model.Progress(u.p))
 	p := u.p
 	e.events = append(e.events, Event{Type: EventJobProgress, Time: u.at, Job: u.id, Task: js.job.Task, Group: js.job.Group, Attempt: u.attempt, Progress: &p})
 }
@@ -249,7 +249,7 @@ func (e *engine) onAttemptDone(r attemptResult) {
 		j.Result = out.Output
 		j.Error = nil
 		j.CancelRequested = false
-		j.Progress.Fraction = 1
+		e.setProgress(js, model.Progress{Fraction: 1, Message: j.Progress.Message})
 		e.setState(js, model.EvSucceed, model.Completed)
 	case j.CancelRequested:
 		j.CancelRequested = false

@@ -36,10 +36,10 @@ type engine struct {
 	quit    chan struct{}
 	stopped chan struct{}
 
-	jobs       map[string]*jobState   // unfinished jobs, and finished ones until their final state is durable
-	groups     map[string]*groupState // groups with unfinished members, or touched since
-	dependents map[string][]string    // job → unfinished jobs waiting for it (submitted ones)
-	keys       map[string]string      // idempotency key → id, for jobs in memory
+	jobs       map[string]*jobState           // unfinished jobs, and finished ones until their final state is durable
+	groups     map[string]*groupState         // groups with unfinished members, or touched since
+	dependents map[string]map[string]struct{} // unfinished job → unfinished jobs that depend on it
+	keys       map[string]string              // idempotency key → id, for jobs in memory
 	queue      *queue.Queue
 	queued     int // jobs in state queued
 	busy       int // attempts running
@@ -77,6 +77,34 @@ type groupState struct {
 	live    map[string]struct{} // unfinished members
 	waiters []chan *Group
 	gen     int
+	// liveProgress is the sum of the unfinished members' progress, kept
+	// as it changes so that a group's progress costs O(1), not a scan of
+	// its members on every event.
+	liveProgress float64
+}
+
+func (gs *groupState) addLive(js *jobState) {
+	if _, ok := gs.live[js.job.ID]; !ok {
+		gs.live[js.job.ID] = struct{}{}
+		gs.liveProgress += js.job.Progress.Fraction
+	}
+}
+
+func (gs *groupState) removeLive(js *jobState) {
+	if _, ok := gs.live[js.job.ID]; ok {
+		delete(gs.live, js.job.ID)
+		gs.liveProgress -= js.job.Progress.Fraction
+	}
+}
+
+// setProgress changes a job's progress and its group's sum.
+func (e *engine) setProgress(js *jobState, p model.Progress) {
+	if gs := e.groups[js.job.Group]; gs != nil {
+		if _, ok := gs.live[js.job.ID]; ok {
+			gs.liveProgress += p.Fraction - js.job.Progress.Fraction
+		}
+	}
+	js.job.Progress = p
 }
 
 // call is an API operation run on the engine goroutine. fn must validate
@@ -144,7 +172,7 @@ func newEngine(cfg *Config, st *store.Store, pm *runner.Manager, logs *joblog.Di
 		stopped:     make(chan struct{}),
 		jobs:        map[string]*jobState{},
 		groups:      map[string]*groupState{},
-		dependents:  map[string][]string{},
+		dependents:  map[string]map[string]struct{}{},
 		keys:        map[string]string{},
 		queue:       queue.New(),
 		limitUse:    map[string]int{},
@@ -184,6 +212,9 @@ func (e *engine) run() {
 			return
 		}
 		e.drainRound()
+		// Settle finished jobs first: the dependents they release are
+		// dispatched in this round, not after the next commit.
+		e.resolveCascade()
 		e.dispatch()
 		e.flush()
 	}

@@ -56,7 +56,7 @@ func (e *engine) addToGroup(js *jobState, gs *groupState) error {
 	}
 	var edge *model.Dep
 	if g.Sequential && g.Last != "" && !slices.ContainsFunc(j.DependsOn, func(d model.Dep) bool { return d.ID == g.Last }) {
-		if cyc := deps.FindCycle(j.ID, g.Last, e.depsOf); cyc != nil {
+		if cyc := e.cycle(j.ID, g.Last); cyc != nil {
 			return &CycleError{Path: cyc}
 		}
 		edge = &model.Dep{ID: g.Last, Policy: model.DepCancel}
@@ -64,30 +64,58 @@ func (e *engine) addToGroup(js *jobState, gs *groupState) error {
 	if edge != nil {
 		j.DependsOn = append(j.DependsOn, *edge)
 		e.batch.AddEdge(edge.ID, j.ID, edge.Policy)
+		e.link(edge.ID, j.ID)
 	}
 	j.Group = g.ID
 	e.batch.AddMember(g.ID, g.Size, j.ID)
 	g.Size++
 	g.Last = j.ID
 	g.Counts[j.State]++
-	gs.live[j.ID] = struct{}{}
+	gs.addLive(js)
 	e.markJob(js)
 	e.markGroup(gs)
 	return nil
 }
 
-// depsOf lists the dependencies of an unfinished job in memory, for cycle
-// checks; finished jobs can no longer be part of a wait cycle.
-func (e *engine) depsOf(id string) []string {
-	js := e.jobs[id]
-	if js == nil || js.job.State.Terminal() {
+// cycle reports the cycle that making job depend on dep would close, as
+// job → dep → ... → job, or nil. It searches from job along the reverse
+// edges (the jobs that wait for it), so its cost is the size of job's
+// downstream: nothing at all for a job nobody waits for yet, which is the
+// common case of adding a new job to a long sequential group.
+func (e *engine) cycle(job, dep string) []string {
+	back := deps.FindCycle(dep, job, e.dependentsOf)
+	if back == nil {
 		return nil
 	}
-	out := make([]string, len(js.job.DependsOn))
-	for i, d := range js.job.DependsOn {
-		out[i] = d.ID
+	// back is dep, job, d1, ..., dep along "is waited for by"; turn it
+	// into job → dep → ... → d1 → job along "waits for".
+	path := []string{job}
+	for i := len(back) - 1; i >= 2; i-- {
+		path = append(path, back[i])
+	}
+	return append(path, job)
+}
+
+func (e *engine) dependentsOf(id string) []string {
+	out := make([]string, 0, len(e.dependents[id]))
+	for d := range e.dependents[id] {
+		out = append(out, d)
 	}
 	return out
+}
+
+// link indexes dependent under dep while dep is unfinished, so that dep's
+// end reaches it in O(1) per edge. Linking twice is harmless.
+func (e *engine) link(dep, dependent string) {
+	if js := e.jobs[dep]; js == nil || js.job.State.Terminal() {
+		return
+	}
+	set := e.dependents[dep]
+	if set == nil {
+		set = map[string]struct{}{}
+		e.dependents[dep] = set
+	}
+	set[dependent] = struct{}{}
 }
 
 // addDeps adds dependencies to a created job, refusing cycles.
@@ -106,13 +134,14 @@ func (e *engine) addDeps(js *jobState, add []model.Dep) error {
 		if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
 			return invalidf("job %s already depends on %s", j.ID, d.ID)
 		}
-		if cyc := deps.FindCycle(j.ID, d.ID, e.depsOf); cyc != nil {
+		if cyc := e.cycle(j.ID, d.ID); cyc != nil {
 			return &CycleError{Path: cyc}
 		}
 	}
 	for _, d := range add {
 		j.DependsOn = append(j.DependsOn, d)
 		e.batch.AddEdge(d.ID, j.ID, d.Policy)
+		e.link(d.ID, j.ID)
 	}
 	e.markJob(js)
 	return nil
@@ -162,13 +191,9 @@ func (e *engine) groupProgress(gs *groupState) float64 {
 	if g.Size == 0 {
 		return 0
 	}
-	sum := float64(g.Counts[model.Completed] + g.Counts[model.Failed] + g.Counts[model.Canceled])
-	for id := range gs.live {
-		if js := e.jobs[id]; js != nil && !js.job.State.Terminal() {
-			sum += js.job.Progress.Fraction
-		}
-	}
-	return sum / float64(g.Size)
+	live := min(max(gs.liveProgress, 0), float64(len(gs.live)))
+	finished := float64(g.Counts[model.Completed] + g.Counts[model.Failed] + g.Counts[model.Canceled])
+	return min((finished+live)/float64(g.Size), 1)
 }
 
 func (e *engine) groupSnapshot(gs *groupState, jobs []string) *Group {

@@ -99,6 +99,7 @@ func (e *engine) recordJobs(fresh []*jobState) {
 		e.markJob(js)
 		for _, d := range j.DependsOn {
 			e.batch.AddEdge(d.ID, j.ID, d.Policy)
+			e.link(d.ID, j.ID)
 		}
 		if group == "" {
 			continue
@@ -173,7 +174,6 @@ func (e *engine) enqueue(js *jobState, ev model.Event) error {
 		}
 		return nil
 	}
-	e.registerDependents(js)
 	js.unfinished = unfinished
 	if unfinished > 0 {
 		e.setState(js, ev, model.Waiting)
@@ -183,13 +183,10 @@ func (e *engine) enqueue(js *jobState, ev model.Event) error {
 	return nil
 }
 
-// registerDependents indexes js under each of its unfinished dependencies,
-// so that their end reaches it in O(1) per edge.
-func (e *engine) registerDependents(js *jobState) {
+// linkAll indexes js under each of its unfinished dependencies.
+func (e *engine) linkAll(js *jobState) {
 	for _, d := range js.job.DependsOn {
-		if dep := e.jobs[d.ID]; dep != nil && !dep.job.State.Terminal() {
-			e.dependents[d.ID] = append(e.dependents[d.ID], js.job.ID)
-		}
+		e.link(d.ID, js.job.ID)
 	}
 }
 
@@ -334,10 +331,13 @@ func (e *engine) retryJob(js *jobState) error {
 				work = append(work, dj)
 			case dj.State == model.Waiting || (dj.State == model.Paused && dj.PausedFrom == model.Waiting):
 				// It had counted dep as settled (ignore policy); wait again.
-				if e.jobs[dep.ID] != nil {
+				if _, linked := e.dependents[dep.ID][dj.ID]; !linked && e.jobs[dj.ID] != nil {
 					djs.unfinished++
-					e.dependents[dep.ID] = append(e.dependents[dep.ID], dj.ID)
+					e.link(dep.ID, dj.ID)
 				}
+			case dj.State == model.Created && e.jobs[dj.ID] != nil:
+				// Submitted later, it must wait for dep again.
+				e.link(dep.ID, dj.ID)
 			}
 		}
 	}
@@ -354,8 +354,9 @@ func (e *engine) requeue(js *jobState) {
 	j.Error = nil
 	j.RunAt = timeZero
 	if gs := e.groups[j.Group]; gs != nil {
-		gs.live[j.ID] = struct{}{}
+		gs.addLive(js)
 	}
+	e.linkAll(js)
 	if err := e.enqueue(js, model.EvRequeue); err != nil {
 		e.log.Error("requeue failed", "job", j.ID, "error", err)
 	}

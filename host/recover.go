@@ -40,7 +40,7 @@ func (e *engine) recover(snap *store.Snapshot) error {
 				e.log.Warn("job names a group that is gone", "job", j.ID, "group", j.Group)
 				continue
 			}
-			gs.live[j.ID] = struct{}{}
+			gs.addLive(js)
 		}
 	}
 	now := e.clock.Now()
@@ -54,8 +54,11 @@ func (e *engine) recover(snap *store.Snapshot) error {
 			e.interrupted(js)
 		}
 	}
-	// Dependencies: index the waiting jobs under their unfinished
-	// dependencies and settle any whose dependencies finished meanwhile.
+	// Dependencies: index every unfinished job under its unfinished
+	// dependencies, and settle waiting jobs whose dependencies finished.
+	for _, js := range all {
+		e.linkAll(js)
+	}
 	for _, js := range all {
 		j := js.job
 		if len(j.DependsOn) == 0 || !(j.State == model.Waiting || j.State == model.Paused) {
@@ -70,7 +73,6 @@ func (e *engine) recover(snap *store.Snapshot) error {
 				Message: "dependency " + cancelBy.ID + " ended " + string(cancelBy.State)})
 			continue
 		}
-		e.registerDependents(js)
 		js.unfinished = unfinished
 		if unfinished == 0 && j.State == model.Waiting {
 			e.setState(js, model.EvDepsReady, model.Queued)

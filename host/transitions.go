@@ -74,14 +74,14 @@ func (e *engine) resolveCascade() {
 		if !j.State.Terminal() {
 			continue // retried before we got here
 		}
-		for _, id := range e.dependents[j.ID] {
+		for id := range e.dependents[j.ID] {
 			if dj := e.jobs[id]; dj != nil {
 				e.depFinished(dj, j)
 			}
 		}
 		delete(e.dependents, j.ID)
 		if gs := e.groups[j.Group]; gs != nil {
-			delete(gs.live, j.ID)
+			gs.removeLive(js)
 			if j.State == model.Failed && gs.g.CancelOnFailure {
 				for id := range gs.live {
 					if m := e.jobs[id]; m != nil && !m.job.State.Terminal() {
