@@ -22,7 +22,7 @@ import (
 // released when that batch is durable.
 type engine struct {
 	cfg     *Config
-	store   *store.Store
+	store   jobStore
 	plugins *runner.Manager
 	logs    *joblog.Dir
 	hub     *hub
@@ -155,7 +155,7 @@ func (b *inbox) take() []func(e *engine) {
 	return m
 }
 
-func newEngine(cfg *Config, st *store.Store, pm *runner.Manager, logs *joblog.Dir) *engine {
+func newEngine(cfg *Config, st jobStore, pm *runner.Manager, logs *joblog.Dir) *engine {
 	e := &engine{
 		cfg:         cfg,
 		store:       st,

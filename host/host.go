@@ -23,7 +23,7 @@ import (
 type Host struct {
 	cfg     Config
 	e       *engine
-	store   *store.Store
+	store   jobStore
 	plugins *runner.Manager
 	logs    *joblog.Dir
 

@@ -21,12 +21,19 @@ func (h *Host) startPruner() {
 	h.pruneCancel = cancel
 	h.pruneDone = make(chan struct{})
 	every := min(h.cfg.Retention/10, time.Hour)
+	// The first batch is pruned before Start returns, so that a host
+	// reopened after a long downtime does not show expired jobs; a larger
+	// backlog continues in the background.
+	more := h.pruneBatch()
 	go func() {
 		defer close(h.pruneDone)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			h.pruneOnce(ctx)
+			if more {
+				h.pruneOnce(ctx)
+			}
+			more = true
 			select {
 			case <-ctx.Done():
 				return
@@ -49,18 +56,21 @@ func (h *Host) stopPruner() {
 
 // pruneOnce removes everything due, a batch at a time.
 func (h *Host) pruneOnce(ctx context.Context) {
-	cutoff := h.cfg.Clock.Now().Add(-h.cfg.Retention)
-	for ctx.Err() == nil {
-		ids, err := h.store.Prune(cutoff, pruneBatch)
-		if err != nil {
-			h.cfg.Logger.Warn("pruning finished jobs failed", "error", err)
-			return
-		}
-		if err := h.logs.Remove(ids...); err != nil {
-			h.cfg.Logger.Warn("removing logs of pruned jobs failed", "error", err)
-		}
-		if len(ids) < pruneBatch {
-			return
-		}
+	for ctx.Err() == nil && h.pruneBatch() {
 	}
+}
+
+// pruneBatch prunes up to pruneBatch expired jobs and their logs, and
+// reports whether more may be due.
+func (h *Host) pruneBatch() bool {
+	cutoff := h.cfg.Clock.Now().Add(-h.cfg.Retention)
+	ids, err := h.store.Prune(cutoff, pruneBatch)
+	if err != nil {
+		h.cfg.Logger.Warn("pruning finished jobs failed", "error", err)
+		return false
+	}
+	if err := h.logs.Remove(ids...); err != nil {
+		h.cfg.Logger.Warn("removing logs of pruned jobs failed", "error", err)
+	}
+	return len(ids) == pruneBatch
 }

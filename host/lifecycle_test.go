@@ -1,0 +1,114 @@
+package host_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/hosttest"
+)
+
+func TestRetentionPrunesFinishedJobsAndTheirLogs(t *testing.T) {
+	clk := hosttest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	h, cfg := openHost(t, func(c *host.Config) { c.Clock = clk; c.Retention = 24 * time.Hour })
+	ctx := ctxT(t)
+	old := submit(t, h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 2, "ms": 1}, Key: "old-key"})
+	wait(t, h, old)
+	if logs, _ := h.Logs(ctx, old); len(logs) != 2 {
+		t.Fatalf("logs before pruning: %d", len(logs))
+	}
+	closeHost(t, h)
+	clk.Advance(25 * time.Hour)
+	h = reopen(t, cfg)
+	fresh := submit(t, h, host.JobSpec{Task: "chaos.noop"})
+	wait(t, h, fresh)
+	if _, err := h.Get(ctx, old); !errors.Is(err, host.ErrNotFound) {
+		t.Fatalf("expired job still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "logs", old+".jsonl")); !os.IsNotExist(err) {
+		t.Fatalf("log of the pruned job: %v", err)
+	}
+	// Its idempotency key is free again.
+	if id := submit(t, h, host.JobSpec{Task: "chaos.noop", Key: "old-key"}); id == old {
+		t.Fatal("key still maps to the pruned job")
+	}
+	if _, err := h.Get(ctx, fresh); err != nil {
+		t.Fatalf("fresh job pruned: %v", err)
+	}
+}
+
+func TestPausedRunningJobStaysPausedAcrossRestart(t *testing.T) {
+	h, cfg := openHost(t, nil)
+	ctx := ctxT(t)
+	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	id := submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 60000}})
+	rec.until(t, stateEvent(id, host.StateRunning))
+	if err := h.Pause(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	closeHost(t, h)
+	h = reopen(t, cfg)
+	j, err := h.Get(ctx, id)
+	if err != nil || j.State != host.StatePaused || j.Attempts[0].Error == nil || j.Attempts[0].Error.Kind != "interrupted" {
+		t.Fatalf("after restart: %+v %v", j, err)
+	}
+	if err := h.Resume(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if j := wait(t, h, id); j.State != host.StateCanceled || j.Attempt > 2 {
+		t.Fatalf("%s attempt %d", j.State, j.Attempt)
+	}
+}
+
+func TestWaitingJobsDoNotCountAgainstTheQueueLimit(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.MaxQueueSize = 1 })
+	ctx := ctxT(t)
+	h.PauseDispatch(ctx)
+	a := submit(t, h, host.JobSpec{Task: "chaos.noop"})
+	var waiting []string
+	for range 3 {
+		waiting = append(waiting, submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(a)}))
+	}
+	if _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop"}); !errors.Is(err, host.ErrQueueFull) {
+		t.Fatalf("second ready job: %v", err)
+	}
+	h.ResumeDispatch(ctx)
+	for _, id := range waiting {
+		if j := wait(t, h, id); j.State != host.StateCompleted {
+			t.Fatalf("%s", j.State)
+		}
+	}
+}
+
+func TestUnknownLimitIsAWarningNotAnError(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.Limits = map[string]int{"docs.ocr": 2, "chaos": 3} })
+	probs := h.Problems()
+	if len(probs) != 1 || !strings.Contains(probs[0].Error(), `"docs.ocr"`) {
+		t.Fatalf("problems %v", probs)
+	}
+	if j := wait(t, h, submit(t, h, host.JobSpec{Task: "chaos.noop"})); j.State != host.StateCompleted {
+		t.Fatal(j.State)
+	}
+}
+
+func TestCorruptDatabaseIsRefusedAndKept(t *testing.T) {
+	dir := t.TempDir()
+	junk := []byte("this is not a database\n")
+	if err := os.WriteFile(filepath.Join(dir, "batchhost.db"), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := host.Open(host.Config{DataDir: dir, PluginDir: pluginDir})
+	if err == nil || !strings.Contains(err.Error(), "batchhost.db") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("Open on a junk file: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "batchhost.db")); string(b) != string(junk) {
+		t.Fatal("the junk file was changed")
+	}
+}
