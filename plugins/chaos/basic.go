@@ -62,6 +62,9 @@ func pause(ctx context.Context, ms int) error {
 type failArgs struct {
 	Times     int  `json:"times"`
 	Permanent bool `json:"permanent"`
+	// Crash makes the failing attempts crash the process (a panic)
+	// instead of returning an error: a plugin that crashes, then recovers.
+	Crash bool `json:"crash"`
 }
 
 func (a failArgs) Validate() error {
@@ -78,6 +81,9 @@ type failResult struct {
 func fail(_ context.Context, job *sdk.Job, in failArgs) (failResult, error) {
 	if job.Attempt() <= in.Times {
 		err := fmt.Errorf("chaos: planned failure on attempt %d (fails while attempt <= %d)", job.Attempt(), in.Times)
+		if in.Crash {
+			panic(err.Error())
+		}
 		if in.Permanent {
 			return failResult{}, sdk.Permanent(err)
 		}

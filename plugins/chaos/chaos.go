@@ -19,7 +19,7 @@ func Plugin() sdk.Plugin {
 			sdk.NewTask("noop", "Does nothing and returns {}", noop),
 			sdk.NewTask("echo", "Returns its args unchanged", echo),
 			sdk.NewTask("sleep", `Sleeps {"ms"} milliseconds, returning early if cancelled`, sleep),
-			sdk.NewTask("fail", `Fails while the attempt is <= {"times"} (permanently if {"permanent"}), then succeeds`, fail),
+			sdk.NewTask("fail", `Fails while the attempt is <= {"times"} (permanently if {"permanent"}, by crashing if {"crash"}), then succeeds`, fail),
 			sdk.NewTask("panic", `Panics with {"message"}, crashing the plugin process`, panicTask),
 			sdk.NewTask("exit", `Exits the plugin process with {"code"} (default 1)`, exit),
 			sdk.NewTask("kill", "SIGKILLs its own plugin process", kill),
