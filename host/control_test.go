@@ -79,9 +79,19 @@ func TestTimeoutFailsAfterThreeTimeoutAttempts(t *testing.T) {
 }
 
 func TestPerTaskLimitWithoutStarvingOthers(t *testing.T) {
+	testLimit(t, map[string]int{"chaos.sleep": 2})
+}
+
+// A plugin-wide limit counts every task of the plugin; with chaos at 3,
+// the sleeps may use at most 2 while the echos take the third.
+func TestPerPluginLimit(t *testing.T) {
+	testLimit(t, map[string]int{"chaos": 3, "chaos.sleep": 2})
+}
+
+func testLimit(t *testing.T, limits map[string]int) {
 	h, _ := openHost(t, func(c *host.Config) {
 		c.MaxWorkers = 4
-		c.Limits = map[string]int{"chaos.sleep": 2}
+		c.Limits = limits
 	})
 	ctx := ctxT(t)
 	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
@@ -122,8 +132,15 @@ func TestPerTaskLimitWithoutStarvingOthers(t *testing.T) {
 	for _, id := range sleeps {
 		isSleep[id] = true
 	}
-	running, peak := 0, 0
+	running, peak, all, allPeak := 0, 0, 0, 0
 	for _, e := range evs {
+		if e.State == host.StateRunning {
+			all++
+			allPeak = max(allPeak, all)
+		}
+		if e.PrevState == host.StateRunning {
+			all--
+		}
 		if !isSleep[e.Job] {
 			continue
 		}
@@ -137,6 +154,9 @@ func TestPerTaskLimitWithoutStarvingOthers(t *testing.T) {
 	}
 	if peak > 2 || peak == 0 {
 		t.Fatalf("peak of %d limited jobs running at once, limit 2", peak)
+	}
+	if n, ok := limits["chaos"]; ok && allPeak > n {
+		t.Fatalf("peak of %d chaos jobs running at once, plugin limit %d", allPeak, n)
 	}
 }
 

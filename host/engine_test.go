@@ -403,3 +403,34 @@ func TestLogsAndProgressReachTheHostInOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryAfterOverridesBackoff(t *testing.T) {
+	clk := hosttest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	h, _ := openHost(t, func(c *host.Config) {
+		c.Clock = clk
+		c.DefaultBackoff = &host.Backoff{Initial: time.Hour, Multiplier: 2, Max: 2 * time.Hour}
+	})
+	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	id := submit(t, h, host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 1, "retry_after_ms": 7000}})
+	rec.until(t, func(e host.Event) bool { return e.Job == id && e.State == host.StateQueued && e.PrevState == host.StateRunning })
+	j, _ := h.Get(ctxT(t), id)
+	if j.RunAt == nil || !j.RunAt.Equal(clk.Now().Add(7*time.Second)) {
+		t.Fatalf("run_at %v, want now+7s (the plugin's RetryAfter, not the 1h backoff)", j.RunAt)
+	}
+	clk.Advance(7 * time.Second)
+	if j := wait(t, h, id); j.State != host.StateCompleted || j.Attempt != 2 {
+		t.Fatalf("%s attempt %d", j.State, j.Attempt)
+	}
+}
+
+func TestResultOverTheCapFailsTheAttempt(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.MaxResultBytes = 64 })
+	id := submit(t, h, host.JobSpec{Task: "chaos.echo", Args: map[string]string{"big": strings.Repeat("x", 100)}})
+	j := wait(t, h, id)
+	if j.State != host.StateFailed || j.Attempt != 1 || j.Error == nil || j.Error.Kind != "result_too_large" || !strings.Contains(j.Error.Message, "64 byte limit") {
+		t.Fatalf("%s attempt %d %+v", j.State, j.Attempt, j.Error)
+	}
+	if len(j.Result) != 0 {
+		t.Fatal("oversized result was stored")
+	}
+}

@@ -65,11 +65,17 @@ type failArgs struct {
 	// Crash makes the failing attempts crash the process (a panic)
 	// instead of returning an error: a plugin that crashes, then recovers.
 	Crash bool `json:"crash"`
+	// RetryAfterMS asks the host to wait this long before the next attempt
+	// (sdk.RetryAfter) instead of its backoff.
+	RetryAfterMS int `json:"retry_after_ms"`
 }
 
 func (a failArgs) Validate() error {
 	if a.Times < 0 {
 		return fmt.Errorf("times must be >= 0, got %d", a.Times)
+	}
+	if err := checkMS("retry_after_ms", a.RetryAfterMS); err != nil {
+		return err
 	}
 	return nil
 }
@@ -86,6 +92,9 @@ func fail(_ context.Context, job *sdk.Job, in failArgs) (failResult, error) {
 		}
 		if in.Permanent {
 			return failResult{}, sdk.Permanent(err)
+		}
+		if in.RetryAfterMS > 0 {
+			return failResult{}, sdk.RetryAfter(err, time.Duration(in.RetryAfterMS)*time.Millisecond)
 		}
 		return failResult{}, err
 	}

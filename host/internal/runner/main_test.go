@@ -16,7 +16,7 @@ import (
 
 // chaosBin and bogusBin are built once for every test: the real chaos
 // plugin and a program that is not a plugin.
-var chaosBin, bogusBin string
+var chaosBin, bogusBin, freshBin string
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	chaosBin, err = testbin.Build(tmp, "batchhost-plugin-chaos", testbin.Chaos)
 	if err == nil {
 		bogusBin, err = testbin.Build(tmp, "bogus", "./testdata/notaplugin")
+	}
+	if err == nil {
+		freshBin, err = testbin.Build(tmp, "batchhost-plugin-fresh", "./testdata/freshplugin")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -312,3 +312,43 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("after the memory crash: %v", out.Err)
 	}
 }
+
+func TestWarmReuseAndFreshProcessPerAttempt(t *testing.T) {
+	m := open(t, func(c *Config) {
+		c.Dir = pluginDir(t, map[string]string{"batchhost-plugin-chaos": chaosBin, "batchhost-plugin-fresh": freshBin})
+	})
+	pids := map[string]map[int]bool{"chaos.noop": {}, "fresh.pid": {}}
+	for range 3 {
+		for task := range pids {
+			r, _ := start(t, m, Attempt{Task: task})
+			if out := r.Outcome(); out.Err != nil {
+				t.Fatal(out.Err)
+			}
+			pids[task][r.PID()] = true
+		}
+	}
+	if len(pids["chaos.noop"]) != 1 {
+		t.Errorf("chaos ran 3 sequential attempts in %d processes, want 1 warm one", len(pids["chaos.noop"]))
+	}
+	if len(pids["fresh.pid"]) != 3 {
+		t.Errorf("fresh plugin ran 3 attempts in %d processes, want 3", len(pids["fresh.pid"]))
+	}
+}
+
+func TestIdleProcessesAreStopped(t *testing.T) {
+	m := open(t, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	r, _ := start(t, m, Attempt{Task: "chaos.noop"})
+	r.Outcome()
+	pid := r.PID()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle plugin %d still running", pid)
+		}
+		time.Sleep(20 * time.Millisecond) // another process's exit has no event to wait on
+	}
+	// The next attempt launches a new one.
+	if out, _ := attempt(t, m, Attempt{Task: "chaos.noop"}); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+}
