@@ -412,7 +412,9 @@ func TestRetryAfterOverridesBackoff(t *testing.T) {
 	})
 	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
 	id := submit(t, h, host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 1, "retry_after_ms": 7000}})
-	rec.until(t, func(e host.Event) bool { return e.Job == id && e.State == host.StateQueued && e.PrevState == host.StateRunning })
+	rec.until(t, func(e host.Event) bool {
+		return e.Job == id && e.State == host.StateQueued && e.PrevState == host.StateRunning
+	})
 	j, _ := h.Get(ctxT(t), id)
 	if j.RunAt == nil || !j.RunAt.Equal(clk.Now().Add(7*time.Second)) {
 		t.Fatalf("run_at %v, want now+7s (the plugin's RetryAfter, not the 1h backoff)", j.RunAt)
