@@ -48,6 +48,7 @@ type engine struct {
 	stopping   bool
 	paused     bool // dispatch paused
 	failed     error
+	problems   []error         // found at recovery; reported by Problems
 	idle       []chan struct{} // Stop waiting for busy == 0
 
 	batch       *store.Batch
@@ -56,6 +57,9 @@ type engine struct {
 	dirtyGroups map[string]*groupState
 	events      []Event
 	cascade     []*jobState // finished jobs whose dependents and group still need resolving
+
+	schedules map[string]*scheduleState
+	nextFire  time.Time // earliest NextFire of the unpaused schedules
 
 	timer   Timer
 	timerAt time.Time
@@ -179,6 +183,7 @@ func newEngine(cfg *Config, st jobStore, pm *runner.Manager, logs *joblog.Dir) *
 		batch:       store.NewBatch(),
 		dirtyJobs:   map[string]*jobState{},
 		dirtyGroups: map[string]*groupState{},
+		schedules:   map[string]*scheduleState{},
 		rnd:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6261746368)),
 	}
 	e.timer = e.clock.NewTimer(time.Hour)
@@ -215,6 +220,7 @@ func (e *engine) run() {
 		// Settle finished jobs first: the dependents they release are
 		// dispatched in this round, not after the next commit.
 		e.resolveCascade()
+		e.fireDue()
 		e.dispatch()
 		e.flush()
 	}
@@ -321,15 +327,23 @@ func (e *engine) fail(err error) {
 	}
 }
 
-// armTimer wakes the loop when the earliest delayed job becomes due.
+// armTimer wakes the loop when the earliest delayed job becomes due, or
+// the earliest schedule fires.
 func (e *engine) armTimer() {
 	due, ok := e.queue.NextDue()
-	if !ok || (!e.timerAt.IsZero() && e.timerAt.Equal(due)) {
+	if !e.nextFire.IsZero() && (!ok || e.nextFire.Before(due)) {
+		due, ok = e.nextFire, true
+	}
+	// A time already past is not armed: whatever is due and could run
+	// has run in this round, and what could not (no free worker, dispatch
+	// paused) is retried by the event that frees it. Arming it would spin.
+	now := e.clock.Now()
+	if !ok || !due.After(now) || (!e.timerAt.IsZero() && e.timerAt.Equal(due)) {
 		return
 	}
 	e.timer.Stop()
 	e.timerAt = due
-	e.timer.Reset(max(due.Sub(e.clock.Now()), 0))
+	e.timer.Reset(due.Sub(now))
 }
 
 var timeZero time.Time

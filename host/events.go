@@ -21,6 +21,9 @@ const (
 	EventJobLog EventType = "job.log"
 	// EventGroup: a group's counts, done flag or outcome changed.
 	EventGroup EventType = "group.state"
+	// EventSchedule: a schedule fired (Job is the run) or skipped a firing
+	// (Skipped says why). Time is the nominal fire time.
+	EventSchedule EventType = "schedule.fired"
 	// EventLagged: the subscriber did not keep up and Dropped events were
 	// lost; re-read what it shows with Get or GetGroup.
 	EventLagged EventType = "lagged"
@@ -44,6 +47,9 @@ type Event struct {
 	GroupStatus *GroupStatus `json:"group_status,omitempty"`
 	// Dropped is the number of events lost, on EventLagged.
 	Dropped int `json:"dropped,omitempty"`
+	// Schedule and Skipped are set on schedule events.
+	Schedule string `json:"schedule,omitempty"`
+	Skipped  string `json:"skipped,omitempty"`
 }
 
 // GroupStatus is a group's summary carried by group events.

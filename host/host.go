@@ -99,12 +99,13 @@ func (e *engine) commitNow() error {
 	return <-done
 }
 
-// Start begins dispatching jobs. It returns at once.
+// Start begins dispatching jobs and firing schedules. It returns once the
+// firings a downtime made due (see Missed) are durable.
 func (h *Host) Start(ctx context.Context) error {
 	err := h.exec(ctx, func(e *engine) error {
 		e.started = true
 		e.stopping = false
-		return errNoWrite
+		return nil // the reply waits for this round's commit: its catch-up firings
 	})
 	if err != nil {
 		return err
@@ -517,7 +518,7 @@ func (h *Host) Tasks() []TaskInfo {
 // Problems lists what went wrong loading plugins (each names the file) and
 // configuration warnings. The host runs without the plugins named.
 func (h *Host) Problems() []error {
-	return append(h.plugins.Problems(), h.limitWarnings()...)
+	return append(append(h.plugins.Problems(), h.limitWarnings()...), h.e.problems...)
 }
 
 func (h *Host) limitWarnings() []error {

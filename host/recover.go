@@ -15,6 +15,13 @@ import (
 // were interrupted (the attempt counts, the retry policy decides); every
 // other job resumes exactly where it was.
 func (e *engine) recover(snap *store.Snapshot) error {
+	for _, s := range snap.Schedules {
+		if err := e.adoptSchedule(s); err != nil {
+			e.problems = append(e.problems, err)
+			e.log.Error("schedule not loaded", "error", err)
+		}
+	}
+	e.rearmSchedules()
 	for _, g := range snap.Groups {
 		if g.Counts == nil {
 			g.Counts = map[model.State]int{}

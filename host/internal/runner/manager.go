@@ -47,6 +47,7 @@ type Manager struct {
 	procs    map[*proc]struct{} // every live process, idle or busy
 	closed   bool
 	runs     sync.WaitGroup
+	bg       sync.WaitGroup // processes being stopped in the background
 }
 
 // Open discovers the plugins in cfg.Dir and asks each what it offers. A
@@ -179,7 +180,7 @@ func (m *Manager) register(path string, p *proc, d *pluginpb.DescribeResponse) e
 		m.procs[p] = struct{}{}
 		m.releaseLocked(pl, p)
 	} else {
-		go p.stop(m.cfg.KillGrace)
+		m.bg.Go(func() { p.stop(m.cfg.KillGrace) })
 	}
 	m.log.Info("plugin loaded", "plugin", name, "version", pl.version, "tasks", len(infos), "path", path)
 	return nil
@@ -243,23 +244,28 @@ func (m *Manager) acquire(pl *plugin) (*proc, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		go p.kill()
+		m.mu.Unlock()
+		p.kill() // on the attempt's goroutine, which Close waits for
+		m.mu.Lock()
 		return nil, ErrClosed
 	}
 	m.procs[p] = struct{}{}
 	return p, nil
 }
 
-// release returns a healthy process to its pool after an attempt.
+// release returns a healthy process to its pool after an attempt. It runs
+// on the attempt's goroutine, which Close waits for, so a process stopped
+// here is stopped before Close returns.
 func (m *Manager) release(pl *plugin, p *proc) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed || pl.fresh {
 		delete(m.procs, p)
-		go p.stop(m.cfg.KillGrace)
+		m.mu.Unlock()
+		p.stop(m.cfg.KillGrace)
 		return
 	}
 	m.releaseLocked(pl, p)
+	m.mu.Unlock()
 }
 
 func (m *Manager) releaseLocked(pl *plugin, p *proc) {
@@ -283,7 +289,11 @@ func (m *Manager) expire(pl *plugin, p *proc) {
 	}
 	pl.idle = slices.Delete(pl.idle, i, i+1)
 	delete(m.procs, p)
+	// Counted under the lock while not closed, so that Close, which sets
+	// closed under the lock before it waits, waits for this stop too.
+	m.bg.Add(1)
 	m.mu.Unlock()
+	defer m.bg.Done()
 	p.stop(m.cfg.KillGrace)
 }
 
@@ -345,5 +355,6 @@ func (m *Manager) Close() error {
 	}
 	wg.Wait()
 	m.runs.Wait()
+	m.bg.Wait()
 	return os.RemoveAll(m.socketDir)
 }

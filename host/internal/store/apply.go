@@ -58,6 +58,17 @@ func (s *Store) apply(tx *bolt.Tx, batches []*Batch) (int, error) {
 				return 0, fmt.Errorf("put edge %s -> %s: %w", e.dep, e.dependent, err)
 			}
 		}
+		for _, sc := range b.schedules {
+			var err error
+			if sc.data == nil {
+				err = bk.schedules.Delete([]byte(sc.id))
+			} else {
+				err = bk.schedules.Put([]byte(sc.id), sc.data)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("write schedule %s: %w", sc.id, err)
+			}
+		}
 	}
 
 	if cnt != before {
@@ -70,7 +81,7 @@ func (s *Store) apply(tx *bolt.Tx, batches []*Batch) (int, error) {
 
 // buckets holds a transaction's buckets, looked up once.
 type buckets struct {
-	meta, jobs, live, finished, keys, groups, open, members, memberOf, edges *bolt.Bucket
+	meta, jobs, live, finished, keys, groups, open, members, memberOf, edges, schedules *bolt.Bucket
 }
 
 func openBuckets(tx *bolt.Tx) buckets {
@@ -78,7 +89,8 @@ func openBuckets(tx *bolt.Tx) buckets {
 		meta: tx.Bucket(bMeta), jobs: tx.Bucket(bJobs), live: tx.Bucket(bLive),
 		finished: tx.Bucket(bFinished), keys: tx.Bucket(bKeys), groups: tx.Bucket(bGroups),
 		open: tx.Bucket(bOpen), members: tx.Bucket(bMembers), memberOf: tx.Bucket(bMemberOf),
-		edges: tx.Bucket(bEdges),
+		schedules: tx.Bucket(bSchedules),
+		edges:     tx.Bucket(bEdges),
 	}
 }
 

@@ -30,6 +30,7 @@ type Batch struct {
 	groups    []groupPut
 	members   []memberPut
 	edges     []edgePut
+	schedules []schedulePut
 	callbacks []func(error)
 	err       error
 	size      int // bytes of encoded records, for backpressure
@@ -41,6 +42,12 @@ type jobPut struct {
 	state    model.State
 	finished time.Time
 	data     []byte
+}
+
+// schedulePut writes (data != nil) or deletes (data == nil) a schedule.
+type schedulePut struct {
+	id   string
+	data []byte
 }
 
 type groupPut struct {
@@ -172,7 +179,35 @@ func (b *Batch) OnCommit(fn func(err error)) {
 // callbacks). A batch whose only write was refused is not empty: it has
 // an error to report.
 func (b *Batch) Empty() bool {
-	return b.err == nil && len(b.jobs) == 0 && len(b.groups) == 0 && len(b.members) == 0 && len(b.edges) == 0
+	return b.err == nil && len(b.jobs) == 0 && len(b.groups) == 0 && len(b.members) == 0 && len(b.edges) == 0 && len(b.schedules) == 0
+}
+
+// PutSchedule writes a schedule record (encoded now).
+func (b *Batch) PutSchedule(sc *model.Schedule) {
+	if sc == nil {
+		b.fail(errors.New("put schedule: nil schedule"))
+		return
+	}
+	if err := checkID("schedule", sc.ID); err != nil {
+		b.fail(err)
+		return
+	}
+	data, err := encodeSchedule(sc)
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	b.schedules = append(b.schedules, schedulePut{id: sc.ID, data: data})
+	b.size += len(data)
+}
+
+// DeleteSchedule removes a schedule record; the jobs it fired stay.
+func (b *Batch) DeleteSchedule(id string) {
+	if err := checkID("schedule", id); err != nil {
+		b.fail(err)
+		return
+	}
+	b.schedules = append(b.schedules, schedulePut{id: id})
 }
 
 // Err reports the first write the batch refused (an invalid id, a record

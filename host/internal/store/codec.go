@@ -26,7 +26,12 @@ var (
 	bMembers   = []byte("members")   // memberKey(group, pos) → job id
 	bMemberOf  = []byte("member_of") // job id → memberKey, to drop a pruned member
 	bEdges     = []byte("edges")     // edgeKey(dep, dependent) → policy
-	allBuckets = [][]byte{bMeta, bJobs, bLive, bFinished, bKeys, bGroups, bOpen, bMembers, bMemberOf, bEdges}
+	bSchedules = []byte("schedules") // schedule id → schedule JSON
+	allBuckets = [][]byte{bMeta, bJobs, bLive, bFinished, bKeys, bGroups, bOpen, bMembers, bMemberOf, bEdges, bSchedules}
+
+	// addedBuckets were added to schema 1 after it first shipped; a file
+	// without them gets them at open instead of being refused.
+	addedBuckets = [][]byte{bSchedules}
 
 	schemaKey = []byte("schema")
 	countsKey = []byte("counts")
@@ -130,6 +135,22 @@ func (s *Store) decodeHead(id, b []byte) (*jobHead, error) {
 		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: job record %s does not decode: %v", s.path, id, err))
 	}
 	return h, nil
+}
+
+func encodeSchedule(s *model.Schedule) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encode schedule %s: %w", s.ID, err)
+	}
+	return b, nil
+}
+
+func (s *Store) decodeSchedule(id, b []byte) (*model.Schedule, error) {
+	sc := new(model.Schedule)
+	if err := json.Unmarshal(b, sc); err != nil {
+		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: schedule record %s does not decode: %v", s.path, id, err))
+	}
+	return sc, nil
 }
 
 func encodeGroup(g *model.Group) ([]byte, error) {

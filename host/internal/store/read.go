@@ -25,6 +25,8 @@ type Snapshot struct {
 	Jobs []*model.Job
 	// Groups holds every group that is not done or has a live member.
 	Groups []*model.Group
+	// Schedules holds every schedule (there are few; they are all live).
+	Schedules []*model.Schedule
 	// Schema is the data file's schema version.
 	Schema int
 }
@@ -36,6 +38,15 @@ func (s *Store) Load() (*Snapshot, error) {
 	snap := &Snapshot{Schema: SchemaVersion}
 	err := s.view(func(tx *bolt.Tx) error {
 		bk := openBuckets(tx)
+		if err := bk.schedules.ForEach(func(k, v []byte) error {
+			sc, err := s.decodeSchedule(k, v)
+			if err == nil {
+				snap.Schedules = append(snap.Schedules, sc)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
 		groupsOfLive := map[string]bool{}
 		c := bk.live.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {

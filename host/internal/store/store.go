@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -167,6 +169,7 @@ func (s *Store) openError(dir string, err error) error {
 // unless the file is new, so a foreign file is never modified.
 func (s *Store) checkSchema() error {
 	var fresh bool
+	var missing [][]byte // buckets added to schema 1 later
 	err := s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
 		if meta == nil {
@@ -192,14 +195,32 @@ func (s *Store) checkSchema() error {
 			return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: invalid schema version %d", s.path, v))
 		}
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
-				return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: bucket %q is missing", s.path, name))
+			if tx.Bucket(name) != nil {
+				continue
 			}
+			if slices.ContainsFunc(addedBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
+				missing = append(missing, name)
+				continue
+			}
+			return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: bucket %q is missing", s.path, name))
 		}
 		return nil
 	})
-	if err != nil || !fresh {
+	if err != nil {
 		return err
+	}
+	if !fresh {
+		if len(missing) == 0 {
+			return nil
+		}
+		return s.update(func(tx *bolt.Tx) error {
+			for _, name := range missing {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+			return nil
+		})
 	}
 	return s.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
