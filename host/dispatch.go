@@ -198,8 +198,6 @@ func (c *attemptCtl) cancel(cause error) {
 	}
 }
 
-func errCanceledFor(*model.JobError) error { return runner.ErrCanceled }
-
 func (e *engine) onProgress(u progressUpdate) {
 	js := e.jobs[u.id]
 	if js == nil || js.ctl == nil || js.job.Attempt != u.attempt {

@@ -27,7 +27,7 @@ func (h *Host) AddToGroup(ctx context.Context, jobID, groupID string) error {
 		if err != nil {
 			return err
 		}
-		js, err := e.liveOnly(jobID)
+		js, err := e.live(jobID)
 		if err != nil {
 			return err
 		}

@@ -197,19 +197,21 @@ func (e *engine) groupProgress(gs *groupState) float64 {
 }
 
 func (e *engine) groupSnapshot(gs *groupState, jobs []string) *Group {
-	st := e.groupStatus(gs)
-	g := gs.g
+	return groupSnapshot(gs.g, e.groupStatus(gs), jobs)
+}
+
+// storedGroup converts a group record read from the store. Such a group has
+// no unfinished member in memory, so its progress follows from its counts.
+func storedGroup(g *model.Group, jobs []string) *Group {
+	gs := &groupState{g: g}
+	var none engine
+	return groupSnapshot(g, none.groupStatus(gs), jobs)
+}
+
+func groupSnapshot(g *model.Group, st GroupStatus, jobs []string) *Group {
 	return &Group{
 		ID: g.ID, Name: g.Name, Sequential: g.Sequential, CancelOnFailure: g.CancelOnFailure,
 		CreatedAt: g.CreatedAt, Counts: st.Counts, Progress: st.Progress, Done: st.Done,
 		Outcome: st.Outcome, FinishedAt: timePtr(g.FinishedAt), Jobs: jobs,
 	}
-}
-
-// storedGroup converts a group record read from the store (not in memory:
-// no unfinished members, so its progress follows from its counts).
-func storedGroup(g *model.Group, jobs []string) *Group {
-	gs := &groupState{g: g}
-	var e engine
-	return e.groupSnapshot(gs, jobs)
 }

@@ -334,24 +334,12 @@ func (h *Host) AddDependencies(ctx context.Context, id string, deps ...Dep) erro
 		add[i] = model.Dep{ID: d.Job, Policy: p}
 	}
 	return h.exec(ctx, func(e *engine) error {
-		js, err := e.liveOnly(id)
+		js, err := e.live(id)
 		if err != nil {
 			return err
 		}
 		return e.addDeps(js, add)
 	})
-}
-
-// liveOnly returns an unfinished job, or an error saying why not.
-func (e *engine) liveOnly(id string) (*jobState, error) {
-	if js := e.jobs[id]; js != nil {
-		return js, nil
-	}
-	j, err := e.lookup(id)
-	if err != nil {
-		return nil, err
-	}
-	return &jobState{job: j}, nil
 }
 
 // Get returns a snapshot of a job.

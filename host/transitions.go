@@ -8,6 +8,7 @@ import (
 	"github.com/batchhost/batchhost/host/internal/errkind"
 	"github.com/batchhost/batchhost/host/internal/model"
 	"github.com/batchhost/batchhost/host/internal/queue"
+	"github.com/batchhost/batchhost/host/internal/runner"
 )
 
 // setState moves a job along the state machine and keeps every derived
@@ -131,7 +132,7 @@ func (e *engine) cancelJob(js *jobState, why *model.JobError) {
 			j.CancelRequested = true
 			j.Error = why
 			e.markJob(js)
-			js.ctl.cancel(errCanceledFor(why))
+			js.ctl.cancel(runner.ErrCanceled)
 		}
 		return
 	}

@@ -30,6 +30,9 @@ type Config struct {
 	SocketDir string
 	// MemoryLimit caps the memory a plugin process may add after start
 	// (bytes, Linux, 0 means none); MemoryLimits overrides it per plugin.
+	// It is enforced with RLIMIT_AS on the address space beyond the
+	// process's size at its handshake (a Go program reserves address space
+	// it never touches); there is no cgroup path.
 	MemoryLimit  int64
 	MemoryLimits map[string]int64
 	// Env is added to every plugin process's environment.
@@ -75,8 +78,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SocketDir == "" {
 		c.SocketDir = os.TempDir()
 	}
+	// go-plugin puts sockets two levels below SocketDir; a unix socket path
+	// is limited to 108 bytes, and a longer one fails every launch with a
+	// message that hides the cause.
+	if len(c.SocketDir) > maxSocketDir {
+		return c, fmt.Errorf("plugin socket dir %s is %d bytes long; unix socket paths must stay under 108 bytes: set TMPDIR (or the socket dir) to a shorter path", c.SocketDir, len(c.SocketDir))
+	}
 	return c, nil
 }
+
+// maxSocketDir leaves room for go-plugin's "plugin<random>/plugin<random>"
+// below the directory.
+const maxSocketDir = 60
 
 func (c *Config) memoryLimit(plugin string) int64 {
 	if v, ok := c.MemoryLimits[plugin]; ok {

@@ -228,12 +228,24 @@ func (m *Manager) acquire(pl *plugin) (*proc, error) {
 		m.mu.Unlock()
 		return nil, ErrClosed
 	}
+	var dead []*proc
+	defer func() {
+		// Idle processes that died on their own: release their pipes and
+		// go-plugin's side. On the attempt's goroutine, which Close waits for.
+		for _, p := range dead {
+			p.kill()
+		}
+	}()
 	for n := len(pl.idle); n > 0; n = len(pl.idle) {
 		p := pl.idle[n-1]
 		pl.idle = pl.idle[:n-1]
-		if p.takeFromPool() {
+		switch p.takeFromPool() {
+		case poolReady:
 			m.mu.Unlock()
 			return p, nil
+		case poolExited:
+			delete(m.procs, p)
+			dead = append(dead, p)
 		}
 	}
 	m.mu.Unlock()
@@ -306,18 +318,29 @@ func (m *Manager) discard(p *proc) {
 	p.kill()
 }
 
-// takeFromPool stops the idle timer; false if the process is already
-// being stopped.
-func (p *proc) takeFromPool() bool {
+type poolState int
+
+const (
+	poolReady   poolState = iota // usable
+	poolStopped                  // being stopped by someone else
+	poolExited                   // died while idle; the caller cleans up
+)
+
+// takeFromPool stops the idle timer and says whether the process can take
+// an attempt.
+func (p *proc) takeFromPool() poolState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
-		return false
+		return poolStopped
 	}
 	if p.idle != nil {
 		p.idle.Stop()
 	}
-	return !p.client.Exited()
+	if p.client.Exited() {
+		return poolExited
+	}
+	return poolReady
 }
 
 // Close stops every process: idle ones are asked to exit, busy ones are

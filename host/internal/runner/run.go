@@ -225,7 +225,11 @@ func (r *Run) run(parent context.Context) {
 		}
 		return
 	}
-	ctx, cancel := context.WithCancelCause(parent)
+	// The caller's ctx ending means cancel, not a broken stream: the stream
+	// itself runs on its own ctx so that a cancel is told apart from a crash.
+	stop := context.AfterFunc(parent, func() { r.Cancel(ErrCanceled) })
+	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	r.mu.Lock()
 	r.p = p

@@ -352,3 +352,49 @@ func TestIdleProcessesAreStopped(t *testing.T) {
 		t.Fatal(out.Err)
 	}
 }
+
+func TestIdleProcessThatDiesIsReplacedAndReleased(t *testing.T) {
+	m := open(t, nil)
+	r, _ := start(t, m, Attempt{Task: "chaos.noop"})
+	r.Outcome()
+	dead := r.PID()
+	syscall.Kill(dead, syscall.SIGKILL)
+	for syscall.Kill(dead, 0) == nil {
+		time.Sleep(time.Millisecond) // waiting for another process to die
+	}
+	r2, _ := start(t, m, Attempt{Task: "chaos.noop"})
+	if out := r2.Outcome(); out.Err != nil || r2.PID() == dead {
+		t.Fatalf("after an idle death: pid %d (dead %d) %v", r2.PID(), dead, out.Err)
+	}
+	m.mu.Lock()
+	n := len(m.procs)
+	m.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d processes tracked, want 1: the dead one was not released", n)
+	}
+}
+
+func TestCallerContextCancelIsACancelNotACrash(t *testing.T) {
+	m := open(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := m.Start(ctx, Attempt{JobID: "c", Attempt: 1, Task: "chaos.sleep", Args: []byte(`{"ms":60000}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPID(t, r)
+	pid := r.PID()
+	cancel()
+	if out := r.Outcome(); out.Err == nil || out.Err.Kind != errkind.Canceled {
+		t.Fatalf("outcome %+v", out.Err)
+	}
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatal("a healthy process was killed for a cancel")
+	}
+}
+
+func TestLongSocketDirIsAClearError(t *testing.T) {
+	_, err := Open(Config{Dir: t.TempDir(), SocketDir: "/tmp/" + strings.Repeat("x", 80)})
+	if err == nil || !strings.Contains(err.Error(), "108 bytes") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("long socket dir: %v", err)
+	}
+}
