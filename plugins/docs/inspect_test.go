@@ -1,0 +1,69 @@
+package docs_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/batchhost/batchhost/plugins/docs"
+	"github.com/batchhost/batchhost/sdk/sdktest"
+)
+
+func TestConformance(t *testing.T) { sdktest.Conformance(t, docs.Plugin()) }
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		file      string
+		content   []byte
+		mediaType string
+	}{
+		{"a.txt", []byte("hello\n"), "text/plain; charset=utf-8"},
+		{"empty.txt", nil, "text/plain; charset=utf-8"},
+		{"notes.md", []byte("# Title\n"), "text/markdown; charset=utf-8"},
+		{"t.csv", []byte("a,b\n1,2\n"), "text/csv; charset=utf-8"},
+		{"d.json", []byte(`{"a":1}`), "application/json; charset=utf-8"},
+		{"p.html", []byte("<!DOCTYPE html><p>x"), "text/html; charset=utf-8"},
+		{"w.docx", makeDOCX(t, wp("x")), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{"o.odt", makeODT(t, "<text:p>x</text:p>"), "application/vnd.oasis.opendocument.text"},
+		{"p.pdf", makePDF(t, []string{"x"}), "application/pdf"},
+		{"plain.zip", makeZip(t, zipEntry{name: "a.txt", body: "x"}), "application/zip"},
+		{"blob.bin", binaryBytes, "application/octet-stream"},
+		{"pic.png", pngBytes, "image/png"},
+		// Content wins over a misleading name.
+		{"really-a-pdf.txt", makePDF(t, []string{"x"}), "application/pdf"},
+		{"really-text.md.docx", []byte("plain"), "text/plain; charset=utf-8"},
+		{"unicode-ünï.txt", []byte("日本語"), "text/plain; charset=utf-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			p := writeFile(t, dir, tt.file, tt.content)
+			mtime := time.Date(2024, 3, 1, 12, 30, 0, 0, time.UTC)
+			if err := os.Chtimes(p, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+			var out docs.InspectResult
+			run(t, "inspect", docs.InspectArgs{Path: p}).Decode(&out)
+			sum := sha256.Sum256(tt.content)
+			want := docs.InspectResult{Path: p, Size: int64(len(tt.content)), SHA256: hex.EncodeToString(sum[:]), MediaType: tt.mediaType, Modified: mtime}
+			if diff := cmp.Diff(want, out, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestInspectRelativePathIsMadeAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "rel.txt", []byte("x"))
+	t.Chdir(dir)
+	var out docs.InspectResult
+	run(t, "inspect", docs.InspectArgs{Path: "rel.txt"}).Decode(&out)
+	if out.Path != dir+"/rel.txt" {
+		t.Errorf("path %q, want %q", out.Path, dir+"/rel.txt")
+	}
+}
