@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,11 @@ type Config struct {
 	PluginMemoryLimits map[string]int64
 	// PluginEnv is added to every plugin process's environment.
 	PluginEnv []string
+	// ExecAllow restricts the commands the exec plugin may run (absolute
+	// paths or base names). nil allows every command; an empty, non-nil
+	// list allows none. Whoever can submit jobs can run allowed commands
+	// as the host's user.
+	ExecAllow []string
 
 	// Limits caps how many jobs of a task ("docs.ocr") or of a plugin
 	// ("exec") run at once, on top of MaxWorkers. A name that matches no
@@ -78,6 +84,15 @@ type Config struct {
 	// NoSync skips fsync on commits. It makes every acknowledged change
 	// losable on a power failure; only benchmarks should set it.
 	NoSync bool
+}
+
+// pluginEnv is the environment added to plugin processes.
+func (c *Config) pluginEnv() []string {
+	env := slices.Clone(c.PluginEnv)
+	if c.ExecAllow != nil {
+		env = append(env, "BATCHHOST_EXEC_ALLOW="+strings.Join(c.ExecAllow, ","))
+	}
+	return env
 }
 
 // defaultBackoff is the documented default retry policy.

@@ -66,7 +66,7 @@ func Open(cfg Config) (*Host, error) {
 		KillGrace:    c.KillGrace,
 		MemoryLimit:  c.PluginMemoryLimit,
 		MemoryLimits: c.PluginMemoryLimits,
-		Env:          c.PluginEnv,
+		Env:          c.pluginEnv(),
 	})
 	if err != nil {
 		st.Close()

@@ -112,3 +112,15 @@ func TestCorruptDatabaseIsRefusedAndKept(t *testing.T) {
 		t.Fatal("the junk file was changed")
 	}
 }
+
+func TestExecAllowlistFromHostConfig(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.ExecAllow = []string{"echo"} })
+	ok := wait(t, h, submit(t, h, host.JobSpec{Task: "exec.run", Args: map[string]any{"argv": []string{"echo", "hi"}}}))
+	if ok.State != host.StateCompleted {
+		t.Fatalf("allowed command: %s %+v", ok.State, ok.Error)
+	}
+	no := wait(t, h, submit(t, h, host.JobSpec{Task: "exec.run", Args: map[string]any{"argv": []string{"true"}}}))
+	if no.State != host.StateFailed || no.Attempt != 1 || no.Error.Kind != "permanent" || !strings.Contains(no.Error.Message, "BATCHHOST_EXEC_ALLOW") {
+		t.Fatalf("refused command: %s attempt %d %+v", no.State, no.Attempt, no.Error)
+	}
+}

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	pluginDir, err = testbin.PluginDir(tmp, map[string]string{"chaos": testbin.Chaos})
+	pluginDir, err = testbin.PluginDir(tmp, map[string]string{"chaos": testbin.Chaos, "exec": testbin.Exec})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -1,10 +1,19 @@
 package sdk
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
-// truncate cuts s to at most n bytes on a rune boundary and marks the cut,
-// so that oversized texts from a task never break a gRPC message limit.
+// truncate makes a task's text safe to send: invalid UTF-8 is replaced
+// (protobuf refuses such strings, which would break the stream and lose
+// the attempt's result), and the text is cut to at most n bytes on a rune
+// boundary with the cut marked, so that an oversized text never breaks a
+// gRPC message limit.
 func truncate(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if len(s) <= n {
 		return s
 	}

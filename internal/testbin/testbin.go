@@ -13,8 +13,12 @@ import (
 	"sync"
 )
 
-// Chaos is the package of the first-party test plugin.
-const Chaos = "github.com/batchhost/batchhost/plugins/chaos/cmd/batchhost-plugin-chaos"
+// The main packages of the first-party plugins.
+const (
+	Chaos = "github.com/batchhost/batchhost/plugins/chaos/cmd/batchhost-plugin-chaos"
+	Docs  = "github.com/batchhost/batchhost/plugins/docs/cmd/batchhost-plugin-docs"
+	Exec  = "github.com/batchhost/batchhost/plugins/exec/cmd/batchhost-plugin-exec"
+)
 
 var (
 	mu    sync.Mutex

@@ -40,14 +40,17 @@
 //
 // # Caveats
 //
-//   - Pausing a job stops the plugin's process group (SIGSTOP), which does
-//     not include the command's own group: a paused exec.run job's command
-//     keeps running.
-//   - If the plugin process itself is killed (SIGKILL), the kernel kills
-//     the command (Linux's parent-death signal), but not the processes the
-//     command started; they are reparented and keep running. Cancel and
-//     timeouts, which go through the plugin, kill the whole group.
-//   - A process that leaves the group (setsid, daemonizing) escapes both.
+//   - Pausing a job stops (SIGSTOP) the plugin's process group and the
+//     groups of the processes it started, so the command pauses with it;
+//     when the host kills a plugin (timeout past the grace, crash), it
+//     kills those groups too.
+//   - If the plugin process is killed by something other than the host,
+//     the kernel kills the command (Linux's parent-death signal), but not
+//     the processes the command started; they are reparented and keep
+//     running. Cancel and timeouts, which go through the plugin, kill the
+//     whole group.
+//   - A process that leaves the group (setsid, daemonizing) escapes all of
+//     this.
 //   - Relative "dir" and a command path with a slash are resolved from the
 //     plugin's working directory, which is the host's.
 package exec

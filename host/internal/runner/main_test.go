@@ -16,7 +16,7 @@ import (
 
 // chaosBin and bogusBin are built once for every test: the real chaos
 // plugin and a program that is not a plugin.
-var chaosBin, bogusBin, freshBin string
+var chaosBin, bogusBin, freshBin, execBin string
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	if err == nil {
 		freshBin, err = testbin.Build(tmp, "batchhost-plugin-fresh", "./testdata/freshplugin")
+	}
+	if err == nil {
+		execBin, err = testbin.Build(tmp, "batchhost-plugin-exec", testbin.Exec)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -129,11 +129,17 @@ func vmSize(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmSize for pid %d", pid)
 }
 
-// signal sends sig to the plugin's whole process group, so that commands
-// a plugin started stop (or continue) with it.
+// signal sends sig to the plugin's whole process group and to the groups
+// of commands it started in groups of their own, so that a paused job's
+// commands stop with it and a killed plugin's commands die with it. The
+// descendants' groups go first: once the plugin is stopped or dead, it
+// cannot start more.
 func (p *proc) signal(sig syscall.Signal) error {
 	if p.pid <= 0 {
 		return errors.New("process not started")
+	}
+	for _, g := range descendantGroups(p.pid) {
+		syscall.Kill(-g, sig)
 	}
 	err := syscall.Kill(-p.pid, sig)
 	if errors.Is(err, syscall.ESRCH) {

@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -396,5 +398,69 @@ func TestLongSocketDirIsAClearError(t *testing.T) {
 	_, err := Open(Config{Dir: t.TempDir(), SocketDir: "/tmp/" + strings.Repeat("x", 80)})
 	if err == nil || !strings.Contains(err.Error(), "108 bytes") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("long socket dir: %v", err)
+	}
+}
+
+// TestPauseAndKillReachCommandsInTheirOwnGroups: the exec plugin runs its
+// command in a process group of its own; pausing the attempt must stop the
+// command, and killing the plugin must kill the command's whole group.
+func TestPauseAndKillReachCommandsInTheirOwnGroups(t *testing.T) {
+	m := open(t, func(c *Config) {
+		c.Dir = pluginDir(t, map[string]string{"batchhost-plugin-exec": execBin})
+		c.KillGrace = 300 * time.Millisecond
+	})
+	out := filepath.Join(t.TempDir(), "ticks")
+	// The command writes to a file, not through the plugin, so a paused
+	// plugin cannot hide a command that keeps running.
+	script := fmt.Sprintf(`sleep 100 & echo started; while true; do echo tick >> %s; sleep 0.02; done`, out)
+	args, _ := json.Marshal(map[string]any{"argv": []string{"sh", "-c", script}})
+	started := make(chan struct{}, 1)
+	r, err := m.Start(context.Background(), Attempt{JobID: "x", Attempt: 1, Task: "exec.run", Timeout: 20 * time.Second, Args: args},
+		func(e Event) {
+			if e.Kind == EventLog && e.Message == "started" {
+				started <- struct{}{}
+			}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	size := func() int64 {
+		st, _ := os.Stat(out)
+		if st == nil {
+			return 0
+		}
+		return st.Size()
+	}
+	if err := r.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let a write in flight land
+	before := size()
+	time.Sleep(500 * time.Millisecond) // the scenario: a paused stretch
+	if grew := size() - before; grew > 0 {
+		t.Fatalf("the command wrote %d bytes while paused", grew)
+	}
+	r.Resume()
+	pid := r.PID()
+	groups := descendantGroups(pid)
+	if len(groups) == 0 {
+		t.Fatal("the command is not in a group of its own; the test proves nothing")
+	}
+	// Kill the plugin as the runner does when a plugin must go; the
+	// background sleep 100 outlives its shell unless its group is killed.
+	r.mu.Lock()
+	p := r.p
+	r.mu.Unlock()
+	p.signal(syscall.SIGKILL)
+	r.Outcome()
+	for _, g := range groups {
+		deadline := time.Now().Add(5 * time.Second)
+		for syscall.Kill(-g, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("command group %d survived its plugin", g)
+			}
+			time.Sleep(10 * time.Millisecond) // another process's exit has no event to wait on
+		}
 	}
 }
