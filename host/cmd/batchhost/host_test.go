@@ -1,0 +1,85 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTasks(t *testing.T) {
+	d := startDaemon(t, nil)
+	out := d.ok(t, "tasks")
+	if !strings.HasPrefix(out, "TASK ") || !strings.Contains(out, "chaos.noop      chaos   ") || !strings.Contains(out, "Does nothing and returns {}") {
+		t.Fatalf("tasks:\n%s", out)
+	}
+	var tasks []struct{ Task, Plugin, Version, Description string }
+	decode(t, d.ok(t, "--json", "tasks"), &tasks)
+	if len(tasks) < 10 || tasks[0].Plugin != "chaos" || tasks[0].Version == "" {
+		t.Fatalf("tasks --json: %+v", tasks)
+	}
+}
+
+func TestStatsAndDispatch(t *testing.T) {
+	d := startDaemon(t, nil)
+	if out := d.ok(t, "dispatch", "pause"); !strings.HasPrefix(out, "dispatch paused") {
+		t.Fatalf("dispatch pause: %q", out)
+	}
+	jid := id(t, d.ok(t, "submit", "chaos.noop", "--priority", "high"))
+	out := d.ok(t, "stats")
+	for _, want := range []string{"queued 1", "high 1", "0 of 4 busy", "paused (batchhost dispatch resume)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("stats lacks %q:\n%s", want, out)
+		}
+	}
+	var s struct {
+		Counts         map[string]int `json:"counts"`
+		QueueDepth     map[string]int `json:"queue_depth"`
+		BusyWorkers    int            `json:"busy_workers"`
+		MaxWorkers     int            `json:"max_workers"`
+		DispatchPaused bool           `json:"dispatch_paused"`
+	}
+	decode(t, d.ok(t, "--json", "stats"), &s)
+	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused {
+		t.Fatalf("stats --json: %+v", s)
+	}
+	var st map[string]bool
+	decode(t, d.ok(t, "--json", "dispatch", "resume"), &st)
+	if st["dispatch_paused"] {
+		t.Fatalf("dispatch resume --json: %v", st)
+	}
+	d.ok(t, "wait", jid)
+	d.fails(t, 2, "needs a subcommand", "dispatch")
+	d.fails(t, 2, `unknown command "stop"`, "dispatch", "stop")
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t, nil, "", "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "batchhost ") {
+		t.Fatalf("version: %+v", r)
+	}
+	r = runCLI(t, nil, "", "--json", "version")
+	var v map[string]string
+	decode(t, r.stdout, &v)
+	if v["version"] == "" || !strings.HasPrefix(v["go"], "go") {
+		t.Fatalf("version --json: %v", v)
+	}
+}
+
+func TestBench(t *testing.T) {
+	r := runCLI(t, map[string]string{"BATCHHOST_PLUGIN_DIR": pluginDir}, "", "bench", "--jobs", "200", "--rounds", "1", "--samples", "5", "--no-sync")
+	if r.code != 0 {
+		t.Fatalf("bench: %+v", r)
+	}
+	for _, want := range []string{"chaos.noop, 8 workers, fsync OFF", "submit, 1 caller (200 jobs)", "submit many (200 jobs a call)", "end to end (200 jobs)", "enqueue-to-start latency (5 jobs, idle)  p50 "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("bench output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runCLI(t, nil, "", "--json", "bench", "--plugin-dir", pluginDir, "--jobs", "50", "--rounds", "1", "--samples", "3", "--workers", "2")
+	var b benchResult
+	decode(t, r.stdout, &b)
+	if r.code != 0 || !b.Sync || b.EndToEnd <= 0 || b.SubmitMany <= 0 || b.SubmitOne <= 0 || b.SubmitParallel <= 0 || b.LatencyP50 <= 0 || b.LatencyP99 < b.LatencyP50 {
+		t.Fatalf("bench --json: %+v %+v", r, b)
+	}
+	expectFail(t, runCLI(t, nil, "", "bench", "--plugin-dir", pluginDir, "--task", "chaos.nothing"), 1, "no plugin in "+pluginDir+" offers task chaos.nothing", nil)
+	expectFail(t, runCLI(t, nil, "", "bench", "--jobs", "0"), 2, "invalid --jobs 0", nil)
+}

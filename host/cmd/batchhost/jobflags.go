@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/batchhost/batchhost/host"
+)
+
+// priorityValue is a flag that accepts only the four priority names, so a
+// bad priority is a usage error at parse time.
+type priorityValue struct{ p host.Priority }
+
+func (v *priorityValue) String() string { return v.p.String() }
+func (v *priorityValue) Type() string   { return "low|normal|high|critical" }
+func (v *priorityValue) Set(s string) error {
+	p, err := host.ParsePriority(s)
+	if err != nil {
+		return err
+	}
+	v.p = p
+	return nil
+}
+
+// jobFlags are the job options submit and create share.
+type jobFlags struct {
+	args         string
+	priority     priorityValue
+	after        []string
+	group        string
+	maxAttempts  int
+	timeout      time.Duration
+	stallTimeout time.Duration
+	delay        time.Duration
+	key          string
+	labels       []string
+}
+
+// jobFlagNames lists the flags register adds, for commands that must
+// refuse them in another mode (submit --batch).
+var jobFlagNames = []string{"args", "priority", "after", "group", "max-attempts", "timeout", "stall-timeout", "delay", "key", "label"}
+
+func (f *jobFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.args, "args", "", "task arguments as JSON")
+	fs.Var(&f.priority, "priority", "priority: low, normal, high or critical")
+	fs.StringArrayVar(&f.after, "after", nil, "run after job `ID` completes (repeatable)")
+	fs.StringVar(&f.group, "group", "", "add the job to group `GID`")
+	fs.IntVar(&f.maxAttempts, "max-attempts", 0, "automatic attempt budget (default: the host's, 3)")
+	fs.DurationVar(&f.timeout, "timeout", 0, "bound on one attempt (default: the host's, none)")
+	fs.DurationVar(&f.stallTimeout, "stall-timeout", 0, "fail an attempt silent for this long (default none)")
+	fs.DurationVar(&f.delay, "delay", 0, "run no earlier than this from now")
+	fs.StringVar(&f.key, "key", "", "idempotency key: a kept job with this key is returned instead of a new one")
+	fs.StringArrayVar(&f.labels, "label", nil, "label `NAME=VALUE` kept with the job (repeatable)")
+}
+
+// spec builds the job spec; malformed --args and --label are usage errors.
+// Ranges (negative timeouts, absurd attempts) are the host's to judge.
+func (f *jobFlags) spec(task string) (host.JobSpec, error) {
+	s := host.JobSpec{
+		Task:         task,
+		Priority:     f.priority.p,
+		DependsOn:    host.After(f.after...),
+		Group:        f.group,
+		MaxAttempts:  f.maxAttempts,
+		Timeout:      f.timeout,
+		StallTimeout: f.stallTimeout,
+		Delay:        f.delay,
+		Key:          f.key,
+	}
+	if len(s.DependsOn) == 0 {
+		s.DependsOn = nil
+	}
+	if f.args != "" {
+		if err := checkJSON(f.args); err != nil {
+			return s, usageErrorf("invalid --args: %v", err)
+		}
+		s.Args = json.RawMessage(f.args)
+	}
+	for _, l := range f.labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return s, usageErrorf("invalid --label %q: want NAME=VALUE", l)
+		}
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		s.Labels[k] = v
+	}
+	return s, nil
+}
+
+// checkJSON says what is wrong with a JSON text, with the byte offset.
+func checkJSON(s string) error {
+	var v any
+	err := json.Unmarshal([]byte(s), &v)
+	if se, ok := err.(*json.SyntaxError); ok {
+		return &jsonError{msg: se.Error(), offset: se.Offset}
+	}
+	return err
+}
+
+type jsonError struct {
+	msg    string
+	offset int64
+}
+
+func (e *jsonError) Error() string {
+	return e.msg + " (at byte " + strconv.FormatInt(e.offset, 10) + ")"
+}

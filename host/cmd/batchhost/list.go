@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/batchhost/batchhost/host"
+)
+
+func (c *cli) listCmd() *cobra.Command {
+	var (
+		states []string
+		f      host.ListFilter
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--state S] [--task T] [--group GID] [--limit N]",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, s := range states {
+				for _, name := range strings.Split(s, ",") {
+					st, err := host.ParseState(strings.TrimSpace(name))
+					if err != nil {
+						return usageErrorf("invalid --state: %v", err)
+					}
+					f.States = append(f.States, st)
+				}
+			}
+			if f.Limit < 0 {
+				return usageErrorf("invalid --limit %d: must not be negative", f.Limit)
+			}
+			ctx := cmd.Context()
+			cl, err := c.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			jobs, next, err := cl.List(ctx, f)
+			if err != nil {
+				return err
+			}
+			if c.json {
+				if jobs == nil {
+					jobs = []*host.Job{}
+				}
+				return c.printJSON(jobs)
+			}
+			now := time.Now()
+			tw := table(c.stdout)
+			row(tw, "ID", "STATE", "TASK", "PRIORITY", "ATTEMPT", "CREATED", "GROUP")
+			for _, j := range jobs {
+				row(tw, j.ID, j.State, j.Task, j.Priority, fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), ago(j.CreatedAt, now), dash(j.Group))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if next != "" {
+				fmt.Fprintf(c.stderr, "more: batchhost list --before %s\n", next)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&states, "state", nil, "only jobs in state `S` (repeatable or comma-separated)")
+	fl.StringVar(&f.Task, "task", "", "only jobs of task `T`")
+	fl.StringVar(&f.Group, "group", "", "only members of group `GID`")
+	fl.IntVar(&f.Limit, "limit", 100, "at most `N` jobs")
+	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
+	return cmd
+}
+
+// sortedKeys returns a map's keys in order, for stable output.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/control"
+)
+
+// serveEnv maps each serve flag to the environment variable it falls
+// back to.
+var serveEnv = map[string]string{
+	"plugin-dir":           "BATCHHOST_PLUGIN_DIR",
+	"max-workers":          "BATCHHOST_MAX_WORKERS",
+	"max-queue-size":       "BATCHHOST_MAX_QUEUE_SIZE",
+	"poll-interval":        "BATCHHOST_POLL_INTERVAL",
+	"drain-timeout":        "BATCHHOST_DRAIN_TIMEOUT",
+	"retention":            "BATCHHOST_RETENTION",
+	"default-timeout":      "BATCHHOST_DEFAULT_TIMEOUT",
+	"default-max-attempts": "BATCHHOST_DEFAULT_MAX_ATTEMPTS",
+	"kill-grace":           "BATCHHOST_KILL_GRACE",
+	"plugin-idle-timeout":  "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
+	"plugin-memory-limit":  "BATCHHOST_PLUGIN_MEMORY_LIMIT",
+	"limit":                "BATCHHOST_LIMITS",
+	"log-level":            "BATCHHOST_LOG_LEVEL",
+}
+
+func (c *cli) serveCmd() *cobra.Command {
+	var (
+		cfg      host.Config
+		drain    time.Duration
+		memLimit sizeValue
+		limits   limitsValue
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the host in the foreground",
+		Long: `Run the host in the foreground: dispatch jobs to the plugins and serve the
+control socket the other commands use. Logs go to stderr. SIGINT or SIGTERM
+stops gracefully: no new job starts, running jobs get --drain-timeout to
+finish, then they are interrupted and run again after the next start (a
+second signal cuts the drain short).
+
+Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
+--max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, ...): flags override
+the environment, which overrides the defaults.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.applyEnv(cmd.Flags(), serveEnv); err != nil {
+				return err
+			}
+			level := hclog.LevelFromString(logLevel)
+			if level == hclog.NoLevel {
+				return usageErrorf("invalid --log-level %q: want trace, debug, info, warn or error", logLevel)
+			}
+			if drain < 0 {
+				return usageErrorf("invalid --drain-timeout %s: must not be negative", drain)
+			}
+			log := hclog.New(&hclog.LoggerOptions{Name: "batchhost", Level: level, Output: c.stderr})
+			cfg.DataDir = c.dataDir
+			if cfg.PluginDir == "" {
+				cfg.PluginDir = defaultPluginDir()
+			}
+			cfg.PluginMemoryLimit = memLimit.n
+			cfg.Limits = limits.m
+			cfg.Logger = log
+			return c.serve(cmd.Context(), cfg, drain, log)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.PluginDir, "plugin-dir", "", "where the batchhost-plugin-* executables are (default: plugins/ beside batchhost)")
+	fl.IntVar(&cfg.MaxWorkers, "max-workers", 0, "jobs running at once, host-wide (default: the number of CPUs)")
+	fl.IntVar(&cfg.MaxQueueSize, "max-queue-size", 0, "queued jobs before Submit is refused (default 100000)")
+	fl.DurationVar(&cfg.PollInterval, "poll-interval", 0, "fallback dispatch tick; dispatch is event-driven (default 1s)")
+	fl.DurationVar(&drain, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running jobs may finish before they are interrupted")
+	fl.DurationVar(&cfg.Retention, "retention", 0, "keep finished jobs this long (default 168h)")
+	fl.DurationVar(&cfg.DefaultTimeout, "default-timeout", 0, "attempt timeout of jobs that set none (default none)")
+	fl.IntVar(&cfg.DefaultMaxAttempts, "default-max-attempts", 0, "attempt budget of jobs that set none (default 3)")
+	fl.DurationVar(&cfg.KillGrace, "kill-grace", 0, "how long a cancelled attempt may take before its plugin is killed (default 5s)")
+	fl.DurationVar(&cfg.PluginIdleTimeout, "plugin-idle-timeout", 0, "stop a plugin process idle this long (default 1m)")
+	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
+	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
+	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	return cmd
+}
+
+func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, log hclog.Logger) error {
+	// The socket first: refusing it (another daemon, another user's
+	// directory) should not cost loading the plugins.
+	l, err := control.Listen(c.socket)
+	if err != nil {
+		return err
+	}
+	h, err := host.Open(cfg)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	for _, p := range h.Problems() {
+		log.Warn(p.Error())
+	}
+	if err := h.Start(ctx); err != nil {
+		l.Close()
+		h.Close()
+		return err
+	}
+	srv := control.Serve(h, l)
+	log.Info("serving", "socket", c.socket, "data_dir", cfg.DataDir, "plugin_dir", cfg.PluginDir, "tasks", len(h.Tasks()))
+
+	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	var serveErr error
+	select {
+	case <-sigCtx.Done():
+	case <-srv.Done():
+		serveErr = srv.Err()
+		log.Error("control socket failed", "error", serveErr)
+	}
+
+	log.Info("stopping: no new jobs start; running jobs may finish", "drain_timeout", drain)
+	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	// A second signal cuts the drain short.
+	drainCtx, stopDrain := signal.NotifyContext(drainCtx, os.Interrupt, syscall.SIGTERM)
+	defer stopDrain()
+	stopErr := h.Stop(drainCtx)
+	if stopErr != nil {
+		log.Error("stop", "error", stopErr)
+	}
+	closeErr := h.Close()
+	// Calls in flight (waits, watches) end now that the host is closed;
+	// give them a moment to tell their clients.
+	grace, cancelGrace := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelGrace()
+	srv.GracefulStop(grace)
+	if closeErr != nil {
+		return closeErr
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	log.Info("stopped")
+	return stopErr
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func (c *cli) submitCmd() *cobra.Command {
+	var (
+		jf    jobFlags
+		batch string
+		wait  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "submit TASK [flags] | submit --batch FILE",
+		Short: "Submit a job (or a file of jobs) and print its id",
+		Long: `Submit a job and print its id (with --json, the job).
+
+With --batch FILE ("-" for stdin) every line is one JSON job spec:
+  {"task": "chaos.echo", "args": {...}, "priority": "high", "depends_on": ["ID"],
+   "group": "GID", "max_attempts": 3, "timeout": "30s", "key": "K"}
+All of them are committed at once, or none; one id a line is printed (with
+--json, a JSON array of ids). Errors name the line.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if batch != "" {
+				if len(args) > 0 {
+					return usageErrorf("--batch takes no TASK argument (got %q): put the task in the job lines", args[0])
+				}
+				return nil
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch != "" {
+				for _, name := range append(jobFlagNames, "wait") {
+					if cmd.Flags().Changed(name) {
+						return usageErrorf("--%s cannot be combined with --batch: put it in the job lines", name)
+					}
+				}
+				return c.submitBatch(cmd, batch)
+			}
+			spec, err := jf.spec(args[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			cl, err := c.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			id, err := cl.Submit(ctx, spec)
+			if err != nil {
+				return err
+			}
+			if wait {
+				if !c.json {
+					fmt.Fprintln(c.stdout, id)
+				}
+				return c.waitJobs(ctx, cl, []string{id})
+			}
+			if c.json {
+				j, err := cl.Get(ctx, id)
+				if err != nil {
+					return err
+				}
+				return c.printJSON(j)
+			}
+			_, err = fmt.Fprintln(c.stdout, id)
+			return err
+		},
+	}
+	jf.register(cmd.Flags())
+	cmd.Flags().StringVar(&batch, "batch", "", "submit the JSON job specs in `FILE`, one a line (- for stdin)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the job to finish (exit codes as for wait)")
+	return cmd
+}

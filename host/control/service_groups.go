@@ -1,0 +1,64 @@
+package control
+
+import (
+	"context"
+
+	"github.com/batchhost/batchhost/host"
+	pb "github.com/batchhost/batchhost/proto/controlpb"
+)
+
+func (s *service) CreateGroup(ctx context.Context, r *pb.GroupSpec) (*pb.IDResponse, error) {
+	id, err := s.h.CreateGroup(ctx, host.GroupSpec{Name: r.GetName(), Sequential: r.GetSequential(), CancelOnFailure: r.GetCancelOnFailure()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.IDResponse{Id: id}, nil
+}
+
+func (s *service) AddToGroup(ctx context.Context, r *pb.AddToGroupRequest) (*pb.Empty, error) {
+	return empty(s.h.AddToGroup(ctx, r.GetJob(), r.GetGroup()))
+}
+
+func (s *service) GetGroup(ctx context.Context, r *pb.IDRequest) (*pb.Group, error) {
+	g, err := s.h.GetGroup(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toProtoGroup(g), nil
+}
+
+func (s *service) ListGroups(ctx context.Context, r *pb.ListGroupsRequest) (*pb.ListGroupsResponse, error) {
+	groups, next, err := s.h.ListGroups(ctx, r.GetBefore(), int(r.GetLimit()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ListGroupsResponse{Next: next, Groups: make([]*pb.Group, len(groups))}
+	for i, g := range groups {
+		out.Groups[i] = toProtoGroup(g)
+	}
+	return out, nil
+}
+
+func (s *service) WaitGroup(ctx context.Context, r *pb.IDRequest) (*pb.Group, error) {
+	g, err := s.h.WaitGroup(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toProtoGroup(g), nil
+}
+
+func (s *service) CancelGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
+	return empty(s.h.CancelGroup(ctx, r.GetId()))
+}
+
+func (s *service) PauseGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
+	return empty(s.h.PauseGroup(ctx, r.GetId()))
+}
+
+func (s *service) ResumeGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
+	return empty(s.h.ResumeGroup(ctx, r.GetId()))
+}
+
+func (s *service) SubmitGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
+	return empty(s.h.SubmitGroup(ctx, r.GetId()))
+}
