@@ -122,7 +122,14 @@ func startHelper(t *testing.T, spec helperSpec) *helperProc {
 	t.Helper()
 	b, _ := json.Marshal(spec)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
+	// The killed host cannot remove its plugins' socket directory: give it
+	// a temporary directory of its own that the test removes.
+	tmp, err := os.MkdirTemp("", "bh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cmd.Env = append(os.Environ(), helperEnv+"="+string(b), "TMPDIR="+tmp)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -110,9 +110,6 @@ func (h *Host) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range h.limitWarnings() {
-		h.cfg.Logger.Warn(w.Error())
-	}
 	h.startPruner()
 	return nil
 }

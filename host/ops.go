@@ -48,44 +48,55 @@ func (e *engine) adopt(js *jobState) {
 // prepareJobs validates new jobs without changing anything: the task
 // exists, dependencies exist, the group exists. It returns the id each
 // spec resolves to (an existing job's, for an idempotency key in use) and
-// the jobs that are really new.
+// the jobs that are really new. With several jobs, an error names the one
+// at fault ("job 3: ...").
 func (e *engine) prepareJobs(jobs []*model.Job) ([]string, []*jobState, error) {
 	ids := make([]string, len(jobs))
 	var fresh []*jobState
 	batchKeys := map[string]string{}
 	for i, j := range jobs {
-		if !e.plugins.HasTask(j.Task) {
-			return nil, nil, fmt.Errorf("task %q: %w (the task list shows what the loaded plugins offer)", j.Task, ErrUnknownTask)
+		id, isNew, err := e.prepareJob(j, batchKeys)
+		if err != nil {
+			if len(jobs) > 1 {
+				return nil, nil, fmt.Errorf("job %d: %w", i+1, err)
+			}
+			return nil, nil, err
 		}
-		if j.Key != "" {
-			if id, ok := batchKeys[j.Key]; ok {
-				ids[i] = id
-				continue
-			}
-			id, err := e.idByKey(j.Key)
-			if err != nil {
-				return nil, nil, err
-			}
-			if id != "" {
-				ids[i] = id
-				continue
-			}
-			batchKeys[j.Key] = j.ID
+		ids[i] = id
+		if isNew {
+			fresh = append(fresh, &jobState{job: j})
 		}
-		for _, d := range j.DependsOn {
-			if _, err := e.lookup(d.ID); err != nil {
-				return nil, nil, fmt.Errorf("dependency %s: %w", d.ID, err)
-			}
-		}
-		if j.Group != "" {
-			if _, err := e.group(j.Group); err != nil {
-				return nil, nil, err
-			}
-		}
-		ids[i] = j.ID
-		fresh = append(fresh, &jobState{job: j})
 	}
 	return ids, fresh, nil
+}
+
+// prepareJob checks one new job; id is the job it resolves to, isNew
+// false when its key names a kept job (or one earlier in the batch).
+func (e *engine) prepareJob(j *model.Job, batchKeys map[string]string) (id string, isNew bool, err error) {
+	if !e.plugins.HasTask(j.Task) {
+		return "", false, fmt.Errorf("task %q: %w (the task list shows what the loaded plugins offer)", j.Task, ErrUnknownTask)
+	}
+	if j.Key != "" {
+		if id, ok := batchKeys[j.Key]; ok {
+			return id, false, nil
+		}
+		id, err := e.idByKey(j.Key)
+		if err != nil || id != "" {
+			return id, false, err
+		}
+		batchKeys[j.Key] = j.ID
+	}
+	for _, d := range j.DependsOn {
+		if _, err := e.lookup(d.ID); err != nil {
+			return "", false, fmt.Errorf("dependency %s: %w", d.ID, err)
+		}
+	}
+	if j.Group != "" {
+		if _, err := e.group(j.Group); err != nil {
+			return "", false, err
+		}
+	}
+	return j.ID, true, nil
 }
 
 // recordJobs records prepared jobs (state created) with their edges and

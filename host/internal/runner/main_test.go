@@ -141,7 +141,14 @@ func helperHost() int {
 
 func startHelper(t *testing.T, dir, tag string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+dir, "HELPER_TAG="+tag)
+	// The killed host cannot remove its socket directory: give it a
+	// temporary directory of its own that the test removes.
+	tmp, err := os.MkdirTemp("", "bh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cmd.Env = append(os.Environ(), helperEnv+"="+dir, "HELPER_TAG="+tag, "TMPDIR="+tmp)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

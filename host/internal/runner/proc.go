@@ -182,7 +182,9 @@ func (p *proc) stop(grace time.Duration) {
 		p.idle.Stop()
 	}
 	p.mu.Unlock()
-	p.lifeline.Close()
+	// go-plugin's shutdown first: the plugin exits 0. Closing the lifeline
+	// first would make it exit 3, which reads as a failure in the logs.
+	defer p.lifeline.Close()
 	done := make(chan struct{})
 	go func() {
 		p.client.Kill()
