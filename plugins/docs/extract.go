@@ -60,11 +60,11 @@ func chooseFormat(path, media string) (string, error) {
 		case mt == mediaODT:
 			return formatODT, nil
 		}
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s has no extension and its content (%s) is not a format docs reads (%s)", path, media, supportedExts))
+		return "", unsupported(fmt.Errorf("%s has no extension and its content (%s) is not a format docs reads (%s)", path, media, supportedExts))
 	}
 	format, ok := formatByExt[ext]
 	if !ok {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("unsupported format %s of %s: docs reads %s", ext, path, supportedExts))
+		return "", unsupported(fmt.Errorf("unsupported format %s of %s: docs reads %s", ext, path, supportedExts))
 	}
 	var want string
 	switch format {
@@ -76,12 +76,12 @@ func chooseFormat(path, media string) (string, error) {
 		want = mediaPDF
 	default:
 		if !isText {
-			return "", sdk.UnsupportedFormat(fmt.Errorf("%s is named %s but its content is not text (%s)", path, ext, media))
+			return "", unsupported(fmt.Errorf("%s is named %s but its content is not text (%s)", path, ext, media))
 		}
 		return format, nil
 	}
 	if mt != want {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s is named %s but its content is %s, not %s", path, ext, media, want))
+		return "", unsupported(fmt.Errorf("%s is named %s but its content is %s, not %s", path, ext, media, want))
 	}
 	return format, nil
 }
@@ -152,7 +152,7 @@ func textThen(parse func(ctx context.Context, text string) (string, error)) extr
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return "", ctxErr
 			}
-			return "", sdk.UnsupportedFormat(fmt.Errorf("%s: %w", src.path, err))
+			return "", unsupported(fmt.Errorf("%s: %w", src.path, err))
 		}
 		return out, nil
 	}
@@ -227,3 +227,16 @@ func cutChars(s string, n int) (string, int) {
 	}
 	return s[:cut], chars
 }
+
+// errUnreadable marks the errors of documents whose text docs cannot
+// read (an unsupported or broken format), so that organize can file them
+// into the default category when asked to instead of failing.
+var errUnreadable = errors.New("document text cannot be read")
+
+type unreadableError struct{ error }
+
+func (e unreadableError) Unwrap() error        { return e.error }
+func (e unreadableError) Is(target error) bool { return target == errUnreadable }
+
+// unsupported is an unsupported_format error that organize recognizes.
+func unsupported(err error) error { return sdk.UnsupportedFormat(unreadableError{err}) }

@@ -129,7 +129,7 @@ func odtText(ctx context.Context, job *sdk.Job, src *source, lo, hi float64) (st
 func officeText(ctx context.Context, job *sdk.Job, src *source, part string, lo, hi float64, read func(*xml.Decoder, *strings.Builder) error) (string, error) {
 	zr, err := zip.NewReader(src.f, src.size())
 	if err != nil {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s is not a readable zip archive: %w", src.path, err))
+		return "", unsupported(fmt.Errorf("%s is not a readable zip archive: %w", src.path, err))
 	}
 	var entry *zip.File
 	for _, f := range zr.File {
@@ -139,11 +139,11 @@ func officeText(ctx context.Context, job *sdk.Job, src *source, part string, lo,
 		}
 	}
 	if entry == nil {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s has no %s: not a valid document", src.path, part))
+		return "", unsupported(fmt.Errorf("%s has no %s: not a valid document", src.path, part))
 	}
 	rc, err := entry.Open()
 	if err != nil {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s: open %s: %w", src.path, part, err))
+		return "", unsupported(fmt.Errorf("%s: open %s: %w", src.path, part, err))
 	}
 	defer rc.Close()
 	total := min(int64(entry.UncompressedSize64), maxXMLBytes)
@@ -159,7 +159,7 @@ func officeText(ctx context.Context, job *sdk.Job, src *source, part string, lo,
 	case errors.Is(err, errTooLarge):
 		return "", sdk.Permanent(fmt.Errorf("%s: %s is larger than %d MiB uncompressed", src.path, part, maxXMLBytes>>20))
 	}
-	return "", sdk.UnsupportedFormat(fmt.Errorf("%s: broken %s: %w", src.path, part, err))
+	return "", unsupported(fmt.Errorf("%s: broken %s: %w", src.path, part, err))
 }
 
 var errTooLarge = errors.New("too large")

@@ -38,6 +38,11 @@ type OrganizeArgs struct {
 	Mode string `json:"mode,omitempty"`
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool `json:"dry_run,omitempty"`
+	// UnreadableToDefault files a document whose text cannot be read (an
+	// image, an unsupported or broken format) into the rules' default
+	// category instead of failing with unsupported_format: organizing a
+	// folder places every file.
+	UnreadableToDefault bool `json:"unreadable_to_default,omitempty"`
 }
 
 // Validate refuses missing paths and an unknown mode before the task runs.
@@ -93,7 +98,7 @@ func organize(ctx context.Context, job *sdk.Job, in OrganizeArgs) (OrganizeResul
 	}
 	o := &organizer{
 		ctx: ctx, job: job, rules: rules, dest: dest, srcPath: srcPath,
-		move: in.Mode == "move", dryRun: in.DryRun,
+		move: in.Mode == "move", dryRun: in.DryRun, unreadableToDefault: in.UnreadableToDefault,
 		journal: journalFor(dest, job.ID(), srcPath),
 	}
 	return o.run()
@@ -128,6 +133,8 @@ type organizer struct {
 	move    bool
 	dryRun  bool
 	journal journal
+	// unreadableToDefault: see OrganizeArgs.UnreadableToDefault.
+	unreadableToDefault bool
 }
 
 // run files the document. Idempotence on retry rests on three things:
@@ -159,6 +166,9 @@ func (o *organizer) run() (OrganizeResult, error) {
 		return OrganizeResult{}, err
 	}
 	v, _, err := classify(o.ctx, o.job, o.srcPath, o.rules, 0.3, 0.6)
+	if err != nil && o.unreadableToDefault && errors.Is(err, errUnreadable) {
+		v, err = verdict{category: o.rules.fallback}, nil
+	}
 	if err != nil {
 		return OrganizeResult{}, err
 	}

@@ -334,3 +334,24 @@ func TestOrganizeMoveAcrossFilesystems(t *testing.T) {
 		t.Errorf("the source is still there: %v", err)
 	}
 }
+
+func TestOrganizeUnreadableToDefault(t *testing.T) {
+	in, dest := t.TempDir(), t.TempDir()
+	img := writeFile(t, in, "photo.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"))
+	// Without the option an unreadable document fails, permanently.
+	res := run(t, "organize", organizeArgs(img, dest, ""))
+	if res.Err == nil || res.Err.Kind != "unsupported_format" {
+		t.Fatalf("without the option: %+v", res.Err)
+	}
+	args := organizeArgs(img, dest, "")
+	args.UnreadableToDefault = true
+	out := organizeOK(t, args)
+	if out.Category != testRules.Default || out.Action != docs.ActionCopied || out.Destination != filepath.Join(dest, testRules.Default, "photo.png") {
+		t.Fatalf("with the option: %+v", out)
+	}
+	// A missing file is still an error: the option is about formats only.
+	args.Path = filepath.Join(in, "gone.txt")
+	if res := run(t, "organize", args); res.Err == nil || res.Err.Kind != "invalid_args" {
+		t.Fatalf("missing file with the option: %+v", res.Err)
+	}
+}

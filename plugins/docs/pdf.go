@@ -19,12 +19,12 @@ import (
 func pdfText(ctx context.Context, job *sdk.Job, src *source, lo, hi float64) (text string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			text, err = "", sdk.UnsupportedFormat(fmt.Errorf("%s: cannot read this PDF: %v", src.path, r))
+			text, err = "", unsupported(fmt.Errorf("%s: cannot read this PDF: %v", src.path, r))
 		}
 	}()
 	r, err := pdf.NewReader(src.f, src.size())
 	if err != nil {
-		return "", sdk.UnsupportedFormat(fmt.Errorf("%s: cannot read this PDF: %w", src.path, err))
+		return "", unsupported(fmt.Errorf("%s: cannot read this PDF: %w", src.path, err))
 	}
 	pages := r.NumPage()
 	var sb strings.Builder
@@ -38,7 +38,7 @@ func pdfText(ctx context.Context, job *sdk.Job, src *source, lo, hi float64) (te
 		}
 		s, err := p.GetPlainText(nil)
 		if err != nil {
-			return "", sdk.UnsupportedFormat(fmt.Errorf("%s: page %d: %w", src.path, i, err))
+			return "", unsupported(fmt.Errorf("%s: page %d: %w", src.path, i, err))
 		}
 		if s = strings.TrimSpace(normalizeNewlines(s)); s != "" {
 			if sb.Len() > 0 {
