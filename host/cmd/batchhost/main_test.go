@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(tmp)
-		pluginDir, err = testbin.PluginDir(tmp, map[string]string{"chaos": testbin.Chaos})
+		pluginDir, err = testbin.PluginDir(tmp, map[string]string{"chaos": testbin.Chaos, "exec": testbin.Exec})
 		if err == nil {
 			binDir = filepath.Join(tmp, "bin")
 			batchhostBin, err = testbin.Build(binDir, "batchhost", "github.com/batchhost/batchhost/host/cmd/batchhost")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,11 +35,12 @@ var serveEnv = map[string]string{
 
 func (c *cli) serveCmd() *cobra.Command {
 	var (
-		cfg      host.Config
-		drain    time.Duration
-		memLimit sizeValue
-		limits   limitsValue
-		logLevel string
+		cfg       host.Config
+		drain     time.Duration
+		memLimit  sizeValue
+		limits    limitsValue
+		logLevel  string
+		execAllow string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -71,6 +73,14 @@ the environment, which overrides the defaults.`,
 			}
 			cfg.PluginMemoryLimit = memLimit.n
 			cfg.Limits = limits.m
+			if cmd.Flags().Changed("exec-allow") {
+				cfg.ExecAllow = []string{} // given, even empty: only these
+				for _, a := range strings.Split(execAllow, ",") {
+					if a = strings.TrimSpace(a); a != "" {
+						cfg.ExecAllow = append(cfg.ExecAllow, a)
+					}
+				}
+			}
 			cfg.Logger = log
 			return c.serve(cmd.Context(), cfg, drain, log)
 		},
@@ -89,6 +99,7 @@ the environment, which overrides the defaults.`,
 	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fl.StringVar(&execAllow, "exec-allow", "", "commands the exec plugin may run, comma-separated names or absolute paths (default: any; plugins also inherit BATCHHOST_EXEC_ALLOW from the environment)")
 	return cmd
 }
 
