@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +116,10 @@ func (e *engine) runAttempt(ctl *attemptCtl, a runner.Attempt, group string) {
 			rec := joblog.Record{Time: ev.Time, Attempt: a.Attempt, Level: ev.Level, Message: ev.Message, Fields: ev.Fields}
 			w.Append(rec)
 			lr := LogRecord(rec)
-			e.hub.publish(Event{Type: EventJobLog, Time: ev.Time, Job: a.JobID, Task: a.Task, Group: group, Attempt: a.Attempt, Log: &lr})
+			select {
+			case e.updates <- progressUpdate{id: a.JobID, attempt: a.Attempt, log: &lr, at: ev.Time}:
+			case <-e.stopped:
+			}
 		}
 	}
 	var out runner.Outcome
@@ -203,6 +207,14 @@ func (e *engine) onProgress(u progressUpdate) {
 	if js == nil || js.ctl == nil || js.job.Attempt != u.attempt {
 		return
 	}
+	if u.log != nil {
+		e.events = append(e.events, Event{Type: EventJobLog, Time: u.at, Job: u.id, Task: js.job.Task, Group: js.job.Group, Attempt: u.attempt, Log: u.log})
+		return
+	}
+	if math.IsNaN(u.p.Fraction) {
+		return // a plugin's NaN must not make the job unencodable
+	}
+	u.p.Fraction = min(max(u.p.Fraction, 0), 1)
 	e.setProgress(js, model.Progress(u.p))
 	p := u.p
 	e.events = append(e.events, Event{Type: EventJobProgress, Time: u.at, Job: u.id, Task: js.job.Task, Group: js.job.Group, Attempt: u.attempt, Progress: &p})
@@ -211,6 +223,17 @@ func (e *engine) onProgress(u progressUpdate) {
 // onAttemptDone records an attempt's outcome and decides what comes next:
 // completed, another attempt after a backoff, failed, or canceled.
 func (e *engine) onAttemptDone(r attemptResult) {
+	// The attempt's goroutine queued all its progress and log records
+	// before its result; take them first, or the select that picked the
+	// result could leave the last of them to be dropped as stale.
+	for drained := false; !drained; {
+		select {
+		case u := <-e.updates:
+			e.onProgress(u)
+		default:
+			drained = true
+		}
+	}
 	js := e.jobs[r.id]
 	if js == nil || js.ctl == nil || js.job.Attempt != r.attempt {
 		e.log.Error("engine bug: outcome for an attempt not running", "job", r.id, "attempt", r.attempt)

@@ -45,6 +45,7 @@ type engine struct {
 	busy       int // attempts running
 	limitUse   map[string]int
 	started    bool
+	startedAt  time.Time // when Start last began dispatching: fire times before it were missed
 	stopping   bool
 	paused     bool // dispatch paused
 	failed     error
@@ -129,6 +130,7 @@ type progressUpdate struct {
 	id      string
 	attempt int
 	p       Progress
+	log     *LogRecord // set: a log record, not progress
 	at      time.Time
 }
 
@@ -330,14 +332,18 @@ func (e *engine) fail(err error) {
 // armTimer wakes the loop when the earliest delayed job becomes due, or
 // the earliest schedule fires.
 func (e *engine) armTimer() {
+	// A time already past is not armed: whatever is due and could run
+	// has run in this round, and what could not (no free worker, dispatch
+	// paused) is retried by the event that frees it. Arming it would spin,
+	// and it must not hide the next schedule firing either.
+	now := e.clock.Now()
 	due, ok := e.queue.NextDue()
+	if ok && !due.After(now) {
+		ok = false
+	}
 	if !e.nextFire.IsZero() && (!ok || e.nextFire.Before(due)) {
 		due, ok = e.nextFire, true
 	}
-	// A time already past is not armed: whatever is due and could run
-	// has run in this round, and what could not (no free worker, dispatch
-	// paused) is retried by the event that frees it. Arming it would spin.
-	now := e.clock.Now()
 	if !ok || !due.After(now) || (!e.timerAt.IsZero() && e.timerAt.Equal(due)) {
 		return
 	}

@@ -95,7 +95,7 @@ func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 			return errNoWrite
 		}
 		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
-			return errNoWrite
+			return nil // reply after the commits in flight: the one that made it done may be one
 		}
 		ch = make(chan *Group, 1)
 		gs.waiters = append(gs.waiters, ch)

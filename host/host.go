@@ -103,6 +103,9 @@ func (e *engine) commitNow() error {
 // firings a downtime made due (see Missed) are durable.
 func (h *Host) Start(ctx context.Context) error {
 	err := h.exec(ctx, func(e *engine) error {
+		if !e.started || e.stopping {
+			e.startedAt = e.clock.Now()
+		}
 		e.started = true
 		e.stopping = false
 		return nil // the reply waits for this round's commit: its catch-up firings
@@ -279,7 +282,7 @@ func (h *Host) create(ctx context.Context, specs []JobSpec, submit bool) ([]stri
 			}
 		}
 		if len(fresh) == 0 {
-			return errNoWrite
+			return nil // reply after the commits in flight: the existing job's may be one
 		}
 		e.recordJobs(fresh)
 		if submit {

@@ -187,6 +187,7 @@ func (e *engine) enqueue(js *jobState, ev model.Event) error {
 	}
 	js.unfinished = unfinished
 	if unfinished > 0 {
+		e.linkAll(js) // a resumed job may wait for a dependency retried since
 		e.setState(js, ev, model.Waiting)
 	} else {
 		e.setState(js, ev, model.Queued)
@@ -209,11 +210,26 @@ func (e *engine) wouldQueue(jss []*jobState) (int, error) {
 	for _, js := range jss {
 		inBatch[js.job.ID] = true
 	}
+	seq := map[string]bool{} // sequential groups a new job of this batch joins
 	for _, js := range jss {
 		blocked := false
 		for _, d := range js.job.DependsOn {
 			if inBatch[d.ID] {
 				blocked = true
+			}
+		}
+		// A new job joining a sequential group waits for the member added
+		// before it (its edge is added when the job is recorded).
+		if g := js.job.Group; g != "" && e.jobs[js.job.ID] == nil {
+			if gs, err := e.group(g); err == nil && gs.g.Sequential {
+				if seq[g] {
+					blocked = true
+				} else if last := gs.g.Last; last != "" {
+					if dep, err := e.lookup(last); err == nil && dep.State != model.Completed {
+						blocked = true
+					}
+				}
+				seq[g] = true
 			}
 		}
 		if blocked {

@@ -205,6 +205,9 @@ func (e *engine) fireDue() {
 			continue
 		}
 		latest, missed := e.latestDue(ss, now)
+		if latest.Before(e.startedAt) {
+			missed++ // its time passed while the host was down
+		}
 		if missed == 0 || s.Missed == model.MissedSkip {
 			if _, skipped, err := e.fire(ss, latest, false); err != nil {
 				e.scheduleEvent(ss, latest, "", err.Error())
@@ -212,7 +215,7 @@ func (e *engine) fireDue() {
 				e.scheduleEvent(ss, latest, "", skipped)
 			}
 		} else {
-			e.scheduleEvent(ss, latest, "", fmt.Sprintf("%d missed firings not run (missed-run policy none)", missed+1))
+			e.scheduleEvent(ss, latest, "", fmt.Sprintf("%d missed firings not run (missed-run policy none)", missed))
 		}
 		s.LastFire = latest
 		s.NextFire = ss.spec.Next(latest)

@@ -91,6 +91,7 @@ type Run struct {
 	mu       sync.Mutex
 	p        *proc
 	paused   bool
+	over     bool // the attempt has ended: its process may already serve another
 	cause    error
 	cancelAt time.Time
 	cancelFn context.CancelCauseFunc
@@ -151,7 +152,7 @@ func (r *Run) PID() int {
 func (r *Run) Pause() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.paused || r.cause != nil {
+	if r.paused || r.cause != nil || r.over {
 		return nil
 	}
 	r.paused = true
@@ -250,6 +251,13 @@ func (r *Run) run(parent context.Context) {
 	r.timeout.stop()
 	r.stall.stop()
 	cause, cancelAt := r.cause, r.cancelAt
+	r.over = true
+	if r.paused {
+		// Stopped after the task returned: continue it before anyone
+		// else gets it.
+		r.paused = false
+		p.signal(syscall.SIGCONT)
+	}
 	r.mu.Unlock()
 
 	switch {

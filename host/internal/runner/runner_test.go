@@ -464,3 +464,24 @@ func TestPauseAndKillReachCommandsInTheirOwnGroups(t *testing.T) {
 		}
 	}
 }
+
+// A Pause that arrives after the attempt ended must not stop the process,
+// which is back in the pool for the next attempt.
+func TestPauseAfterTheAttemptEndedLeavesTheProcessAlone(t *testing.T) {
+	m := open(t, nil)
+	r, _ := start(t, m, Attempt{Task: "chaos.noop"})
+	r.Outcome()
+	if err := r.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); f[0] == "T" {
+		t.Fatal("the pooled process was stopped by a pause of an attempt already over")
+	}
+	if out, _ := attempt(t, m, Attempt{Task: "chaos.noop", Timeout: 10 * time.Second}); out.Err != nil {
+		t.Fatalf("next attempt: %v", out.Err)
+	}
+}

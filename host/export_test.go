@@ -1,0 +1,22 @@
+package host
+
+// Hooks for the external tests: they read the store directly, bypassing
+// the engine's memory, to check that what a call returned is durable.
+
+// DurableJobState returns a job's state as stored on disk.
+func DurableJobState(h *Host, id string) (State, error) {
+	j, err := h.store.Job(id)
+	if err != nil {
+		return "", err
+	}
+	return j.State, nil
+}
+
+// DurableGroupDone reports whether a group is done as stored on disk.
+func DurableGroupDone(h *Host, id string) (bool, error) {
+	g, err := h.store.Group(id)
+	if err != nil {
+		return false, err
+	}
+	return g.Done(), nil
+}
