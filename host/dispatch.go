@@ -16,6 +16,11 @@ import (
 	"github.com/batchhost/batchhost/host/internal/runner"
 )
 
+// maxProgressMessage bounds what the engine keeps of a progress message;
+// the SDK cuts at the same size, a plugin written against the raw protocol
+// may not.
+const maxProgressMessage = 4 << 10
+
 // dispatch starts ready jobs while workers are free.
 func (e *engine) dispatch() {
 	if e.started && !e.stopping && !e.paused && e.failed == nil {
@@ -215,6 +220,9 @@ func (e *engine) onProgress(u progressUpdate) {
 		return // a plugin's NaN must not make the job unencodable
 	}
 	u.p.Fraction = min(max(u.p.Fraction, 0), 1)
+	if len(u.p.Message) > maxProgressMessage {
+		u.p.Message = strings.ToValidUTF8(u.p.Message[:maxProgressMessage], "")
+	}
 	e.setProgress(js, model.Progress(u.p))
 	p := u.p
 	e.events = append(e.events, Event{Type: EventJobProgress, Time: u.at, Job: u.id, Task: js.job.Task, Group: js.job.Group, Attempt: u.attempt, Progress: &p})

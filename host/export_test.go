@@ -1,5 +1,7 @@
 package host
 
+import "context"
+
 // Hooks for the external tests: they read the store directly, bypassing
 // the engine's memory, to check that what a call returned is durable.
 
@@ -19,4 +21,16 @@ func DurableGroupDone(h *Host, id string) (bool, error) {
 		return false, err
 	}
 	return g.Done(), nil
+}
+
+// Waiters counts the Wait calls registered on a job, through the engine.
+func Waiters(h *Host, id string) int {
+	n := 0
+	h.exec(context.Background(), func(e *engine) error {
+		if js := e.jobs[id]; js != nil {
+			n = len(js.waiters)
+		}
+		return errNoWrite
+	})
+	return n
 }

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/batchhost/batchhost/host/internal/model"
 	"github.com/batchhost/batchhost/host/internal/store"
@@ -49,8 +50,11 @@ func (h *Host) GetGroup(ctx context.Context, id string) (*Group, error) {
 		}
 		return errNoWrite
 	})
-	if err != nil || out != nil {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	if out != nil {
+		return out, nil
 	}
 	g, err := h.store.Group(id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -82,13 +86,17 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 		}
 		return errNoWrite
 	})
-	return out, next, err
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
 }
 
 // WaitGroup blocks until every member of the group is finished (and
 // durable) and returns the group.
 func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
-	var ch chan *Group
+	ch := make(chan *Group, 1)
+	tracked := false
 	err := h.exec(ctx, func(e *engine) error {
 		gs := e.groups[id]
 		if gs == nil {
@@ -97,17 +105,30 @@ func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
 			return nil // reply after the commits in flight: the one that made it done may be one
 		}
-		ch = make(chan *Group, 1)
 		gs.waiters = append(gs.waiters, ch)
+		tracked = true
 		return errNoWrite
 	})
+	// forget drops the waiter when the caller gives up (see Wait).
+	forget := func() {
+		h.exec(context.Background(), func(e *engine) error {
+			if gs := e.groups[id]; gs != nil {
+				gs.waiters = slices.DeleteFunc(gs.waiters, func(c chan *Group) bool { return c == ch })
+			}
+			return errNoWrite
+		})
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			forget()
+		}
 		return nil, err
 	}
-	if ch != nil {
+	if tracked {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			forget()
 			return nil, ctx.Err()
 		case <-h.e.stopped:
 			return nil, ErrClosed

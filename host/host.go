@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,7 +187,8 @@ var errNoWrite = errors.New("no write")
 
 // exec runs fn on the engine goroutine and returns its result once any
 // change it made is durable. If ctx ends first, exec returns ctx's error;
-// the operation may still take effect.
+// the operation may still take effect, and fn may still be running: what
+// fn writes for the caller may only be read when exec returned nil.
 func (h *Host) exec(ctx context.Context, fn func(e *engine) error) error {
 	select {
 	case <-h.e.stopped:
@@ -303,15 +305,19 @@ func (h *Host) create(ctx context.Context, specs []JobSpec, submit bool) ([]stri
 // SubmitCreated submits created jobs, all in one commit, or none on error.
 func (h *Host) SubmitCreated(ctx context.Context, ids ...string) error {
 	return h.exec(ctx, func(e *engine) error {
+		if len(ids) == 0 {
+			return invalidf("no job ids given")
+		}
 		jss := make([]*jobState, 0, len(ids))
+		seen := map[string]bool{}
 		for _, id := range ids {
-			js := e.jobs[id]
-			if js == nil {
-				if _, err := e.lookup(id); err != nil {
-					return err
-				}
-				j, _ := e.lookup(id)
-				return stateErr("job %s is %s, not created: only created jobs can be submitted", id, j.State)
+			if seen[id] {
+				return invalidf("job %s is listed twice", id)
+			}
+			seen[id] = true
+			js, err := e.live(id)
+			if err != nil {
+				return err
 			}
 			jss = append(jss, js)
 		}
@@ -351,8 +357,11 @@ func (h *Host) Get(ctx context.Context, id string) (*Job, error) {
 		}
 		return errNoWrite
 	})
-	if err != nil || out != nil {
-		return out, err
+	if err != nil {
+		return nil, err
+	}
+	if out != nil {
+		return out, nil
 	}
 	j, err := h.store.Job(id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -367,18 +376,34 @@ func (h *Host) Get(ctx context.Context, id string) (*Job, error) {
 // Wait blocks until the job is finished and its final state durable, and
 // returns it. It is woken by the job's end, not by polling.
 func (h *Host) Wait(ctx context.Context, id string) (*Job, error) {
-	var ch chan *Job
+	ch := make(chan *Job, 1)
+	tracked := false
 	err := h.exec(ctx, func(e *engine) error {
 		if js := e.jobs[id]; js != nil {
-			ch = make(chan *Job, 1)
 			js.waiters = append(js.waiters, ch)
+			tracked = true
 		}
 		return errNoWrite
 	})
+	// forget drops the waiter when the caller gives up, or callers polling
+	// with short timeouts would grow the job's waiter list without bound.
+	// It goes through the same channel as the registration, so it is
+	// handled after it.
+	forget := func() {
+		h.exec(context.Background(), func(e *engine) error {
+			if js := e.jobs[id]; js != nil {
+				js.waiters = slices.DeleteFunc(js.waiters, func(c chan *Job) bool { return c == ch })
+			}
+			return errNoWrite
+		})
+	}
 	if err != nil {
+		if ctx.Err() != nil {
+			forget()
+		}
 		return nil, err
 	}
-	if ch == nil {
+	if !tracked {
 		j, err := h.Get(ctx, id)
 		if err != nil {
 			return nil, err
@@ -392,6 +417,7 @@ func (h *Host) Wait(ctx context.Context, id string) (*Job, error) {
 	case j := <-ch:
 		return j, nil
 	case <-ctx.Done():
+		forget()
 		return nil, ctx.Err()
 	case <-h.e.stopped:
 		return nil, ErrClosed
@@ -491,7 +517,10 @@ func (h *Host) List(ctx context.Context, f ListFilter) (jobs []*Job, next string
 		}
 		return errNoWrite
 	})
-	return jobs, next, err
+	if err != nil {
+		return nil, "", err
+	}
+	return jobs, next, nil
 }
 
 // Tasks lists the tasks the loaded plugins offer, sorted by name.
@@ -539,7 +568,7 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 		return errNoWrite
 	})
 	if err != nil {
-		return s, err
+		return Stats{}, err
 	}
 	s.Counts, err = h.store.Counts()
 	return s, err

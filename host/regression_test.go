@@ -1,7 +1,9 @@
 package host_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +196,48 @@ func TestRepliesWaitForTheCommitsInFlight(t *testing.T) {
 			t.Fatalf("round %d: WaitGroup returned before the group was done on disk: %v %v", round, done, err)
 		}
 		<-big
+	}
+}
+
+func TestMoreBadInput(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	id, _ := h.Create(ctx, host.JobSpec{Task: "chaos.noop"})
+	if err := h.SubmitCreated(ctx, id, id); !errors.Is(err, host.ErrInvalid) || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("duplicate ids: %v", err)
+	}
+	if j, _ := h.Get(ctx, id); j.State != host.StateCreated {
+		t.Fatalf("refused submit changed the job: %s", j.State)
+	}
+	labels := map[string]string{}
+	for i := range 65 {
+		labels[fmt.Sprint("l", i)] = "v"
+	}
+	if _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Labels: labels}); !errors.Is(err, host.ErrInvalid) {
+		t.Fatalf("65 labels: %v", err)
+	}
+	if _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Labels: map[string]string{"k": strings.Repeat("x", 5000)}}); !errors.Is(err, host.ErrInvalid) {
+		t.Fatalf("huge label: %v", err)
+	}
+	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "feb30", Cron: "0 0 30 2 *", Job: host.JobSpec{Task: "chaos.noop"}}); !errors.Is(err, host.ErrInvalid) || !strings.Contains(err.Error(), "never fires") {
+		t.Fatalf("never-firing spec: %v", err)
+	}
+}
+
+// A Wait abandoned by its context leaves nothing behind in the engine.
+func TestAbandonedWaitsAreForgotten(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	h.PauseDispatch(ctx)
+	id := submit(t, h, host.JobSpec{Task: "chaos.noop"})
+	for range 100 {
+		short, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := h.Wait(short, id); err == nil {
+			t.Fatal("Wait with a canceled context returned no error")
+		}
+	}
+	if n := host.Waiters(h, id); n != 0 {
+		t.Fatalf("%d waiters left on the job", n)
 	}
 }

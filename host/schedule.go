@@ -111,7 +111,10 @@ func (h *Host) GetSchedule(ctx context.Context, idOrName string) (*Schedule, err
 		out = e.scheduleSnapshot(ss)
 		return errNoWrite
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ListSchedules returns every schedule, by name.
@@ -123,7 +126,10 @@ func (h *Host) ListSchedules(ctx context.Context) ([]*Schedule, error) {
 		}
 		return errNoWrite
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // PauseSchedule stops a schedule from firing until ResumeSchedule.
@@ -151,7 +157,10 @@ func (h *Host) TriggerSchedule(ctx context.Context, idOrName string) (string, er
 		id, err = e.trigger(ss)
 		return err
 	})
-	return id, err
+	if err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 func (h *Host) scheduleOp(ctx context.Context, idOrName string, op func(*engine, *scheduleState) error) error {

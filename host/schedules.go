@@ -32,6 +32,9 @@ func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*mo
 	if err != nil {
 		return nil, invalidf("%v", err)
 	}
+	if cs.Next(now).IsZero() {
+		return nil, invalidf("schedule spec %q never fires (a date that does not exist?)", spec.Cron)
+	}
 	t := spec.Job
 	if t.Key != "" || len(t.DependsOn) > 0 || !t.RunAt.IsZero() || t.Delay != 0 {
 		return nil, invalidf("a schedule's job template cannot set a key, dependencies, run-at or delay: the schedule sets them")

@@ -112,6 +112,10 @@ type GroupSpec struct {
 	CancelOnFailure bool
 }
 
+// maxLabels bounds a job's labels: they are kept in memory with every
+// unfinished job.
+const maxLabels = 64
+
 // maxDuration bounds user-given durations; anything longer is a mistake.
 const maxDuration = 10 * 365 * 24 * time.Hour
 
@@ -156,9 +160,15 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 	if len(spec.Key) > 1024 {
 		return nil, invalidf("idempotency key is longer than 1024 bytes")
 	}
-	for k := range spec.Labels {
-		if k == "" || !utf8.ValidString(k) {
-			return nil, invalidf("label names must be non-empty UTF-8")
+	if len(spec.Labels) > maxLabels {
+		return nil, invalidf("%d labels, at most %d", len(spec.Labels), maxLabels)
+	}
+	for k, v := range spec.Labels {
+		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, invalidf("label names must be non-empty UTF-8, values UTF-8")
+		}
+		if len(k) > 256 || len(v) > 4096 {
+			return nil, invalidf("label %.40q: names are at most 256 bytes, values 4096", k)
 		}
 	}
 	j := &model.Job{
