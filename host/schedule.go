@@ -56,20 +56,24 @@ type ScheduleSpec struct {
 
 // Schedule is a snapshot of a schedule.
 type Schedule struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Cron      string            `json:"cron"`
-	TimeZone  string            `json:"time_zone,omitempty"`
-	Task      string            `json:"task"`
-	Args      json.RawMessage   `json:"args,omitempty"`
-	Priority  Priority          `json:"priority"`
-	Group     string            `json:"group,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Overlap   Overlap           `json:"overlap"`
-	Missed    Missed            `json:"missed"`
-	Jitter    Duration          `json:"jitter,omitempty"`
-	Paused    bool              `json:"paused"`
-	CreatedAt time.Time         `json:"created_at"`
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Cron     string            `json:"cron"`
+	TimeZone string            `json:"time_zone,omitempty"`
+	Task     string            `json:"task"`
+	Args     json.RawMessage   `json:"args,omitempty"`
+	Priority Priority          `json:"priority"`
+	Group    string            `json:"group,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	// MaxAttempts and Timeout are the template's; zero means the host's
+	// default applies to each run.
+	MaxAttempts int       `json:"max_attempts,omitempty"`
+	Timeout     Duration  `json:"timeout,omitempty"`
+	Overlap     Overlap   `json:"overlap"`
+	Missed      Missed    `json:"missed"`
+	Jitter      Duration  `json:"jitter,omitempty"`
+	Paused      bool      `json:"paused"`
+	CreatedAt   time.Time `json:"created_at"`
 	// Next lists the next few fire times (none while paused).
 	Next []time.Time `json:"next,omitempty"`
 	// LastFire is the nominal time of the last firing, fired or skipped.

@@ -197,20 +197,25 @@ func TestScheduleBadInput(t *testing.T) {
 func TestTriggerPauseDeleteSchedule(t *testing.T) {
 	h, _ := openHost(t, nil)
 	ctx := ctxT(t)
-	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "weekly", Cron: "0 4 * * sun", Paused: true,
-		Job: host.JobSpec{Task: "chaos.echo", Args: map[string]string{"from": "schedule"}}}); err != nil {
+	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "weekly", Cron: "0 4 * * sun", Paused: true, Jitter: 24 * time.Hour,
+		Job: host.JobSpec{Task: "chaos.echo", Args: map[string]string{"from": "schedule"}, MaxAttempts: 5, Timeout: time.Minute}}); err != nil {
 		t.Fatal(err)
 	}
 	id, err := h.TriggerSchedule(ctx, "weekly")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A manual trigger means now: the schedule's jitter is not applied.
+	if j, err := h.Get(ctx, id); err != nil || j.RunAt != nil || j.MaxAttempts != 5 {
+		t.Fatalf("triggered run %+v, %v", j, err)
+	}
 	j := wait(t, h, id)
 	if j.State != host.StateCompleted || j.Schedule == "" || j.Labels[host.LabelSchedule] != j.Schedule {
 		t.Fatalf("triggered run %+v", j)
 	}
 	s, _ := h.GetSchedule(ctx, "weekly")
-	if s.LastJob != id || s.LastState != host.StateCompleted || !s.Paused || len(s.Next) != 0 {
+	if s.LastJob != id || s.LastState != host.StateCompleted || !s.Paused || len(s.Next) != 0 ||
+		s.MaxAttempts != 5 || time.Duration(s.Timeout) != time.Minute {
 		t.Fatalf("schedule after trigger %+v", s)
 	}
 	if err := h.ResumeSchedule(ctx, s.ID); err != nil {

@@ -284,7 +284,8 @@ func (e *engine) fire(ss *scheduleState, at time.Time, manual bool) (string, str
 	for _, d := range deps {
 		spec.DependsOn = append(spec.DependsOn, Dep{Job: d.ID, Policy: d.Policy})
 	}
-	if s.Jitter > 0 {
+	// A manual trigger means "now": jitter spreads scheduled load only.
+	if s.Jitter > 0 && !manual {
 		spec.RunAt = at.Add(time.Duration(rand.Int64N(int64(s.Jitter))))
 	}
 	spec.Key = fmt.Sprintf("schedule:%s:%d", s.ID, at.UnixNano())
@@ -336,7 +337,8 @@ func (e *engine) scheduleSnapshot(ss *scheduleState) *Schedule {
 	s := ss.s
 	out := &Schedule{
 		ID: s.ID, Name: s.Name, Cron: s.Spec, TimeZone: s.TimeZone, Task: s.Template.Task, Args: s.Template.Args,
-		Priority: s.Template.Priority, Group: s.Template.Group, Labels: s.Template.Labels, Overlap: s.Overlap,
+		Priority: s.Template.Priority, Group: s.Template.Group, Labels: s.Template.Labels,
+		MaxAttempts: s.Template.MaxAttempts, Timeout: Duration(s.Template.Timeout), Overlap: s.Overlap,
 		Missed: s.Missed, Jitter: Duration(s.Jitter), Paused: s.Paused, CreatedAt: s.CreatedAt,
 		LastFire: timePtr(s.LastFire), LastJob: s.LastJob,
 	}

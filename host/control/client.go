@@ -375,6 +375,70 @@ func (c *Client) ResumeDispatch(ctx context.Context) error {
 	return c.fromStatus(ctx, err)
 }
 
+// CreateSchedule validates and stores a schedule and returns its id; see
+// host.Host.CreateSchedule.
+func (c *Client) CreateSchedule(ctx context.Context, spec host.ScheduleSpec) (string, error) {
+	ps, err := toProtoScheduleSpec(spec)
+	if err != nil {
+		return "", err
+	}
+	r, err := c.rpc.CreateSchedule(ctx, ps)
+	if err != nil {
+		return "", c.fromStatus(ctx, err)
+	}
+	return r.GetId(), nil
+}
+
+// GetSchedule returns a schedule by id or name.
+func (c *Client) GetSchedule(ctx context.Context, idOrName string) (*host.Schedule, error) {
+	s, err := c.rpc.GetSchedule(ctx, &pb.IDRequest{Id: idOrName})
+	if err != nil {
+		return nil, c.fromStatus(ctx, err)
+	}
+	return fromProtoSchedule(s), nil
+}
+
+// ListSchedules returns every schedule, by name.
+func (c *Client) ListSchedules(ctx context.Context) ([]*host.Schedule, error) {
+	r, err := c.rpc.ListSchedules(ctx, &pb.ListSchedulesRequest{})
+	if err != nil {
+		return nil, c.fromStatus(ctx, err)
+	}
+	out := make([]*host.Schedule, len(r.GetSchedules()))
+	for i, s := range r.GetSchedules() {
+		out[i] = fromProtoSchedule(s)
+	}
+	return out, nil
+}
+
+// PauseSchedule stops a schedule from firing until ResumeSchedule.
+func (c *Client) PauseSchedule(ctx context.Context, idOrName string) error {
+	_, err := c.rpc.PauseSchedule(ctx, &pb.IDRequest{Id: idOrName})
+	return c.fromStatus(ctx, err)
+}
+
+// ResumeSchedule lets a paused schedule fire again from its next time
+// after now.
+func (c *Client) ResumeSchedule(ctx context.Context, idOrName string) error {
+	_, err := c.rpc.ResumeSchedule(ctx, &pb.IDRequest{Id: idOrName})
+	return c.fromStatus(ctx, err)
+}
+
+// DeleteSchedule removes a schedule; the jobs it fired stay.
+func (c *Client) DeleteSchedule(ctx context.Context, idOrName string) error {
+	_, err := c.rpc.DeleteSchedule(ctx, &pb.IDRequest{Id: idOrName})
+	return c.fromStatus(ctx, err)
+}
+
+// TriggerSchedule fires a schedule now and returns the job's id.
+func (c *Client) TriggerSchedule(ctx context.Context, idOrName string) (string, error) {
+	r, err := c.rpc.TriggerSchedule(ctx, &pb.IDRequest{Id: idOrName})
+	if err != nil {
+		return "", c.fromStatus(ctx, err)
+	}
+	return r.GetId(), nil
+}
+
 // EventStream is a subscription opened by Watch.
 type EventStream struct {
 	c      *Client

@@ -489,3 +489,182 @@ func fromProtoEvent(e *pb.Event) host.Event {
 	}
 	return out
 }
+
+var overlapToProto = map[host.Overlap]pb.ScheduleOverlap{
+	host.OverlapSkip:  pb.ScheduleOverlap_SCHEDULE_OVERLAP_SKIP,
+	host.OverlapAllow: pb.ScheduleOverlap_SCHEDULE_OVERLAP_ALLOW,
+	host.OverlapQueue: pb.ScheduleOverlap_SCHEDULE_OVERLAP_QUEUE,
+}
+
+var missedToProto = map[host.Missed]pb.ScheduleMissed{
+	host.MissedSkip: pb.ScheduleMissed_SCHEDULE_MISSED_SKIP,
+	host.MissedNone: pb.ScheduleMissed_SCHEDULE_MISSED_NONE,
+}
+
+// fromProtoOverlap maps unspecified to "" (the host's default) and
+// reports values this build does not know, like fromProtoPriority: a
+// policy decides whether a job runs.
+func fromProtoOverlap(o pb.ScheduleOverlap) (host.Overlap, bool) {
+	if o == pb.ScheduleOverlap_SCHEDULE_OVERLAP_UNSPECIFIED {
+		return "", true
+	}
+	for k, v := range overlapToProto {
+		if v == o {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func fromProtoMissed(m pb.ScheduleMissed) (host.Missed, bool) {
+	if m == pb.ScheduleMissed_SCHEDULE_MISSED_UNSPECIFIED {
+		return "", true
+	}
+	for k, v := range missedToProto {
+		if v == m {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// toProtoScheduleSpec refuses an overlap or missed-run policy the wire
+// cannot carry here, with the host's wording, rather than sending
+// "unspecified" and silently getting the default.
+func toProtoScheduleSpec(s host.ScheduleSpec) (*pb.ScheduleSpec, error) {
+	job, err := toProtoSpec(s.Job)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.ScheduleSpec{
+		Name:     s.Name,
+		Cron:     s.Cron,
+		TimeZone: s.TimeZone,
+		Job:      job,
+		Jitter:   toProtoDuration(s.Jitter),
+		Paused:   s.Paused,
+	}
+	if s.Overlap != "" {
+		o, ok := overlapToProto[s.Overlap]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown overlap policy %q (want skip, allow or queue)", host.ErrInvalid, s.Overlap)
+		}
+		out.Overlap = o
+	}
+	if s.Missed != "" {
+		m, ok := missedToProto[s.Missed]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown missed-run policy %q (want skip or none)", host.ErrInvalid, s.Missed)
+		}
+		out.Missed = m
+	}
+	return out, nil
+}
+
+func fromProtoScheduleSpec(s *pb.ScheduleSpec) (host.ScheduleSpec, error) {
+	if s == nil {
+		return host.ScheduleSpec{}, fmt.Errorf("%w: no schedule spec given", host.ErrInvalid)
+	}
+	job, err := fromProtoSpec(s.GetJob())
+	if err != nil {
+		return host.ScheduleSpec{}, err
+	}
+	overlap, ok := fromProtoOverlap(s.GetOverlap())
+	if !ok {
+		return host.ScheduleSpec{}, fmt.Errorf("%w: unknown overlap policy %d", host.ErrInvalid, int32(s.GetOverlap()))
+	}
+	missed, ok := fromProtoMissed(s.GetMissed())
+	if !ok {
+		return host.ScheduleSpec{}, fmt.Errorf("%w: unknown missed-run policy %d", host.ErrInvalid, int32(s.GetMissed()))
+	}
+	return host.ScheduleSpec{
+		Name:     s.GetName(),
+		Cron:     s.GetCron(),
+		TimeZone: s.GetTimeZone(),
+		Job:      job,
+		Overlap:  overlap,
+		Missed:   missed,
+		Jitter:   fromProtoDuration(s.GetJitter()),
+		Paused:   s.GetPaused(),
+	}, nil
+}
+
+func toProtoSchedule(s *host.Schedule) *pb.Schedule {
+	out := &pb.Schedule{
+		Id:        s.ID,
+		Name:      s.Name,
+		Cron:      s.Cron,
+		TimeZone:  s.TimeZone,
+		Task:      s.Task,
+		Args:      s.Args,
+		Priority:  toProtoPriority(s.Priority),
+		Group:     s.Group,
+		Labels:    s.Labels,
+		Overlap:   overlapToProto[s.Overlap],
+		Missed:    missedToProto[s.Missed],
+		Jitter:    toProtoDuration(time.Duration(s.Jitter)),
+		Paused:    s.Paused,
+		CreatedAt: toProtoTime(s.CreatedAt),
+		LastFire:  toProtoTimePtr(s.LastFire),
+		LastJob:   s.LastJob,
+		LastState: toProtoState(s.LastState),
+
+		MaxAttempts: int32(s.MaxAttempts),
+		Timeout:     toProtoDuration(time.Duration(s.Timeout)),
+	}
+	for _, t := range s.Next {
+		out.Next = append(out.Next, toProtoTime(t))
+	}
+	return out
+}
+
+// fromProtoSchedule is lenient, like fromProtoJob: a snapshot is for
+// showing. Fire times come back in the schedule's own zone, as the host
+// computes them, so "0 3 * * *" in Europe/Berlin reads 03:00 wherever the
+// client runs; a zone the client's system lacks falls back to local time.
+func fromProtoSchedule(s *pb.Schedule) *host.Schedule {
+	prio, _ := fromProtoPriority(s.GetPriority())
+	overlap, _ := fromProtoOverlap(s.GetOverlap())
+	missed, _ := fromProtoMissed(s.GetMissed())
+	loc := scheduleZone(s.GetTimeZone())
+	out := &host.Schedule{
+		ID:        s.GetId(),
+		Name:      s.GetName(),
+		Cron:      s.GetCron(),
+		TimeZone:  s.GetTimeZone(),
+		Task:      s.GetTask(),
+		Args:      rawJSON(s.GetArgs()),
+		Priority:  prio,
+		Group:     s.GetGroup(),
+		Labels:    s.GetLabels(),
+		Overlap:   overlap,
+		Missed:    missed,
+		Jitter:    host.Duration(fromProtoDuration(s.GetJitter())),
+		Paused:    s.GetPaused(),
+		CreatedAt: fromProtoTime(s.GetCreatedAt()),
+		LastJob:   s.GetLastJob(),
+		LastState: fromProtoState(s.GetLastState()),
+
+		MaxAttempts: int(s.GetMaxAttempts()),
+		Timeout:     host.Duration(fromProtoDuration(s.GetTimeout())),
+	}
+	if t := s.GetLastFire(); t != nil {
+		v := t.AsTime().In(loc)
+		out.LastFire = &v
+	}
+	for _, t := range s.GetNext() {
+		out.Next = append(out.Next, t.AsTime().In(loc))
+	}
+	return out
+}
+
+func scheduleZone(name string) *time.Location {
+	if name == "" {
+		return time.Local
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}

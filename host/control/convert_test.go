@@ -2,6 +2,8 @@ package control
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -112,5 +114,100 @@ func TestUnknownWireValuesAreRefusedInSpecs(t *testing.T) {
 	}
 	if _, err := fromProtoSpec(nil); err == nil {
 		t.Error("nil spec accepted")
+	}
+}
+
+func TestScheduleRoundTrips(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tz database:", err)
+	}
+	now := time.Now().Round(0)
+	fire := time.Date(2026, 6, 2, 3, 0, 0, 0, berlin)
+	s := &host.Schedule{
+		ID: "s", Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Berlin", Task: "chaos.echo",
+		Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityCritical, Group: "g", Labels: map[string]string{"l": "v"},
+		MaxAttempts: 7, Timeout: host.Duration(time.Hour),
+		Overlap: host.OverlapQueue, Missed: host.MissedNone, Jitter: host.Duration(time.Minute), Paused: true, CreatedAt: now,
+		Next: []time.Time{fire, fire.AddDate(0, 0, 1)}, LastFire: &fire, LastJob: "j", LastState: host.StateFailed,
+	}
+	back := fromProtoSchedule(toProtoSchedule(s))
+	if diff := cmp.Diff(s, back); diff != "" {
+		t.Errorf("schedule (-want +got):\n%s", diff)
+	}
+	checkFieldsSet(t, "Schedule", *s)
+	// Fire times come back in the schedule's zone, not merely equal.
+	if back.Next[0].Location().String() != "Europe/Berlin" || back.LastFire.Location().String() != "Europe/Berlin" {
+		t.Errorf("fire times in %s and %s", back.Next[0].Location(), back.LastFire.Location())
+	}
+	for _, o := range []host.Overlap{host.OverlapSkip, host.OverlapAllow} {
+		s.Overlap = o
+		if got := fromProtoSchedule(toProtoSchedule(s)).Overlap; got != o {
+			t.Errorf("overlap %s came back as %s", o, got)
+		}
+	}
+
+	spec := host.ScheduleSpec{Name: "n", Cron: "@every 15m", TimeZone: "UTC",
+		Job:     host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityLow, MaxAttempts: 4, Timeout: time.Minute, Group: "g"},
+		Overlap: host.OverlapAllow, Missed: host.MissedNone, Jitter: time.Second, Paused: true}
+	ps, err := toProtoScheduleSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fromProtoScheduleSpec(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(spec, got); diff != "" {
+		t.Errorf("schedule spec (-want +got):\n%s", diff)
+	}
+	checkFieldsSet(t, "ScheduleSpec", spec)
+	// Unset policies stay unset: the host applies its defaults.
+	ps, _ = toProtoScheduleSpec(host.ScheduleSpec{Name: "n", Cron: "@daily", Job: host.JobSpec{Task: "chaos.noop"}})
+	if got, _ := fromProtoScheduleSpec(ps); got.Overlap != "" || got.Missed != "" {
+		t.Errorf("defaults came back as %q, %q", got.Overlap, got.Missed)
+	}
+
+	ev := host.Event{Type: host.EventSchedule, Time: fire, Schedule: "s", Job: "j"}
+	if diff := cmp.Diff(ev, fromProtoEvent(toProtoEvent(&ev))); diff != "" {
+		t.Errorf("fired event (-want +got):\n%s", diff)
+	}
+	ev = host.Event{Type: host.EventSchedule, Time: fire, Schedule: "s", Skipped: "previous run j is unfinished"}
+	if diff := cmp.Diff(ev, fromProtoEvent(toProtoEvent(&ev))); diff != "" {
+		t.Errorf("skipped event (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnknownWireValuesAreRefusedInScheduleSpecs(t *testing.T) {
+	job := &pb.JobSpec{Task: "a.b"}
+	if _, err := fromProtoScheduleSpec(&pb.ScheduleSpec{Job: job, Overlap: 42}); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("unknown overlap accepted: %v", err)
+	}
+	if _, err := fromProtoScheduleSpec(&pb.ScheduleSpec{Job: job, Missed: 42}); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("unknown missed-run policy accepted: %v", err)
+	}
+	if _, err := fromProtoScheduleSpec(nil); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("nil spec accepted: %v", err)
+	}
+	if _, err := fromProtoScheduleSpec(&pb.ScheduleSpec{}); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("spec without a job accepted: %v", err)
+	}
+	for _, s := range []host.ScheduleSpec{{Overlap: "sometimes"}, {Missed: "all"}} {
+		if _, err := toProtoScheduleSpec(s); !errors.Is(err, host.ErrInvalid) {
+			t.Errorf("%+v sent: %v", s, err)
+		}
+	}
+}
+
+// checkFieldsSet fails when a fixture leaves a top-level field at its zero
+// value, so that a field added to the type and not to the fixture (and so
+// perhaps not to convert.go) is noticed.
+func checkFieldsSet(t *testing.T, name string, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v)
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("%s fixture leaves %s unset", name, rv.Type().Field(i).Name)
+		}
 	}
 }

@@ -213,6 +213,112 @@ func (DepPolicy) EnumDescriptor() ([]byte, []int) {
 	return file_controlpb_control_proto_rawDescGZIP(), []int{2}
 }
 
+// ScheduleOverlap says what a schedule does when it is due while its
+// previous run is unfinished. Unspecified means skip.
+type ScheduleOverlap int32
+
+const (
+	ScheduleOverlap_SCHEDULE_OVERLAP_UNSPECIFIED ScheduleOverlap = 0
+	ScheduleOverlap_SCHEDULE_OVERLAP_SKIP        ScheduleOverlap = 1
+	ScheduleOverlap_SCHEDULE_OVERLAP_ALLOW       ScheduleOverlap = 2
+	// At most one run waits behind the unfinished one.
+	ScheduleOverlap_SCHEDULE_OVERLAP_QUEUE ScheduleOverlap = 3
+)
+
+// Enum value maps for ScheduleOverlap.
+var (
+	ScheduleOverlap_name = map[int32]string{
+		0: "SCHEDULE_OVERLAP_UNSPECIFIED",
+		1: "SCHEDULE_OVERLAP_SKIP",
+		2: "SCHEDULE_OVERLAP_ALLOW",
+		3: "SCHEDULE_OVERLAP_QUEUE",
+	}
+	ScheduleOverlap_value = map[string]int32{
+		"SCHEDULE_OVERLAP_UNSPECIFIED": 0,
+		"SCHEDULE_OVERLAP_SKIP":        1,
+		"SCHEDULE_OVERLAP_ALLOW":       2,
+		"SCHEDULE_OVERLAP_QUEUE":       3,
+	}
+)
+
+func (x ScheduleOverlap) Enum() *ScheduleOverlap {
+	p := new(ScheduleOverlap)
+	*p = x
+	return p
+}
+
+func (x ScheduleOverlap) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduleOverlap) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlpb_control_proto_enumTypes[3].Descriptor()
+}
+
+func (ScheduleOverlap) Type() protoreflect.EnumType {
+	return &file_controlpb_control_proto_enumTypes[3]
+}
+
+func (x ScheduleOverlap) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduleOverlap.Descriptor instead.
+func (ScheduleOverlap) EnumDescriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{3}
+}
+
+// ScheduleMissed says what a schedule does about firings due while the
+// host was down. Unspecified means skip (fire once if any was missed).
+type ScheduleMissed int32
+
+const (
+	ScheduleMissed_SCHEDULE_MISSED_UNSPECIFIED ScheduleMissed = 0
+	ScheduleMissed_SCHEDULE_MISSED_SKIP        ScheduleMissed = 1
+	ScheduleMissed_SCHEDULE_MISSED_NONE        ScheduleMissed = 2
+)
+
+// Enum value maps for ScheduleMissed.
+var (
+	ScheduleMissed_name = map[int32]string{
+		0: "SCHEDULE_MISSED_UNSPECIFIED",
+		1: "SCHEDULE_MISSED_SKIP",
+		2: "SCHEDULE_MISSED_NONE",
+	}
+	ScheduleMissed_value = map[string]int32{
+		"SCHEDULE_MISSED_UNSPECIFIED": 0,
+		"SCHEDULE_MISSED_SKIP":        1,
+		"SCHEDULE_MISSED_NONE":        2,
+	}
+)
+
+func (x ScheduleMissed) Enum() *ScheduleMissed {
+	p := new(ScheduleMissed)
+	*p = x
+	return p
+}
+
+func (x ScheduleMissed) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScheduleMissed) Descriptor() protoreflect.EnumDescriptor {
+	return file_controlpb_control_proto_enumTypes[4].Descriptor()
+}
+
+func (ScheduleMissed) Type() protoreflect.EnumType {
+	return &file_controlpb_control_proto_enumTypes[4]
+}
+
+func (x ScheduleMissed) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScheduleMissed.Descriptor instead.
+func (ScheduleMissed) EnumDescriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{4}
+}
+
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2556,6 +2662,394 @@ func (x *Event) GetSkipped() string {
 	return ""
 }
 
+// ScheduleSpec describes a schedule: a job template fired at the times
+// cron names.
+type ScheduleSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// 5-field cron, 6 fields with seconds first, or a descriptor such as
+	// "@every 15m" or "@daily".
+	Cron     string `protobuf:"bytes,2,opt,name=cron,proto3" json:"cron,omitempty"`
+	TimeZone string `protobuf:"bytes,3,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"` // IANA name; empty is the host's local zone
+	// The template of every run; key, depends_on, run_at and delay must be
+	// unset (the schedule sets them).
+	Job           *JobSpec             `protobuf:"bytes,4,opt,name=job,proto3" json:"job,omitempty"`
+	Overlap       ScheduleOverlap      `protobuf:"varint,5,opt,name=overlap,proto3,enum=batchhost.control.v1.ScheduleOverlap" json:"overlap,omitempty"`
+	Missed        ScheduleMissed       `protobuf:"varint,6,opt,name=missed,proto3,enum=batchhost.control.v1.ScheduleMissed" json:"missed,omitempty"`
+	Jitter        *durationpb.Duration `protobuf:"bytes,7,opt,name=jitter,proto3" json:"jitter,omitempty"`
+	Paused        bool                 `protobuf:"varint,8,opt,name=paused,proto3" json:"paused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleSpec) Reset() {
+	*x = ScheduleSpec{}
+	mi := &file_controlpb_control_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleSpec) ProtoMessage() {}
+
+func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
+func (*ScheduleSpec) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ScheduleSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScheduleSpec) GetCron() string {
+	if x != nil {
+		return x.Cron
+	}
+	return ""
+}
+
+func (x *ScheduleSpec) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ScheduleSpec) GetJob() *JobSpec {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *ScheduleSpec) GetOverlap() ScheduleOverlap {
+	if x != nil {
+		return x.Overlap
+	}
+	return ScheduleOverlap_SCHEDULE_OVERLAP_UNSPECIFIED
+}
+
+func (x *ScheduleSpec) GetMissed() ScheduleMissed {
+	if x != nil {
+		return x.Missed
+	}
+	return ScheduleMissed_SCHEDULE_MISSED_UNSPECIFIED
+}
+
+func (x *ScheduleSpec) GetJitter() *durationpb.Duration {
+	if x != nil {
+		return x.Jitter
+	}
+	return nil
+}
+
+func (x *ScheduleSpec) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+// Schedule is a snapshot of a schedule.
+type Schedule struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Cron      string                 `protobuf:"bytes,3,opt,name=cron,proto3" json:"cron,omitempty"`
+	TimeZone  string                 `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Task      string                 `protobuf:"bytes,5,opt,name=task,proto3" json:"task,omitempty"`
+	Args      []byte                 `protobuf:"bytes,6,opt,name=args,proto3" json:"args,omitempty"` // JSON; empty means none
+	Priority  Priority               `protobuf:"varint,7,opt,name=priority,proto3,enum=batchhost.control.v1.Priority" json:"priority,omitempty"`
+	Group     string                 `protobuf:"bytes,8,opt,name=group,proto3" json:"group,omitempty"`
+	Labels    map[string]string      `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Overlap   ScheduleOverlap        `protobuf:"varint,10,opt,name=overlap,proto3,enum=batchhost.control.v1.ScheduleOverlap" json:"overlap,omitempty"`
+	Missed    ScheduleMissed         `protobuf:"varint,11,opt,name=missed,proto3,enum=batchhost.control.v1.ScheduleMissed" json:"missed,omitempty"`
+	Jitter    *durationpb.Duration   `protobuf:"bytes,12,opt,name=jitter,proto3" json:"jitter,omitempty"`
+	Paused    bool                   `protobuf:"varint,13,opt,name=paused,proto3" json:"paused,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The next few fire times; none while paused.
+	Next []*timestamppb.Timestamp `protobuf:"bytes,15,rep,name=next,proto3" json:"next,omitempty"`
+	// The nominal time of the last firing, fired or skipped.
+	LastFire *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=last_fire,json=lastFire,proto3" json:"last_fire,omitempty"`
+	// The job of the last firing that made one, and where it is now.
+	LastJob   string   `protobuf:"bytes,17,opt,name=last_job,json=lastJob,proto3" json:"last_job,omitempty"`
+	LastState JobState `protobuf:"varint,18,opt,name=last_state,json=lastState,proto3,enum=batchhost.control.v1.JobState" json:"last_state,omitempty"`
+	// The template's attempt budget and timeout; zero means the host's
+	// default applies to each run.
+	MaxAttempts   int32                `protobuf:"varint,19,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	Timeout       *durationpb.Duration `protobuf:"bytes,20,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Schedule) Reset() {
+	*x = Schedule{}
+	mi := &file_controlpb_control_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Schedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Schedule) ProtoMessage() {}
+
+func (x *Schedule) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
+func (*Schedule) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Schedule) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Schedule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Schedule) GetCron() string {
+	if x != nil {
+		return x.Cron
+	}
+	return ""
+}
+
+func (x *Schedule) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Schedule) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *Schedule) GetArgs() []byte {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *Schedule) GetPriority() Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return Priority_PRIORITY_UNSPECIFIED
+}
+
+func (x *Schedule) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Schedule) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Schedule) GetOverlap() ScheduleOverlap {
+	if x != nil {
+		return x.Overlap
+	}
+	return ScheduleOverlap_SCHEDULE_OVERLAP_UNSPECIFIED
+}
+
+func (x *Schedule) GetMissed() ScheduleMissed {
+	if x != nil {
+		return x.Missed
+	}
+	return ScheduleMissed_SCHEDULE_MISSED_UNSPECIFIED
+}
+
+func (x *Schedule) GetJitter() *durationpb.Duration {
+	if x != nil {
+		return x.Jitter
+	}
+	return nil
+}
+
+func (x *Schedule) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Schedule) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Schedule) GetNext() []*timestamppb.Timestamp {
+	if x != nil {
+		return x.Next
+	}
+	return nil
+}
+
+func (x *Schedule) GetLastFire() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFire
+	}
+	return nil
+}
+
+func (x *Schedule) GetLastJob() string {
+	if x != nil {
+		return x.LastJob
+	}
+	return ""
+}
+
+func (x *Schedule) GetLastState() JobState {
+	if x != nil {
+		return x.LastState
+	}
+	return JobState_JOB_STATE_UNSPECIFIED
+}
+
+func (x *Schedule) GetMaxAttempts() int32 {
+	if x != nil {
+		return x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *Schedule) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+type ListSchedulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSchedulesRequest) Reset() {
+	*x = ListSchedulesRequest{}
+	mi := &file_controlpb_control_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSchedulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSchedulesRequest) ProtoMessage() {}
+
+func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
+func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
+}
+
+type ListSchedulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Schedules     []*Schedule            `protobuf:"bytes,1,rep,name=schedules,proto3" json:"schedules,omitempty"` // by name
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSchedulesResponse) Reset() {
+	*x = ListSchedulesResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSchedulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSchedulesResponse) ProtoMessage() {}
+
+func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
+func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
+	if x != nil {
+		return x.Schedules
+	}
+	return nil
+}
+
 var File_controlpb_control_proto protoreflect.FileDescriptor
 
 const file_controlpb_control_proto_rawDesc = "" +
@@ -2764,7 +3258,46 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\fgroup_status\x18\f \x01(\v2!.batchhost.control.v1.GroupStatusR\vgroupStatus\x12\x18\n" +
 	"\adropped\x18\r \x01(\x05R\adropped\x12\x1a\n" +
 	"\bschedule\x18\x0e \x01(\tR\bschedule\x12\x18\n" +
-	"\askipped\x18\x0f \x01(\tR\askipped*\xdd\x01\n" +
+	"\askipped\x18\x0f \x01(\tR\askipped\"\xce\x02\n" +
+	"\fScheduleSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04cron\x18\x02 \x01(\tR\x04cron\x12\x1b\n" +
+	"\ttime_zone\x18\x03 \x01(\tR\btimeZone\x12/\n" +
+	"\x03job\x18\x04 \x01(\v2\x1d.batchhost.control.v1.JobSpecR\x03job\x12?\n" +
+	"\aoverlap\x18\x05 \x01(\x0e2%.batchhost.control.v1.ScheduleOverlapR\aoverlap\x12<\n" +
+	"\x06missed\x18\x06 \x01(\x0e2$.batchhost.control.v1.ScheduleMissedR\x06missed\x121\n" +
+	"\x06jitter\x18\a \x01(\v2\x19.google.protobuf.DurationR\x06jitter\x12\x16\n" +
+	"\x06paused\x18\b \x01(\bR\x06paused\"\xf8\x06\n" +
+	"\bSchedule\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04cron\x18\x03 \x01(\tR\x04cron\x12\x1b\n" +
+	"\ttime_zone\x18\x04 \x01(\tR\btimeZone\x12\x12\n" +
+	"\x04task\x18\x05 \x01(\tR\x04task\x12\x12\n" +
+	"\x04args\x18\x06 \x01(\fR\x04args\x12:\n" +
+	"\bpriority\x18\a \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
+	"\x05group\x18\b \x01(\tR\x05group\x12B\n" +
+	"\x06labels\x18\t \x03(\v2*.batchhost.control.v1.Schedule.LabelsEntryR\x06labels\x12?\n" +
+	"\aoverlap\x18\n" +
+	" \x01(\x0e2%.batchhost.control.v1.ScheduleOverlapR\aoverlap\x12<\n" +
+	"\x06missed\x18\v \x01(\x0e2$.batchhost.control.v1.ScheduleMissedR\x06missed\x121\n" +
+	"\x06jitter\x18\f \x01(\v2\x19.google.protobuf.DurationR\x06jitter\x12\x16\n" +
+	"\x06paused\x18\r \x01(\bR\x06paused\x129\n" +
+	"\n" +
+	"created_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12.\n" +
+	"\x04next\x18\x0f \x03(\v2\x1a.google.protobuf.TimestampR\x04next\x127\n" +
+	"\tlast_fire\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\blastFire\x12\x19\n" +
+	"\blast_job\x18\x11 \x01(\tR\alastJob\x12=\n" +
+	"\n" +
+	"last_state\x18\x12 \x01(\x0e2\x1e.batchhost.control.v1.JobStateR\tlastState\x12!\n" +
+	"\fmax_attempts\x18\x13 \x01(\x05R\vmaxAttempts\x123\n" +
+	"\atimeout\x18\x14 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x16\n" +
+	"\x14ListSchedulesRequest\"U\n" +
+	"\x15ListSchedulesResponse\x12<\n" +
+	"\tschedules\x18\x01 \x03(\v2\x1e.batchhost.control.v1.ScheduleR\tschedules*\xdd\x01\n" +
 	"\bJobState\x12\x19\n" +
 	"\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11JOB_STATE_CREATED\x10\x01\x12\x14\n" +
@@ -2784,7 +3317,16 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\tDepPolicy\x12\x1a\n" +
 	"\x16DEP_POLICY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DEP_POLICY_CANCEL\x10\x01\x12\x15\n" +
-	"\x11DEP_POLICY_IGNORE\x10\x022\xe3\x11\n" +
+	"\x11DEP_POLICY_IGNORE\x10\x02*\x86\x01\n" +
+	"\x0fScheduleOverlap\x12 \n" +
+	"\x1cSCHEDULE_OVERLAP_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SCHEDULE_OVERLAP_SKIP\x10\x01\x12\x1a\n" +
+	"\x16SCHEDULE_OVERLAP_ALLOW\x10\x02\x12\x1a\n" +
+	"\x16SCHEDULE_OVERLAP_QUEUE\x10\x03*e\n" +
+	"\x0eScheduleMissed\x12\x1f\n" +
+	"\x1bSCHEDULE_MISSED_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14SCHEDULE_MISSED_SKIP\x10\x01\x12\x18\n" +
+	"\x14SCHEDULE_MISSED_NONE\x10\x022\xba\x16\n" +
 	"\aControl\x12S\n" +
 	"\x06Submit\x12#.batchhost.control.v1.SubmitRequest\x1a$.batchhost.control.v1.SubmitResponse\x12_\n" +
 	"\n" +
@@ -2818,7 +3360,14 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\bProblems\x12\x1b.batchhost.control.v1.Empty\x1a&.batchhost.control.v1.ProblemsResponse\x12I\n" +
 	"\rPauseDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12J\n" +
 	"\x0eResumeDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12I\n" +
-	"\x05Watch\x12!.batchhost.control.v1.EventFilter\x1a\x1b.batchhost.control.v1.Event0\x01B0Z.github.com/batchhost/batchhost/proto/controlpbb\x06proto3"
+	"\x05Watch\x12!.batchhost.control.v1.EventFilter\x1a\x1b.batchhost.control.v1.Event0\x01\x12V\n" +
+	"\x0eCreateSchedule\x12\".batchhost.control.v1.ScheduleSpec\x1a .batchhost.control.v1.IDResponse\x12N\n" +
+	"\vGetSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1e.batchhost.control.v1.Schedule\x12h\n" +
+	"\rListSchedules\x12*.batchhost.control.v1.ListSchedulesRequest\x1a+.batchhost.control.v1.ListSchedulesResponse\x12M\n" +
+	"\rPauseSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12N\n" +
+	"\x0eResumeSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12N\n" +
+	"\x0eDeleteSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12T\n" +
+	"\x0fTriggerSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a .batchhost.control.v1.IDResponseB0Z.github.com/batchhost/batchhost/proto/controlpbb\x06proto3"
 
 var (
 	file_controlpb_control_proto_rawDescOnce sync.Once
@@ -2832,167 +3381,203 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 	return file_controlpb_control_proto_rawDescData
 }
 
-var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
 	(DepPolicy)(0),                 // 2: batchhost.control.v1.DepPolicy
-	(*Empty)(nil),                  // 3: batchhost.control.v1.Empty
-	(*IDRequest)(nil),              // 4: batchhost.control.v1.IDRequest
-	(*IDsRequest)(nil),             // 5: batchhost.control.v1.IDsRequest
-	(*IDResponse)(nil),             // 6: batchhost.control.v1.IDResponse
-	(*Dep)(nil),                    // 7: batchhost.control.v1.Dep
-	(*Backoff)(nil),                // 8: batchhost.control.v1.Backoff
-	(*JobSpec)(nil),                // 9: batchhost.control.v1.JobSpec
-	(*SubmitRequest)(nil),          // 10: batchhost.control.v1.SubmitRequest
-	(*SubmitResponse)(nil),         // 11: batchhost.control.v1.SubmitResponse
-	(*SubmitManyRequest)(nil),      // 12: batchhost.control.v1.SubmitManyRequest
-	(*SubmitManyResponse)(nil),     // 13: batchhost.control.v1.SubmitManyResponse
-	(*AddDependenciesRequest)(nil), // 14: batchhost.control.v1.AddDependenciesRequest
-	(*JobError)(nil),               // 15: batchhost.control.v1.JobError
-	(*Progress)(nil),               // 16: batchhost.control.v1.Progress
-	(*Attempt)(nil),                // 17: batchhost.control.v1.Attempt
-	(*Job)(nil),                    // 18: batchhost.control.v1.Job
-	(*ListRequest)(nil),            // 19: batchhost.control.v1.ListRequest
-	(*ListResponse)(nil),           // 20: batchhost.control.v1.ListResponse
-	(*ResultResponse)(nil),         // 21: batchhost.control.v1.ResultResponse
-	(*LogsRequest)(nil),            // 22: batchhost.control.v1.LogsRequest
-	(*LogRecord)(nil),              // 23: batchhost.control.v1.LogRecord
-	(*GroupSpec)(nil),              // 24: batchhost.control.v1.GroupSpec
-	(*AddToGroupRequest)(nil),      // 25: batchhost.control.v1.AddToGroupRequest
-	(*StateCount)(nil),             // 26: batchhost.control.v1.StateCount
-	(*Group)(nil),                  // 27: batchhost.control.v1.Group
-	(*ListGroupsRequest)(nil),      // 28: batchhost.control.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),     // 29: batchhost.control.v1.ListGroupsResponse
-	(*TaskInfo)(nil),               // 30: batchhost.control.v1.TaskInfo
-	(*TasksResponse)(nil),          // 31: batchhost.control.v1.TasksResponse
-	(*PriorityCount)(nil),          // 32: batchhost.control.v1.PriorityCount
-	(*HostStats)(nil),              // 33: batchhost.control.v1.HostStats
-	(*ProblemsResponse)(nil),       // 34: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 35: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 36: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 37: batchhost.control.v1.Event
-	nil,                            // 38: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 39: batchhost.control.v1.Job.LabelsEntry
-	(*durationpb.Duration)(nil),    // 40: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 41: google.protobuf.Timestamp
+	(ScheduleOverlap)(0),           // 3: batchhost.control.v1.ScheduleOverlap
+	(ScheduleMissed)(0),            // 4: batchhost.control.v1.ScheduleMissed
+	(*Empty)(nil),                  // 5: batchhost.control.v1.Empty
+	(*IDRequest)(nil),              // 6: batchhost.control.v1.IDRequest
+	(*IDsRequest)(nil),             // 7: batchhost.control.v1.IDsRequest
+	(*IDResponse)(nil),             // 8: batchhost.control.v1.IDResponse
+	(*Dep)(nil),                    // 9: batchhost.control.v1.Dep
+	(*Backoff)(nil),                // 10: batchhost.control.v1.Backoff
+	(*JobSpec)(nil),                // 11: batchhost.control.v1.JobSpec
+	(*SubmitRequest)(nil),          // 12: batchhost.control.v1.SubmitRequest
+	(*SubmitResponse)(nil),         // 13: batchhost.control.v1.SubmitResponse
+	(*SubmitManyRequest)(nil),      // 14: batchhost.control.v1.SubmitManyRequest
+	(*SubmitManyResponse)(nil),     // 15: batchhost.control.v1.SubmitManyResponse
+	(*AddDependenciesRequest)(nil), // 16: batchhost.control.v1.AddDependenciesRequest
+	(*JobError)(nil),               // 17: batchhost.control.v1.JobError
+	(*Progress)(nil),               // 18: batchhost.control.v1.Progress
+	(*Attempt)(nil),                // 19: batchhost.control.v1.Attempt
+	(*Job)(nil),                    // 20: batchhost.control.v1.Job
+	(*ListRequest)(nil),            // 21: batchhost.control.v1.ListRequest
+	(*ListResponse)(nil),           // 22: batchhost.control.v1.ListResponse
+	(*ResultResponse)(nil),         // 23: batchhost.control.v1.ResultResponse
+	(*LogsRequest)(nil),            // 24: batchhost.control.v1.LogsRequest
+	(*LogRecord)(nil),              // 25: batchhost.control.v1.LogRecord
+	(*GroupSpec)(nil),              // 26: batchhost.control.v1.GroupSpec
+	(*AddToGroupRequest)(nil),      // 27: batchhost.control.v1.AddToGroupRequest
+	(*StateCount)(nil),             // 28: batchhost.control.v1.StateCount
+	(*Group)(nil),                  // 29: batchhost.control.v1.Group
+	(*ListGroupsRequest)(nil),      // 30: batchhost.control.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),     // 31: batchhost.control.v1.ListGroupsResponse
+	(*TaskInfo)(nil),               // 32: batchhost.control.v1.TaskInfo
+	(*TasksResponse)(nil),          // 33: batchhost.control.v1.TasksResponse
+	(*PriorityCount)(nil),          // 34: batchhost.control.v1.PriorityCount
+	(*HostStats)(nil),              // 35: batchhost.control.v1.HostStats
+	(*ProblemsResponse)(nil),       // 36: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 37: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 38: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 39: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 40: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 41: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 42: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 43: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 44: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 45: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 46: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 47: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 48: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
-	2,  // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	40, // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	40, // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
-	1,  // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
-	8,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	40, // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	40, // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	41, // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	40, // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	38, // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
-	7,  // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
-	9,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
-	9,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
-	7,  // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	41, // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	41, // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
-	15, // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
-	0,  // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
-	1,  // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
-	15, // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
-	7,  // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	39, // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
-	16, // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	40, // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	41, // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	41, // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	41, // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	41, // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	41, // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
-	0,  // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
-	17, // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
-	0,  // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
-	18, // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
-	41, // 33: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
-	0,  // 34: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	41, // 35: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	26, // 36: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	41, // 37: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
-	27, // 38: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
-	30, // 39: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
-	1,  // 40: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
-	26, // 41: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
-	32, // 42: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	26, // 43: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	41, // 44: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,  // 45: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,  // 46: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	16, // 47: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	23, // 48: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	15, // 49: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	36, // 50: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	10, // 51: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	12, // 52: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	10, // 53: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	5,  // 54: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	14, // 55: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	4,  // 56: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	19, // 57: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	4,  // 58: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	4,  // 59: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	4,  // 60: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	4,  // 61: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	4,  // 62: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	4,  // 63: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	22, // 64: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	24, // 65: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	25, // 66: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	4,  // 67: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	28, // 68: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	4,  // 69: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	4,  // 70: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	4,  // 71: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	4,  // 72: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	4,  // 73: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	3,  // 74: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	3,  // 75: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	3,  // 76: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	3,  // 77: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	3,  // 78: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	35, // 79: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	11, // 80: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	13, // 81: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	11, // 82: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	3,  // 83: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	3,  // 84: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	18, // 85: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	20, // 86: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	18, // 87: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	21, // 88: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	3,  // 89: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	3,  // 90: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	3,  // 91: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	3,  // 92: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	23, // 93: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	6,  // 94: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	3,  // 95: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	27, // 96: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	29, // 97: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	27, // 98: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	3,  // 99: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	3,  // 100: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	3,  // 101: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	3,  // 102: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	31, // 103: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	33, // 104: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	34, // 105: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	3,  // 106: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	3,  // 107: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	37, // 108: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	80, // [80:109] is the sub-list for method output_type
-	51, // [51:80] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
+	47,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	47,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
+	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
+	47,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	47,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	48,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	47,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	44,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
+	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
+	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
+	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
+	48,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	48,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
+	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
+	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
+	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
+	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
+	45,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
+	47,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	48,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	48,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	48,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	48,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	48,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
+	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
+	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
+	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
+	48,  // 33: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	0,   // 34: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
+	48,  // 35: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	28,  // 36: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
+	48,  // 37: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	29,  // 38: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
+	32,  // 39: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
+	1,   // 40: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
+	28,  // 41: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
+	34,  // 42: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
+	28,  // 43: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	48,  // 44: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 45: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 46: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 47: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	25,  // 48: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 49: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	38,  // 50: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 51: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 52: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 53: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	47,  // 54: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 55: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	46,  // 56: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 57: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 58: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	47,  // 59: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	48,  // 60: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	48,  // 61: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	48,  // 62: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 63: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	47,  // 64: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	41,  // 65: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 66: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 67: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 68: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 69: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 70: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 71: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 72: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 73: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 74: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 75: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 76: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 77: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 78: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	24,  // 79: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	26,  // 80: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	27,  // 81: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 82: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	30,  // 83: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 84: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 85: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 86: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 87: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 88: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 89: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 90: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 91: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 92: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 93: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	37,  // 94: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	40,  // 95: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 96: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	42,  // 97: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 98: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 99: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 100: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 101: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 102: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 103: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 104: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 105: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 106: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 107: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 108: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 109: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	23,  // 110: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 111: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 112: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 113: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 114: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	25,  // 115: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 116: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 117: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	29,  // 118: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	31,  // 119: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	29,  // 120: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 121: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 122: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 123: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 124: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	33,  // 125: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	35,  // 126: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	36,  // 127: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	5,   // 128: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 129: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	39,  // 130: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 131: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	41,  // 132: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	43,  // 133: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 134: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 135: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 136: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 137: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	102, // [102:138] is the sub-list for method output_type
+	66,  // [66:102] is the sub-list for method input_type
+	66,  // [66:66] is the sub-list for extension type_name
+	66,  // [66:66] is the sub-list for extension extendee
+	0,   // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -3005,8 +3590,8 @@ func file_controlpb_control_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   37,
+			NumEnums:      5,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 )
 
@@ -30,15 +28,7 @@ until then it can join a group.`,
 			if err != nil {
 				return err
 			}
-			if c.json {
-				j, err := cl.Get(ctx, id)
-				if err != nil {
-					return err
-				}
-				return c.printJSON(j)
-			}
-			_, err = fmt.Fprintln(c.stdout, id)
-			return err
+			return c.printNewJob(ctx, cl, id)
 		},
 	}
 	jf.register(cmd.Flags())

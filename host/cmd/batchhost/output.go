@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/control"
 )
 
 // printJSON writes v as indented JSON: the stable machine output.
@@ -16,6 +18,20 @@ func (c *cli) printJSON(v any) error {
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printNewJob answers a command that made a job: its id, or with --json
+// the job itself.
+func (c *cli) printNewJob(ctx context.Context, cl *control.Client, id string) error {
+	if c.json {
+		j, err := cl.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		return c.printJSON(j)
+	}
+	_, err := fmt.Fprintln(c.stdout, id)
+	return err
 }
 
 // table writes aligned columns; call flush when done.

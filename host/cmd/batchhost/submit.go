@@ -60,15 +60,7 @@ All of them are committed at once, or none; one id a line is printed (with
 				}
 				return c.waitJobs(ctx, cl, []string{id})
 			}
-			if c.json {
-				j, err := cl.Get(ctx, id)
-				if err != nil {
-					return err
-				}
-				return c.printJSON(j)
-			}
-			_, err = fmt.Fprintln(c.stdout, id)
-			return err
+			return c.printNewJob(ctx, cl, id)
 		},
 	}
 	jf.register(cmd.Flags())
