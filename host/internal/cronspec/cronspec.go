@@ -7,6 +7,7 @@ package cronspec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,11 +54,57 @@ func Parse(spec, zone string) (*Spec, error) {
 			return nil, fmt.Errorf("@every %s is below the minimum of %s", d, MinEvery)
 		}
 	}
-	sched, err := parser.Parse(spec)
+	parsed := sundayAsSeven(spec)
+	sched, err := parser.Parse(parsed)
 	if err != nil {
-		return nil, fmt.Errorf("schedule spec %q: %s", spec, explain(spec, err))
+		return nil, fmt.Errorf("schedule spec %q: %s", spec, explain(parsed, err))
 	}
 	return &Spec{sched: sched, loc: loc}, nil
+}
+
+// sundayAsSeven rewrites a day-of-week 7 to 0, as most crons accept 7 for
+// Sunday and robfig/cron does not: "7" becomes "0", and a range ending at
+// 7 ("5-7", "1-7/2") ends at 6 and adds 0 when its step reaches 7.
+// Anything it does not recognise is left for the parser to judge.
+func sundayAsSeven(spec string) string {
+	fields := strings.Fields(spec)
+	if strings.HasPrefix(spec, "@") || (len(fields) != 5 && len(fields) != 6) {
+		return spec
+	}
+	dow := fields[len(fields)-1]
+	parts := strings.Split(dow, ",")
+	var out []string
+	for _, p := range parts {
+		base, step, hasStep := strings.Cut(p, "/")
+		switch lo, hi, isRange := strings.Cut(base, "-"); {
+		case base == "7":
+			out = append(out, "0")
+		case isRange && hi == "7":
+			from, err := strconv.Atoi(lo)
+			n := 1
+			if hasStep {
+				n, _ = strconv.Atoi(step)
+			}
+			if err != nil || from < 0 || from > 7 || n <= 0 {
+				out = append(out, p)
+				continue
+			}
+			if from < 7 {
+				r := lo + "-6"
+				if hasStep {
+					r += "/" + step
+				}
+				out = append(out, r)
+			}
+			if (7-from)%n == 0 {
+				out = append(out, "0")
+			}
+		default:
+			out = append(out, p)
+		}
+	}
+	fields[len(fields)-1] = strings.Join(out, ",")
+	return strings.Join(fields, " ")
 }
 
 // explain names the field that fails, by parsing each field alone with

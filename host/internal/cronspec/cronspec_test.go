@@ -84,3 +84,40 @@ func TestFrequentSpecSkipsTheRepeatedHourOnce(t *testing.T) {
 		t.Errorf("got %v, want %s", got, want)
 	}
 }
+
+// TestSevenIsSunday: most crons accept 7 for Sunday in the day-of-week
+// field, alone, as a range end, and under a step.
+func TestSevenIsSunday(t *testing.T) {
+	// 2026-11-28 is a Saturday.
+	from := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		spec string
+		want string // weekdays of the next 4 firings
+	}{
+		{"0 3 * * 7", "Sun Sun Sun Sun"},
+		{"0 3 * * 5-7", "Sun Fri Sat Sun"},
+		{"0 3 * * 1-7/2", "Sun Mon Wed Fri"},
+		{"0 3 * * 2-7/2", "Tue Thu Sat Tue"},
+		{"0 3 * * 7-7", "Sun Sun Sun Sun"},
+		{"0 3 * * 3,7", "Sun Wed Sun Wed"},
+		{"0 0 3 * * 7", "Sun Sun Sun Sun"},
+	} {
+		s, err := Parse(tc.spec, "UTC")
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.spec, err)
+			continue
+		}
+		var got []string
+		for tm, i := from, 0; i < 4; i++ {
+			tm = s.Next(tm)
+			got = append(got, tm.Format("Mon"))
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%q fires on %s, want %s", tc.spec, g, tc.want)
+		}
+	}
+	// A bad day-of-week is still named as such, in the spec as written.
+	if _, err := Parse("0 3 * * 8", "UTC"); err == nil || !strings.Contains(err.Error(), `day-of-week field "8"`) || !strings.Contains(err.Error(), `"0 3 * * 8"`) {
+		t.Errorf("day-of-week 8: %v", err)
+	}
+}

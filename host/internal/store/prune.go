@@ -56,6 +56,19 @@ func (s *Store) Prune(before time.Time, limit int) ([]string, error) {
 				groups[g] = true
 			}
 		}
+		if len(groups) > 0 {
+			// A schedule adds each run to its template's group: the group
+			// must outlive its members while the schedule exists.
+			if err := bk.schedules.ForEach(func(k, v []byte) error {
+				sc, err := s.decodeSchedule(k, v)
+				if err == nil {
+					delete(groups, sc.Template.Group)
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+		}
 		for g := range groups {
 			if err := s.pruneGroup(bk, g); err != nil {
 				return err

@@ -156,3 +156,30 @@ func TestPruneDropsEdgesToThePrunedJob(t *testing.T) {
 		t.Errorf("dependents %+v, want only the job that is still stored", deps)
 	}
 }
+
+// TestPruneKeepsTheGroupOfASchedule: a schedule adds each run to its
+// template's group, so pruning the group's last old member must leave the
+// group for the next run; once the schedule is gone, the group goes too.
+func TestPruneKeepsTheGroupOfASchedule(t *testing.T) {
+	s := openTest(t, Options{})
+	commit(t, s, func(b *Batch) {
+		for n, g := range []string{"nightly", "other"} {
+			j := newJob(n+1, model.Completed)
+			j.Group = g
+			b.AddMember(g, 0, j.ID)
+			b.PutJob(j)
+			b.PutGroup(&model.Group{ID: g, Size: 1, Counts: map[model.State]int{model.Completed: 1}})
+		}
+		b.PutSchedule(&model.Schedule{ID: "s1", Name: "n", Spec: "@daily", Template: model.JobTemplate{Task: "a.b", Group: "nightly"}})
+	})
+	if ids, err := s.Prune(t0.Add(time.Hour), 10); err != nil || len(ids) != 2 {
+		t.Fatalf("pruned %v %v, want both jobs", ids, err)
+	}
+	if _, err := s.Group("nightly"); err != nil {
+		t.Errorf("the schedule's group was pruned: %v", err)
+	}
+	if _, err := s.Group("other"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a group no schedule names: %v, want it pruned", err)
+	}
+	checkIndexes(t, s)
+}
