@@ -11,6 +11,7 @@ import (
 
 	"github.com/batchhost/batchhost/host/internal/errkind"
 	"github.com/batchhost/batchhost/host/internal/joblog"
+	"github.com/batchhost/batchhost/host/internal/jsonshape"
 	"github.com/batchhost/batchhost/host/internal/model"
 	"github.com/batchhost/batchhost/host/internal/retry"
 	"github.com/batchhost/batchhost/host/internal/runner"
@@ -269,6 +270,8 @@ func (e *engine) onAttemptDone(r attemptResult) {
 		jerr = &model.JobError{Kind: errkind.ResultTooLarge, Message: fmt.Sprintf("result is %d bytes, over the %d byte limit", len(out.Output), e.cfg.MaxResultBytes)}
 	} else if len(out.Output) > 0 && !json.Valid(out.Output) {
 		jerr = &model.JobError{Kind: errkind.TaskError, Message: "plugin returned a result that is not valid JSON"}
+	} else if err := jsonshape.Check(out.Output); len(out.Output) > 0 && err != nil {
+		jerr = &model.JobError{Kind: errkind.TaskError, Message: "plugin returned a result that is " + err.Error()}
 	}
 	rec.Error = jerr
 	paused := j.State == model.Paused

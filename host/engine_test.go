@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +225,16 @@ func TestBadInputGetsClearErrorAndWritesNothing(t *testing.T) {
 		{"unknown dependency", host.JobSpec{Task: "chaos.noop", DependsOn: host.After("0190-nope")}, host.ErrNotFound, "0190-nope"},
 		{"unknown group", host.JobSpec{Task: "chaos.noop", Group: "g-nope"}, host.ErrNotFound, "g-nope"},
 		{"bad dep policy", host.JobSpec{Task: "chaos.noop", DependsOn: []host.Dep{{Job: done, Policy: "maybe"}}}, host.ErrInvalid, "maybe"},
+		// Values a job record could not hold must be refused up front: once
+		// in a commit, they would fail the store and with it the host.
+		{"run-at past year 9999", host.JobSpec{Task: "chaos.noop", RunAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, host.ErrInvalid, "run-at"},
+		{"run-at before year 0", host.JobSpec{Task: "chaos.noop", RunAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}, host.ErrInvalid, "run-at"},
+		{"args nested too deep", host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(strings.Repeat("[", 9000) + strings.Repeat("]", 9000))}, host.ErrInvalid, "nested deeper"},
+		{"args not UTF-8", host.JobSpec{Task: "chaos.echo", Args: json.RawMessage("{\"a\":\"\xff\"}")}, host.ErrInvalid, "UTF-8"},
+		{"key not UTF-8", host.JobSpec{Task: "chaos.noop", Key: "k\xff"}, host.ErrInvalid, "UTF-8"},
+		{"reserved label", host.JobSpec{Task: "chaos.noop", Labels: map[string]string{host.LabelSchedule: "x"}}, host.ErrInvalid, "batchhost."},
+		{"absurd backoff", host.JobSpec{Task: "chaos.noop", Backoff: &host.Backoff{Initial: time.Duration(math.MaxInt64), Max: time.Duration(math.MaxInt64)}}, host.ErrInvalid, "10 years"},
+		{"task name too long", host.JobSpec{Task: "chaos." + strings.Repeat("x", 300)}, host.ErrInvalid, "longer than 256"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

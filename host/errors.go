@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/batchhost/batchhost/host/internal/store"
+	"github.com/google/uuid"
 )
 
 // Errors callers branch on. Wrapped errors carry the job or group id.
@@ -64,4 +67,32 @@ func stateErr(format string, args ...any) error {
 
 func notFound(kind, id string) error {
 	return &kindError{ErrNotFound, fmt.Sprintf("%s %s not found", kind, id)}
+}
+
+// fromStore gives a store error on a read path the host's sentinel, keeping
+// its message, so that callers branch on host errors only.
+func fromStore(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrClosed):
+		return ErrClosed
+	case errors.Is(err, store.ErrInvalid):
+		return &kindError{ErrInvalid, err.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		return &kindError{ErrNotFound, err.Error()}
+	}
+	return err
+}
+
+// checkCursor refuses a paging cursor that is not an id, which would
+// otherwise silently select from the wrong place.
+func checkCursor(before string) error {
+	if before == "" {
+		return nil
+	}
+	if _, err := uuid.Parse(before); err != nil || len(before) != 36 {
+		return invalidf("page cursor %.40q is not an id (pass the cursor the previous page returned)", before)
+	}
+	return nil
 }

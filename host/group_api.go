@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -36,12 +37,63 @@ func (h *Host) AddToGroup(ctx context.Context, jobID, groupID string) error {
 	})
 }
 
+// AddJobsToGroup adds created jobs to a group, in the order given, all or
+// none: if any of them cannot join, none does and the error names it.
+func (h *Host) AddJobsToGroup(ctx context.Context, groupID string, jobIDs ...string) error {
+	if len(jobIDs) == 0 {
+		return invalidf("no jobs to add to group %s", groupID)
+	}
+	return h.exec(ctx, func(e *engine) error {
+		gs, err := e.group(groupID)
+		if err != nil {
+			return err
+		}
+		jobs := make([]*jobState, len(jobIDs))
+		for i, id := range jobIDs {
+			if slices.Contains(jobIDs[:i], id) {
+				return invalidf("job %s listed twice", id)
+			}
+			if jobs[i], err = e.live(id); err != nil {
+				return err
+			}
+			if err := e.canJoin(jobs[i], gs); err != nil {
+				return err
+			}
+		}
+		if gs.g.Sequential {
+			// Each job will wait for the one before it (and the first for
+			// the group's last member): refuse a cycle through any of
+			// them before anything changes.
+			prev := []string{}
+			if gs.g.Last != "" {
+				prev = append(prev, gs.g.Last)
+			}
+			for _, js := range jobs {
+				for _, p := range prev {
+					if cyc := e.cycle(js.job.ID, p); cyc != nil {
+						return &CycleError{Path: cyc}
+					}
+				}
+				prev = append(prev, js.job.ID)
+			}
+		}
+		for _, js := range jobs {
+			if err := e.addToGroup(js, gs); err != nil {
+				// Checked above; reaching here is a bug, and the round's
+				// batch may hold part of the change.
+				return fmt.Errorf("add %s to group %s after checking it: %w", js.job.ID, gs.g.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
 // GetGroup returns a group's status: counts by state, progress, done flag,
 // outcome and members.
 func (h *Host) GetGroup(ctx context.Context, id string) (*Group, error) {
 	members, err := h.store.Members(id)
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err)
 	}
 	var out *Group
 	err = h.exec(ctx, func(e *engine) error {
@@ -61,7 +113,7 @@ func (h *Host) GetGroup(ctx context.Context, id string) (*Group, error) {
 		return nil, notFound("group", id)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fromStore(err)
 	}
 	return storedGroup(g, members), nil
 }
@@ -71,9 +123,12 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 	if limit < 0 {
 		return nil, "", invalidf("limit must not be negative")
 	}
+	if err := checkCursor(before); err != nil {
+		return nil, "", err
+	}
 	recs, next, err := h.store.ListGroups(before, limit)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fromStore(err)
 	}
 	out := make([]*Group, len(recs))
 	err = h.exec(ctx, func(e *engine) error {
@@ -93,7 +148,8 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 }
 
 // WaitGroup blocks until every member of the group is finished (and
-// durable) and returns the group.
+// durable) and returns the group. A group without members is refused with
+// ErrState rather than waited on: nothing would ever finish it.
 func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 	ch := make(chan *Group, 1)
 	tracked := false
@@ -101,6 +157,9 @@ func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 		gs := e.groups[id]
 		if gs == nil {
 			return errNoWrite
+		}
+		if gs.g.Size == 0 {
+			return stateErr("group %s has no jobs to wait for", id)
 		}
 		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
 			return nil // reply after the commits in flight: the one that made it done may be one

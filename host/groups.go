@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/batchhost/batchhost/host/internal/deps"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -44,16 +45,10 @@ func (e *engine) groupOf(j *model.Job) (*groupState, error) {
 // Adding to a done group reopens it: it is done again when the new member
 // finishes.
 func (e *engine) addToGroup(js *jobState, gs *groupState) error {
+	if err := e.canJoin(js, gs); err != nil {
+		return err
+	}
 	j, g := js.job, gs.g
-	if j.State != model.Created {
-		return stateErr("job %s is %s: only created jobs can join a group", j.ID, j.State)
-	}
-	if j.Group != "" {
-		if j.Group == g.ID {
-			return stateErr("job %s is already in group %s", j.ID, g.ID)
-		}
-		return stateErr("job %s is already in group %s; a job belongs to at most one group", j.ID, j.Group)
-	}
 	var edge *model.Dep
 	if g.Sequential && g.Last != "" && !slices.ContainsFunc(j.DependsOn, func(d model.Dep) bool { return d.ID == g.Last }) {
 		if cyc := e.cycle(j.ID, g.Last); cyc != nil {
@@ -74,6 +69,21 @@ func (e *engine) addToGroup(js *jobState, gs *groupState) error {
 	gs.addLive(js)
 	e.markJob(js)
 	e.markGroup(gs)
+	return nil
+}
+
+// canJoin refuses a job that is not created or already in a group.
+func (e *engine) canJoin(js *jobState, gs *groupState) error {
+	j, g := js.job, gs.g
+	if j.State != model.Created {
+		return stateErr("job %s is %s: only created jobs can join a group", j.ID, j.State)
+	}
+	if j.Group != "" {
+		if j.Group == g.ID {
+			return stateErr("job %s is already in group %s", j.ID, g.ID)
+		}
+		return stateErr("job %s is already in group %s; a job belongs to at most one group", j.ID, j.Group)
+	}
 	return nil
 }
 
@@ -124,7 +134,7 @@ func (e *engine) addDeps(js *jobState, add []model.Dep) error {
 	if j.State != model.Created {
 		return stateErr("job %s is %s: dependencies can only be added to created jobs", j.ID, j.State)
 	}
-	for _, d := range add {
+	for i, d := range add {
 		if d.ID == j.ID {
 			return invalidf("job %s cannot depend on itself", j.ID)
 		}
@@ -133,6 +143,9 @@ func (e *engine) addDeps(js *jobState, add []model.Dep) error {
 		}
 		if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
 			return invalidf("job %s already depends on %s", j.ID, d.ID)
+		}
+		if slices.ContainsFunc(add[:i], func(x model.Dep) bool { return x.ID == d.ID }) {
+			return invalidf("dependency %s listed twice", d.ID)
 		}
 		if cyc := e.cycle(j.ID, d.ID); cyc != nil {
 			return &CycleError{Path: cyc}
@@ -154,6 +167,9 @@ func (e *engine) createGroup(g *model.Group) error {
 	}
 	if len(g.Name) > 256 {
 		return invalidf("group name is longer than 256 bytes")
+	}
+	if !utf8.ValidString(g.Name) {
+		return invalidf("group name is not valid UTF-8")
 	}
 	gs := &groupState{g: g, live: map[string]struct{}{}}
 	e.groups[g.ID] = gs

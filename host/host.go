@@ -501,9 +501,12 @@ func (h *Host) List(ctx context.Context, f ListFilter) (jobs []*Job, next string
 	if f.Limit < 0 {
 		return nil, "", invalidf("limit must not be negative")
 	}
+	if err := checkCursor(f.Before); err != nil {
+		return nil, "", err
+	}
 	recs, next, err := h.store.ListJobs(store.Filter{States: f.States, Task: f.Task, Group: f.Group, Before: f.Before, Limit: f.Limit})
 	if err != nil {
-		return nil, "", err
+		return nil, "", fromStore(err)
 	}
 	jobs = make([]*Job, len(recs))
 	err = h.exec(ctx, func(e *engine) error {

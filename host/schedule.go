@@ -84,10 +84,13 @@ type Schedule struct {
 	LastState State  `json:"last_state,omitempty"`
 }
 
-// Schedule labels set on every job a schedule fires.
+// Schedule labels set on every job a schedule fires. Label names starting
+// with "batchhost." are the host's: a JobSpec cannot set them.
 const (
-	LabelSchedule = "batchhost.schedule"
-	LabelFireTime = "batchhost.fire_time"
+	LabelSchedule = reservedLabelPrefix + "schedule"
+	LabelFireTime = reservedLabelPrefix + "fire_time"
+
+	reservedLabelPrefix = "batchhost."
 )
 
 // CreateSchedule validates and stores a schedule; it fires from the next

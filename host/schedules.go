@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/batchhost/batchhost/host/internal/cronspec"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -28,6 +29,12 @@ func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*mo
 	if len(name) > 256 {
 		return nil, invalidf("schedule name is longer than 256 bytes")
 	}
+	if !utf8.ValidString(name) {
+		return nil, invalidf("schedule name is not valid UTF-8")
+	}
+	if len(spec.Cron) > 1024 || len(spec.TimeZone) > 256 {
+		return nil, invalidf("schedule spec or time zone is absurdly long")
+	}
 	cs, err := cronspec.Parse(spec.Cron, spec.TimeZone)
 	if err != nil {
 		return nil, invalidf("%v", err)
@@ -39,10 +46,14 @@ func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*mo
 	if t.Key != "" || len(t.DependsOn) > 0 || !t.RunAt.IsZero() || t.Delay != 0 {
 		return nil, invalidf("a schedule's job template cannot set a key, dependencies, run-at or delay: the schedule sets them")
 	}
-	// The template must make a valid job.
+	// The template must make a valid job, with room for the labels each
+	// firing adds.
 	probe, err := c.buildJob(t, id, now)
 	if err != nil {
 		return nil, err
+	}
+	if len(t.Labels) > maxLabels-2 {
+		return nil, invalidf("%d labels: a schedule's template may have at most %d (each run adds 2)", len(t.Labels), maxLabels-2)
 	}
 	overlap := spec.Overlap
 	if overlap == "" {
@@ -101,6 +112,11 @@ func (e *engine) createSchedule(s *model.Schedule) error {
 		if ss.s.Name == s.Name {
 			return invalidf("a schedule named %q already exists (%s)", s.Name, ss.s.ID)
 		}
+	}
+	// Lookups try ids before names: a name equal to another schedule's id
+	// could never be reached by its name.
+	if _, ok := e.schedules[s.Name]; ok {
+		return invalidf("schedule name %q is another schedule's id", s.Name)
 	}
 	if err := e.adoptSchedule(s); err != nil {
 		return invalidf("%v", err)
@@ -277,10 +293,7 @@ func (e *engine) fire(ss *scheduleState, at time.Time, manual bool) (string, str
 	if t.Backoff != nil {
 		spec.Backoff = &Backoff{Initial: t.Backoff.Initial, Max: t.Backoff.Max, Multiplier: t.Backoff.Multiplier, Jitter: t.Backoff.Jitter}
 	}
-	spec.Labels = map[string]string{LabelSchedule: s.ID, LabelFireTime: at.UTC().Format(time.RFC3339Nano)}
-	for k, v := range t.Labels {
-		spec.Labels[k] = v
-	}
+	spec.Labels = t.Labels
 	for _, d := range deps {
 		spec.DependsOn = append(spec.DependsOn, Dep{Job: d.ID, Policy: d.Policy})
 	}
@@ -297,6 +310,11 @@ func (e *engine) fire(ss *scheduleState, at time.Time, manual bool) (string, str
 		return "", "", err
 	}
 	j.Schedule = s.ID
+	if j.Labels == nil {
+		j.Labels = make(map[string]string, 2)
+	}
+	j.Labels[LabelSchedule] = s.ID
+	j.Labels[LabelFireTime] = at.UTC().Format(time.RFC3339Nano)
 	ids, fresh, err := e.prepareJobs([]*model.Job{j})
 	if err != nil {
 		return "", "", err

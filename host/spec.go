@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/batchhost/batchhost/host/internal/jsonshape"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -66,6 +67,8 @@ func (b Backoff) validate(what string) error {
 		return invalidf("%s: multiplier must be a non-negative number", what)
 	case b.Jitter < 0 || b.Jitter > 1 || math.IsNaN(b.Jitter):
 		return invalidf("%s: jitter must be between 0 and 1", what)
+	case b.Initial > maxDuration || b.Max > maxDuration:
+		return invalidf("%s: durations are absurd beyond 10 years", what)
 	case b.Max > 0 && b.Initial > b.Max:
 		return invalidf("%s: initial %s exceeds max %s", what, b.Initial, b.Max)
 	}
@@ -127,6 +130,9 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 	if task == "" {
 		return nil, invalidf("task is required")
 	}
+	if len(task) > 256 {
+		return nil, invalidf("task name %.40q... is longer than 256 bytes", task)
+	}
 	if !strings.Contains(task, ".") {
 		return nil, invalidf("task %q must be <plugin>.<task>", spec.Task)
 	}
@@ -157,8 +163,16 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 	if spec.Delay > 0 && !spec.RunAt.IsZero() {
 		return nil, invalidf("set run-at or delay, not both")
 	}
+	// A run-at far from now is a mistake, and one outside years 0-9999
+	// could not even be stored.
+	if !spec.RunAt.IsZero() && (spec.RunAt.Before(now.Add(-maxDuration)) || spec.RunAt.After(now.Add(maxDuration))) {
+		return nil, invalidf("run-at %s is absurd (at most 10 years from now)", spec.RunAt.UTC().Format(time.RFC3339))
+	}
 	if len(spec.Key) > 1024 {
 		return nil, invalidf("idempotency key is longer than 1024 bytes")
+	}
+	if !utf8.ValidString(spec.Key) {
+		return nil, invalidf("idempotency key is not valid UTF-8")
 	}
 	if len(spec.Labels) > maxLabels {
 		return nil, invalidf("%d labels, at most %d", len(spec.Labels), maxLabels)
@@ -166,6 +180,9 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 	for k, v := range spec.Labels {
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return nil, invalidf("label names must be non-empty UTF-8, values UTF-8")
+		}
+		if strings.HasPrefix(k, reservedLabelPrefix) {
+			return nil, invalidf("label %.40q: names starting with %q are the host's", k, reservedLabelPrefix)
 		}
 		if len(k) > 256 || len(v) > 4096 {
 			return nil, invalidf("label %.40q: names are at most 256 bytes, values 4096", k)
@@ -181,7 +198,7 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 		MaxAttempts:  spec.MaxAttempts,
 		Timeout:      spec.Timeout,
 		StallTimeout: spec.StallTimeout,
-		RunAt:        spec.RunAt,
+		RunAt:        spec.RunAt.UTC(),
 		CreatedAt:    now,
 		Group:        spec.Group,
 	}
@@ -257,6 +274,9 @@ func encodeArgs(args any, maxBytes int) (json.RawMessage, error) {
 	}
 	if !json.Valid(raw) {
 		return nil, invalidf("args are not valid JSON: %s", jsonProblem(raw))
+	}
+	if err := jsonshape.Check(raw); err != nil {
+		return nil, invalidf("args are %v", err)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {

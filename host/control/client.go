@@ -139,6 +139,9 @@ func (c *Client) SubmitCreated(ctx context.Context, ids ...string) error {
 
 // AddDependencies makes a created job wait for more jobs.
 func (c *Client) AddDependencies(ctx context.Context, id string, deps ...host.Dep) error {
+	if err := checkDeps(deps); err != nil {
+		return err
+	}
 	_, err := c.rpc.AddDependencies(ctx, &pb.AddDependenciesRequest{Id: id, Deps: toProtoDeps(deps)})
 	return c.fromStatus(ctx, err)
 }
@@ -154,7 +157,11 @@ func (c *Client) Get(ctx context.Context, id string) (*host.Job, error) {
 
 // List returns a page of jobs, newest first, and the next page's cursor.
 func (c *Client) List(ctx context.Context, f host.ListFilter) ([]*host.Job, string, error) {
-	req := &pb.ListRequest{Task: f.Task, Group: f.Group, Limit: int32(f.Limit), Before: f.Before}
+	limit, err := wireInt("limit", f.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	req := &pb.ListRequest{Task: f.Task, Group: f.Group, Limit: limit, Before: f.Before}
 	for _, s := range f.States {
 		ps := toProtoState(s)
 		if ps == pb.JobState_JOB_STATE_UNSPECIFIED {
@@ -271,6 +278,15 @@ func (c *Client) CreateGroup(ctx context.Context, spec host.GroupSpec) (string, 
 	return r.GetId(), nil
 }
 
+// AddJobsToGroup adds created jobs to a group in order, all or none.
+func (c *Client) AddJobsToGroup(ctx context.Context, groupID string, jobIDs ...string) error {
+	if len(jobIDs) == 0 {
+		return fmt.Errorf("%w: no jobs to add to group %s", host.ErrInvalid, groupID)
+	}
+	_, err := c.rpc.AddToGroup(ctx, &pb.AddToGroupRequest{Group: groupID, Jobs: jobIDs})
+	return c.fromStatus(ctx, err)
+}
+
 // AddToGroup adds a created job to a group.
 func (c *Client) AddToGroup(ctx context.Context, jobID, groupID string) error {
 	_, err := c.rpc.AddToGroup(ctx, &pb.AddToGroupRequest{Job: jobID, Group: groupID})
@@ -288,7 +304,11 @@ func (c *Client) GetGroup(ctx context.Context, id string) (*host.Group, error) {
 
 // ListGroups returns groups newest first, a page at a time.
 func (c *Client) ListGroups(ctx context.Context, before string, limit int) ([]*host.Group, string, error) {
-	r, err := c.rpc.ListGroups(ctx, &pb.ListGroupsRequest{Before: before, Limit: int32(limit)})
+	l, err := wireInt("limit", limit)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := c.rpc.ListGroups(ctx, &pb.ListGroupsRequest{Before: before, Limit: l})
 	if err != nil {
 		return nil, "", c.fromStatus(ctx, err)
 	}

@@ -62,10 +62,18 @@ func TestCreateEnqueueGroupsAndDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{a, b} {
-		if err := f.c.AddToGroup(ctx, id, gid); err != nil {
-			t.Fatal(err)
-		}
+	// Several at once are all or none.
+	if err := f.c.AddJobsToGroup(ctx, gid, a, b, "nope"); !errors.Is(err, host.ErrNotFound) {
+		t.Fatalf("AddJobsToGroup with an unknown id: %v, want ErrNotFound", err)
+	}
+	if g, err := f.c.GetGroup(ctx, gid); err != nil || len(g.Jobs) != 0 {
+		t.Fatalf("a refused add left members: %+v, %v", g, err)
+	}
+	if err := f.c.AddToGroup(ctx, a, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.AddJobsToGroup(ctx, gid, b); err != nil {
+		t.Fatal(err)
 	}
 	c, err := f.c.Create(ctx, host.JobSpec{Task: "chaos.noop"})
 	if err != nil {

@@ -3,6 +3,7 @@ package control
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -67,6 +68,25 @@ func fromProtoPriority(p pb.Priority) (host.Priority, error) {
 		return host.PriorityCritical, nil
 	}
 	return 0, fmt.Errorf("unknown priority %d", int32(p))
+}
+
+// checkDeps refuses a dependency policy the wire cannot carry, rather than
+// letting a typo become the default.
+func checkDeps(deps []host.Dep) error {
+	for _, d := range deps {
+		if d.Policy != "" && d.Policy != host.DepCancel && d.Policy != host.DepIgnore {
+			return fmt.Errorf("%w: dependency %s: unknown policy %q (want cancel or ignore)", host.ErrInvalid, d.Job, d.Policy)
+		}
+	}
+	return nil
+}
+
+// wireInt is v as the wire's int32, refusing what would wrap around.
+func wireInt(what string, v int) (int32, error) {
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return 0, fmt.Errorf("%w: %s %d is out of range", host.ErrInvalid, what, v)
+	}
+	return int32(v), nil
 }
 
 func toProtoDeps(deps []host.Dep) []*pb.Dep {
@@ -173,11 +193,18 @@ func toProtoSpec(s host.JobSpec) (*pb.JobSpec, error) {
 	if !s.Priority.Valid() {
 		return nil, fmt.Errorf("%w: invalid priority %d (want low, normal, high or critical)", host.ErrInvalid, int8(s.Priority))
 	}
+	if err := checkDeps(s.DependsOn); err != nil {
+		return nil, err
+	}
+	attempts, err := wireInt("max attempts", s.MaxAttempts)
+	if err != nil {
+		return nil, err
+	}
 	out := &pb.JobSpec{
 		Task:         s.Task,
 		Args:         args,
 		Priority:     toProtoPriority(s.Priority),
-		MaxAttempts:  int32(s.MaxAttempts),
+		MaxAttempts:  attempts,
 		Timeout:      toProtoDuration(s.Timeout),
 		StallTimeout: toProtoDuration(s.StallTimeout),
 		RunAt:        toProtoTime(s.RunAt),

@@ -115,6 +115,14 @@ func TestUnknownWireValuesAreRefusedInSpecs(t *testing.T) {
 	if _, err := fromProtoSpec(nil); err == nil {
 		t.Error("nil spec accepted")
 	}
+	// The client side: what the wire cannot carry is refused, not wrapped
+	// around or replaced by a default.
+	if _, err := toProtoSpec(host.JobSpec{Task: "a.b", MaxAttempts: 1<<32 + 1}); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("max attempts 2^32+1: %v, want ErrInvalid", err)
+	}
+	if _, err := toProtoSpec(host.JobSpec{Task: "a.b", DependsOn: []host.Dep{{Job: "x", Policy: "sometimes"}}}); !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("dependency policy \"sometimes\": %v, want ErrInvalid", err)
+	}
 }
 
 func TestScheduleRoundTrips(t *testing.T) {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/batchhost/batchhost/host"
 	pb "github.com/batchhost/batchhost/proto/controlpb"
@@ -16,6 +17,12 @@ func (s *service) CreateGroup(ctx context.Context, r *pb.GroupSpec) (*pb.IDRespo
 }
 
 func (s *service) AddToGroup(ctx context.Context, r *pb.AddToGroupRequest) (*pb.Empty, error) {
+	if len(r.GetJobs()) > 0 {
+		if r.GetJob() != "" {
+			return nil, toStatus(fmt.Errorf("%w: set job or jobs, not both", host.ErrInvalid))
+		}
+		return empty(s.h.AddJobsToGroup(ctx, r.GetGroup(), r.GetJobs()...))
+	}
 	return empty(s.h.AddToGroup(ctx, r.GetJob(), r.GetGroup()))
 }
 

@@ -1762,9 +1762,11 @@ func (x *GroupSpec) GetCancelOnFailure() bool {
 }
 
 type AddToGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
-	Group         string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Job   string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	Group string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// jobs, when set instead of job, are added in order, all or none.
+	Jobs          []string `protobuf:"bytes,3,rep,name=jobs,proto3" json:"jobs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1811,6 +1813,13 @@ func (x *AddToGroupRequest) GetGroup() string {
 		return x.Group
 	}
 	return ""
+}
+
+func (x *AddToGroupRequest) GetJobs() []string {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
 }
 
 // StateCount is how many jobs are in one state.
@@ -3181,10 +3190,11 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\n" +
 	"sequential\x18\x02 \x01(\bR\n" +
 	"sequential\x12*\n" +
-	"\x11cancel_on_failure\x18\x03 \x01(\bR\x0fcancelOnFailure\";\n" +
+	"\x11cancel_on_failure\x18\x03 \x01(\bR\x0fcancelOnFailure\"O\n" +
 	"\x11AddToGroupRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x14\n" +
-	"\x05group\x18\x02 \x01(\tR\x05group\"X\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\x12\x12\n" +
+	"\x04jobs\x18\x03 \x03(\tR\x04jobs\"X\n" +
 	"\n" +
 	"StateCount\x124\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.JobStateR\x05state\x12\x14\n" +

@@ -24,8 +24,10 @@ func Delay(b model.Backoff, failures int, rnd func() float64) time.Duration {
 		mult = 1
 	}
 	d := float64(b.Initial) * math.Pow(mult, float64(failures-1))
+	// float64(math.MaxInt64) rounds up past it: a cap that large would
+	// overflow back into a negative duration.
 	max := float64(b.Max)
-	if b.Max <= 0 {
+	if b.Max <= 0 || max > math.MaxInt64/2 {
 		max = math.MaxInt64 / 2
 	}
 	if d > max || math.IsInf(d, 0) || math.IsNaN(d) {

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -37,5 +38,16 @@ func TestDelay(t *testing.T) {
 				t.Errorf("Delay = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A cap of math.MaxInt64 rounds up past it as a float64; converting back
+// wrapped to a negative delay, so the retry ran at once.
+func TestHugeCapDoesNotWrapToNoDelay(t *testing.T) {
+	b := model.Backoff{Initial: math.MaxInt64, Max: math.MaxInt64, Multiplier: 2}
+	for failures := 1; failures <= 3; failures++ {
+		if d := Delay(b, failures, nil); d < time.Duration(math.MaxInt64/4) {
+			t.Errorf("failures %d: delay %v, want a huge positive one", failures, d)
+		}
 	}
 }

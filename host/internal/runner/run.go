@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/errkind"
+	"github.com/batchhost/batchhost/host/internal/jsonshape"
 	"github.com/batchhost/batchhost/proto/pluginpb"
 )
 
@@ -310,7 +311,8 @@ func (r *Run) execute(ctx context.Context, p *proc) (*pluginpb.Result, error) {
 				t = time.Unix(0, ns)
 			}
 			var fields json.RawMessage
-			if f := e.Log.GetFieldsJson(); len(f) > 0 && json.Valid(f) {
+			// Fields the log file could not read back are dropped.
+			if f := e.Log.GetFieldsJson(); len(f) > 0 && json.Valid(f) && jsonshape.Check(f) == nil {
 				fields = f
 			}
 			r.onEvent(Event{Kind: EventLog, Time: t, Level: levelName(e.Log.GetLevel()), Message: e.Log.GetMessage(), Fields: fields})
