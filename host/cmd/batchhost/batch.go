@@ -12,10 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/control"
 )
 
 // batchLine is one line of a --batch file. It is decoded strictly: an
@@ -35,11 +37,16 @@ type batchLine struct {
 }
 
 // batchDep is a dependency: a job id, or {"id": ..., "policy": "ignore"}.
+// It is decoded as strictly as the line: an unknown field, a missing id or
+// an unknown policy is refused, not taken for a default.
 type batchDep host.Dep
 
 func (d *batchDep) UnmarshalJSON(b []byte) error {
 	var id string
 	if err := json.Unmarshal(b, &id); err == nil {
+		if id == "" {
+			return errors.New(`depends_on: an entry has no "id"`)
+		}
 		*d = batchDep{Job: id}
 		return nil
 	}
@@ -47,12 +54,26 @@ func (d *batchDep) UnmarshalJSON(b []byte) error {
 		ID     string `json:"id"`
 		Policy string `json:"policy"`
 	}
-	if err := json.Unmarshal(b, &full); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&full); err != nil {
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return fmt.Errorf("depends_on: unknown field %s", f)
+		}
 		return errors.New("depends_on entries must be job ids or {\"id\": ..., \"policy\": \"cancel\"|\"ignore\"}")
+	}
+	switch p := host.DepPolicy(full.Policy); {
+	case full.ID == "":
+		return errors.New(`depends_on: an entry has no "id"`)
+	case p != "" && p != host.DepCancel && p != host.DepIgnore:
+		return fmt.Errorf("depends_on: unknown policy %q (want %s or %s)", full.Policy, host.DepCancel, host.DepIgnore)
 	}
 	*d = batchDep{Job: full.ID, Policy: host.DepPolicy(full.Policy)}
 	return nil
 }
+
+// utf8BOM is the byte order mark some editors put at the start of a file.
+var utf8BOM = []byte("\ufeff")
 
 // maxBatchLine bounds one line: args of 1 MiB plus the rest of the spec.
 const maxBatchLine = 4 << 20
@@ -65,9 +86,18 @@ func readBatch(r io.Reader) (specs []host.JobSpec, lines []int, err error) {
 	n := 0
 	for sc.Scan() {
 		n++
-		text := bytes.TrimSpace(sc.Bytes())
+		text := sc.Bytes()
+		if n == 1 {
+			// Some editors start a UTF-8 file with a byte order mark.
+			text = bytes.TrimPrefix(text, utf8BOM)
+		}
+		text = bytes.TrimSpace(text)
 		if len(text) == 0 || text[0] == '#' {
 			continue
+		}
+		if !utf8.Valid(text) {
+			// encoding/json would quietly turn the bad bytes into U+FFFD.
+			return nil, nil, fmt.Errorf("line %d: not valid UTF-8", n)
 		}
 		spec, err := parseBatchLine(text)
 		if err != nil {
@@ -156,6 +186,36 @@ func blame(msg string, specs []host.JobSpec) int {
 	return -1
 }
 
+// refusedLine finds the line of the job a SubmitMany error is about, and
+// the message without the "job N: " prefix that names it; 0 if no line is
+// to blame: a lost host, a timeout, or a refusal of the whole batch (a full
+// queue). The client and the host prefix "job N: " when they can; the host
+// does not for a single job, which is then the one at fault.
+func refusedLine(err error, specs []host.JobSpec, lines []int) (int, string) {
+	msg := err.Error()
+	if m := hostJobIndex.FindStringSubmatch(msg); m != nil {
+		if i, _ := strconv.Atoi(m[1]); i >= 1 && i <= len(lines) {
+			return lines[i-1], msg[len(m[0]):]
+		}
+	}
+	var re *control.RemoteError
+	if !errors.As(err, &re) {
+		return 0, msg // not the host's answer: a lost host, a timeout
+	}
+	for _, whole := range []error{host.ErrQueueFull, host.ErrClosed, host.ErrFailed} {
+		if errors.Is(err, whole) {
+			return 0, msg
+		}
+	}
+	if len(specs) == 1 {
+		return lines[0], msg
+	}
+	if i := blame(msg, specs); i >= 0 {
+		return lines[i], msg
+	}
+	return 0, msg
+}
+
 // hostJobIndex finds the host's "job N: " prefix of a SubmitMany error.
 var hostJobIndex = regexp.MustCompile(`^job (\d+): `)
 
@@ -184,14 +244,8 @@ func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 	defer cl.Close()
 	ids, err := cl.SubmitMany(ctx, specs)
 	if err != nil {
-		msg := err.Error()
-		if m := hostJobIndex.FindStringSubmatch(msg); m != nil {
-			if i, _ := strconv.Atoi(m[1]); i >= 1 && i <= len(lines) {
-				return &reworded{fmt.Sprintf("--batch %s: line %d: %s (nothing was submitted)", path, lines[i-1], msg[len(m[0]):]), err}
-			}
-		}
-		if i := blame(msg, specs); i >= 0 {
-			return &reworded{fmt.Sprintf("--batch %s: line %d: %s (nothing was submitted)", path, lines[i], msg), err}
+		if line, msg := refusedLine(err, specs, lines); line > 0 {
+			return &reworded{fmt.Sprintf("--batch %s: line %d: %s (nothing was submitted)", path, line, msg), err}
 		}
 		return fmt.Errorf("--batch %s: %w (nothing was submitted)", path, err)
 	}

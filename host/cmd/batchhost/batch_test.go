@@ -39,6 +39,12 @@ func TestSubmitBatch(t *testing.T) {
 	if j, _ := d.h.Get(ctxT(t), ids[1]); j.MaxAttempts != 2 || j.Timeout != host.Duration(30e9) {
 		t.Fatalf("second job: %+v", j)
 	}
+	// A leading byte order mark (as some editors write) is skipped.
+	if out := d.cli(t, "\ufeff"+`{"task":"chaos.noop"}`+"\n", "submit", "--batch", "-"); out.code != 0 {
+		t.Fatalf("--batch with a BOM: %+v", out)
+	} else {
+		id(t, out.stdout)
+	}
 	// From stdin, as a JSON array of ids.
 	r := d.cli(t, `{"task":"chaos.noop"}`+"\n"+`{"task":"chaos.noop"}`, "--json", "submit", "--batch", "-")
 	var got []string
@@ -77,6 +83,20 @@ func TestSubmitBatchIsAllOrNothing(t *testing.T) {
 		{"unknown task", ok + "\n\n" + ok + "\n" + `{"task":"chaos.nothing"}`, 1, `line 4: task "chaos.nothing": unknown task`},
 		{"unknown dependency", ok + "\n" + `{"task":"chaos.noop","depends_on":["nope"]}`, 1, "line 2: dependency nope: job nope not found"},
 		{"unknown group", ok + "\n" + ok + "\n" + `{"task":"chaos.noop","group":"g-1"}`, 1, "line 3: "},
+		// One job or several, a host refusal names the line.
+		{"one line refused", `{"task":"chaos.noop","max_attempts":5000}`, 1, "--batch -: line 1: max attempts 5000 is absurd (at most 1000) (nothing was submitted)"},
+		{"one line after comments refused", "# c\n\n" + `{"task":"chaos.noop","timeout":"-1s"}`, 1, "--batch -: line 3: timeout must not be negative"},
+		{"one of several refused", ok + "\n" + `{"task":"chaos.noop","max_attempts":5000}`, 1, "--batch -: line 2: max attempts 5000 is absurd"},
+		{"one line bad name", `{"task":"noop"}`, 1, `--batch -: line 1: task "noop" must be <plugin>.<task>`},
+		// Dependencies are decoded as strictly as the rest.
+		{"dependency unknown field", `{"task":"chaos.noop","depends_on":[{"idd":"x"}]}`, 2, `line 1: invalid job spec: depends_on: unknown field "idd"`},
+		{"dependency without id", ok + "\n" + `{"task":"chaos.noop","depends_on":[{"policy":"ignore"}]}`, 2, `line 2: invalid job spec: depends_on: an entry has no "id"`},
+		{"dependency empty id", `{"task":"chaos.noop","depends_on":[""]}`, 2, `line 1: invalid job spec: depends_on: an entry has no "id"`},
+		{"dependency bad policy", ok + "\n" + `{"task":"chaos.noop","depends_on":[{"id":"x","policy":"sometimes"}]}`, 2, `line 2: invalid job spec: depends_on: unknown policy "sometimes" (want cancel or ignore)`},
+		{"dependency policy case", `{"task":"chaos.noop","depends_on":[{"id":"x","policy":"IGNORE"}]}`, 2, `line 1: invalid job spec: depends_on: unknown policy "IGNORE"`},
+		{"dependency not an object", `{"task":"chaos.noop","depends_on":[7]}`, 2, `line 1: invalid job spec: depends_on entries must be job ids or {"id": ..., "policy": "cancel"|"ignore"}`},
+		{"invalid UTF-8", ok + "\n" + `{"task":"chaos.noop","key":"k` + "\xff" + `"}`, 2, "line 2: not valid UTF-8"},
+		{"BOM not at the start", ok + "\n\ufeff" + ok, 2, "line 2: invalid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := count()
@@ -93,4 +113,7 @@ func TestSubmitBatchIsAllOrNothing(t *testing.T) {
 	d.fails(t, 2, "--args cannot be combined with --batch", "submit", "--batch", "-", "--args", "{}")
 	d.fails(t, 2, "--batch takes no TASK argument", "submit", "--batch", "-", "chaos.noop")
 	d.fails(t, 2, "--batch: open", "submit", "--batch", filepath.Join(t.TempDir(), "missing"))
+	d.fails(t, 2, "--batch needs a file name (or - for stdin)", "submit", "--batch", "")
+	d.fails(t, 2, "--batch needs a file name (or - for stdin)", "submit", "--batch=")
+	d.fails(t, 2, "--batch needs a file name (or - for stdin)", "submit", "--batch", "", "chaos.noop")
 }

@@ -56,6 +56,15 @@ type benchResult struct {
 // submit measure.
 const benchCallers = 16
 
+// Bounds of the bench flags. --workers is bounded as serve's --max-workers
+// is (the host's limit), so any host configuration can be measured.
+const (
+	benchMaxJobs    = 1_000_000
+	benchMaxWorkers = maxServeWorkers
+	benchMaxRounds  = 100
+	benchMaxSamples = 100_000
+)
+
 func (c *cli) benchCmd() *cobra.Command {
 	o := benchOptions{}
 	cmd := &cobra.Command{
@@ -74,15 +83,19 @@ Nothing touches the daemon or its data directory. --no-sync skips fsync
 			if err := c.applyEnv(cmd.Flags(), map[string]string{"plugin-dir": "BATCHHOST_PLUGIN_DIR"}); err != nil {
 				return err
 			}
-			switch {
-			case o.jobs < 1:
-				return usageErrorf("invalid --jobs %d: at least 1", o.jobs)
-			case o.workers < 1 || o.workers > 4096:
-				return usageErrorf("invalid --workers %d: between 1 and 4096", o.workers)
-			case o.rounds < 1:
-				return usageErrorf("invalid --rounds %d: at least 1", o.rounds)
-			case o.samples < 1:
-				return usageErrorf("invalid --samples %d: at least 1", o.samples)
+			// Upper bounds keep a typo from allocating (or running) forever.
+			for _, f := range []struct {
+				name     string
+				v, limit int
+			}{
+				{"jobs", o.jobs, benchMaxJobs},
+				{"workers", o.workers, benchMaxWorkers},
+				{"rounds", o.rounds, benchMaxRounds},
+				{"samples", o.samples, benchMaxSamples},
+			} {
+				if f.v < 1 || f.v > f.limit {
+					return usageErrorf("invalid --%s %d: between 1 and %d", f.name, f.v, f.limit)
+				}
 			}
 			if o.pluginDir == "" {
 				o.pluginDir = defaultPluginDir()
@@ -113,6 +126,8 @@ Nothing touches the daemon or its data directory. --no-sync skips fsync
 	fl.IntVar(&o.samples, "samples", 200, "jobs of the latency measure")
 	fl.StringVar(&o.dir, "dir", "", "make the temporary data directory in `DIR`, to measure that disk (default: the system temp dir)")
 	fl.StringVar(&o.pluginDir, "plugin-dir", "", "plugin directory (env BATCHHOST_PLUGIN_DIR; default: plugins/ beside batchhost)")
+	cmd.MarkFlagDirname("dir")
+	cmd.MarkFlagDirname("plugin-dir")
 	return cmd
 }
 

@@ -25,7 +25,8 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // exitError ends the command with a given code. Without err it prints
-// nothing: what happened was already shown (wait: a job failed).
+// nothing: what happened was already shown (wait: a job failed); with err
+// it prints err as it is, without a "see --help" hint.
 type exitError struct {
 	code int
 	err  error
@@ -60,7 +61,8 @@ func (c *cli) exitCode(err error) int {
 func (c *cli) fail(cmd *cobra.Command, err error) int {
 	code := c.exitCode(err)
 	var ee *exitError
-	if errors.As(err, &ee) && ee.err == nil {
+	isExit := errors.As(err, &ee)
+	if isExit && ee.err == nil {
 		return code
 	}
 	msg := oneLine(err.Error())
@@ -68,7 +70,8 @@ func (c *cli) fail(cmd *cobra.Command, err error) int {
 		msg = "timed out (" + msg + ")"
 	}
 	var ue *usageError
-	if (errors.As(err, &ue) || !c.started) && cmd != nil {
+	// An exitError's message is final: it comes with any hint it needs.
+	if !isExit && (errors.As(err, &ue) || !c.started) && cmd != nil {
 		msg += fmt.Sprintf(" (see \"%s --help\")", cmd.CommandPath())
 	}
 	fmt.Fprintf(c.stderr, "batchhost: %s\n", msg)

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // Bad input anywhere: a one-line error to stderr and the contract's exit
@@ -41,6 +45,29 @@ func TestBadInput(t *testing.T) {
 		{"pause of a finished job", []string{"pause", done}, 1, "pause " + done + ": "},
 		{"result of an unknown job", []string{"result", "nope"}, 1, "job nope not found"},
 		{"wait on an unknown job", []string{"wait", "nope"}, 2, "wait nope: job nope not found"},
+		// Invalid UTF-8 anywhere is refused before anything is sent.
+		{"invalid UTF-8 id", []string{"get", "\xff"}, 2, `argument "\xff" is not valid UTF-8`},
+		{"invalid UTF-8 task", []string{"submit", "chaos.noop\xff"}, 2, `argument "chaos.noop\xff" is not valid UTF-8`},
+		{"invalid UTF-8 group name", []string{"group", "create", "\xff"}, 2, `argument "\xff" is not valid UTF-8`},
+		{"invalid UTF-8 group id", []string{"group", "add", "g\xfe", done}, 2, `argument "g\xfe" is not valid UTF-8`},
+		{"invalid UTF-8 label", []string{"submit", "chaos.noop", "--label", "a=\xff"}, 2, `argument "a=\xff" is not valid UTF-8 (value of --label)`},
+		{"invalid UTF-8 key", []string{"create", "chaos.noop", "--key=k\xff"}, 2, `argument "k\xff" is not valid UTF-8 (value of --key)`},
+		{"invalid UTF-8 dependency", []string{"submit", "chaos.noop", "--after", done, "--after", "\xc3"}, 2, `argument "\xc3" is not valid UTF-8 (value of --after)`},
+		{"invalid UTF-8 args", []string{"submit", "chaos.echo", "--args", "{\"a\":\"\xff\"}"}, 2, `argument "{\"a\":\"\xff\"}" is not valid UTF-8 (value of --args)`},
+		{"invalid UTF-8 task filter", []string{"list", "--task", "\xff"}, 2, `argument "\xff" is not valid UTF-8 (value of --task)`},
+		{"invalid UTF-8 cursor", []string{"group", "list", "--before", "\xff"}, 2, `argument "\xff" is not valid UTF-8 (value of --before)`},
+		{"invalid UTF-8 schedule name", []string{"schedule", "add", "s\xff", "--cron", "@daily", "chaos.noop"}, 2, `argument "s\xff" is not valid UTF-8`},
+		{"invalid UTF-8 cron", []string{"schedule", "add", "s", "--cron", "@daily\xff", "chaos.noop"}, 2, `argument "@daily\xff" is not valid UTF-8 (value of --cron)`},
+		{"invalid UTF-8 schedule ref", []string{"schedule", "trigger", "\xff"}, 2, `argument "\xff" is not valid UTF-8`},
+		{"invalid UTF-8 in a long value", []string{"submit", "chaos.echo", "--args", `{"a":"` + strings.Repeat("x", 200) + "\xff" + strings.Repeat("y", 200) + `"}`}, 2, `xxxxx\xffyyyyy`},
+		// Help for what does not exist is a usage error, not help.
+		{"unknown help topic", []string{"help", "bogus"}, 2, `unknown help topic "bogus" (see "batchhost --help")`},
+		{"unknown help subtopic", []string{"help", "group", "bogus"}, 2, `unknown help topic "group bogus" (see "batchhost group --help")`},
+		// Page sizes the host would refuse.
+		{"list limit too big", []string{"list", "--limit", "20000"}, 2, "invalid --limit 20000: between 1 and 10000"},
+		{"list limit zero", []string{"list", "--limit", "0"}, 2, "invalid --limit 0: between 1 and 10000"},
+		{"list limit negative", []string{"list", "--limit", "-1"}, 2, "invalid --limit -1: between 1 and 10000"},
+		{"group list limit too big", []string{"group", "list", "--limit", "10001"}, 2, "invalid --limit 10001: between 1 and 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := d.cli(t, "", tc.args...)
@@ -49,6 +76,55 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("stdout %q", r.stdout)
 			}
 		})
+	}
+	// Nothing was stored by any of them.
+	ctx := ctxT(t)
+	jobs, _, err := d.h.List(ctx, host.ListFilter{})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("bad input made jobs: %d, %v", len(jobs), err)
+	}
+	groups, _, err := d.h.ListGroups(ctx, "", 0)
+	if err != nil || len(groups) != 0 {
+		t.Fatalf("bad input made groups: %d, %v", len(groups), err)
+	}
+	if s, err := d.h.ListSchedules(ctx); err != nil || len(s) != 0 {
+		t.Fatalf("bad input made schedules: %d, %v", len(s), err)
+	}
+	// The UTF-8 refusal is the whole line: no hint, as help would not help.
+	if r := d.cli(t, "", "get", "\xff"); r.code != 2 || r.stderr != `batchhost: argument "\xff" is not valid UTF-8`+"\n" {
+		t.Errorf("get \\xff: %+v", r)
+	}
+	// A command that only groups others says so once, with one hint.
+	for _, name := range []string{"group", "schedule", "dispatch"} {
+		r := d.cli(t, "", name)
+		want := fmt.Sprintf("batchhost: batchhost %s needs a subcommand (see \"batchhost %s --help\")\n", name, name)
+		if r.code != 2 || r.stderr != want || r.stdout != "" {
+			t.Errorf("batchhost %s: %+v, want stderr %q", name, r, want)
+		}
+	}
+	// Help for what exists still works, on stdout.
+	if r := d.cli(t, "", "help", "group", "list"); r.code != 0 || !strings.HasPrefix(r.stdout, "List groups, newest first") || r.stderr != "" {
+		t.Fatalf("help group list: %+v", r)
+	}
+	if r := d.cli(t, "", "help"); r.code != 0 || !strings.Contains(r.stdout, "Available Commands:") || r.stderr != "" {
+		t.Fatalf("help: %+v", r)
+	}
+}
+
+// A file name need not be UTF-8: it never reaches the host.
+func TestNonUTF8FileName(t *testing.T) {
+	d := startDaemon(t, nil)
+	file := filepath.Join(t.TempDir(), "jobs-\xff.jsonl")
+	if err := os.WriteFile(file, []byte(`{"task":"chaos.noop"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id(t, d.ok(t, "submit", "--batch", file))
+}
+
+// The CLI refuses what the store would: its bound must be the store's.
+func TestListLimitIsTheStores(t *testing.T) {
+	if maxListLimit != store.MaxLimit {
+		t.Fatalf("maxListLimit %d, store.MaxLimit %d", maxListLimit, store.MaxLimit)
 	}
 }
 

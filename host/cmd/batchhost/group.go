@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -67,14 +68,12 @@ func (c *cli) groupAddCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "add GID ID...",
 		Short: "Add created jobs to a group",
-		Long:  "Add jobs that are still created to a group, in order, then print the group.",
+		Long:  "Add jobs that are still created to a group, in order, then print the group. All are added or none.",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
-				for _, id := range args[1:] {
-					if err := cl.AddToGroup(ctx, id, args[0]); err != nil {
-						return fmt.Errorf("add %s: %w", id, err)
-					}
+				if err := cl.AddJobsToGroup(ctx, args[0], args[1:]...); err != nil {
+					return fmt.Errorf("%w (nothing was added)", err)
 				}
 				return c.printGroup(ctx, cl, args[0])
 			})
@@ -115,6 +114,9 @@ Exit codes: 0 every member completed, 1 any failed or was canceled,
 					defer cancel()
 				}
 				g, err := cl.WaitGroup(ctx, args[0])
+				if errors.Is(err, context.DeadlineExceeded) {
+					err = &reworded{fmt.Sprintf("timed out: group %s not finished", args[0]), err}
+				}
 				if err != nil {
 					return waitFailed(err)
 				}
@@ -159,8 +161,8 @@ func (c *cli) groupListCmd() *cobra.Command {
 		Short: "List groups, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 0 {
-				return usageErrorf("invalid --limit %d: must not be negative", limit)
+			if err := checkLimit(limit); err != nil {
+				return err
 			}
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
 				groups, next, err := cl.ListGroups(ctx, before, limit)
@@ -189,7 +191,7 @@ func (c *cli) groupListCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most `N` groups")
+	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most `N` groups (1 to %d)", maxListLimit))
 	cmd.Flags().StringVar(&before, "before", "", "the next page: groups older than this cursor")
 	return cmd
 }

@@ -12,6 +12,11 @@ func TestGroupCommands(t *testing.T) {
 	gid := id(t, d.ok(t, "group", "create", "nightly", "--sequential", "--cancel-on-failure"))
 	a := id(t, d.ok(t, "create", "chaos.sleep", "--args", `{"ms":20}`))
 	b := id(t, d.ok(t, "create", "chaos.echo"))
+	// A typo among the ids adds none of them.
+	d.fails(t, 1, "nothing was added", "group", "add", gid, a, b, "nope")
+	if g := jobJSON(t, d.ok(t, "--json", "group", "get", gid)); g["jobs"] != nil && len(g["jobs"].([]any)) != 0 {
+		t.Fatalf("a refused add left members: %v", g["jobs"])
+	}
 	out := d.ok(t, "group", "add", gid, a, b)
 	for _, want := range []string{"name               nightly", "sequential         yes", "cancel on failure  yes", "jobs               2 (2 created)", "members:", a, b} {
 		if !strings.Contains(out, want) {

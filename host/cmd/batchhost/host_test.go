@@ -81,5 +81,22 @@ func TestBench(t *testing.T) {
 		t.Fatalf("bench --json: %+v %+v", r, b)
 	}
 	expectFail(t, runCLI(t, nil, "", "bench", "--plugin-dir", pluginDir, "--task", "chaos.nothing"), 1, "no plugin in "+pluginDir+" offers task chaos.nothing", nil)
-	expectFail(t, runCLI(t, nil, "", "bench", "--jobs", "0"), 2, "invalid --jobs 0", nil)
+	// Bounds are checked before anything runs: a huge bench is refused, not
+	// attempted (and never panics allocating for it).
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--jobs", "0"}, "invalid --jobs 0: between 1 and 1000000"},
+		{[]string{"--jobs", "1000001"}, "invalid --jobs 1000001: between 1 and 1000000"},
+		{[]string{"--samples", "0"}, "invalid --samples 0: between 1 and 100000"},
+		{[]string{"--jobs", "1", "--rounds", "1", "--workers", "1", "--samples", "9223372036854775807"}, "invalid --samples 9223372036854775807: between 1 and 100000"},
+		{[]string{"--rounds", "0"}, "invalid --rounds 0: between 1 and 100"},
+		{[]string{"--rounds", "101"}, "invalid --rounds 101: between 1 and 100"},
+		{[]string{"--workers", "0"}, "invalid --workers 0: between 1 and 4096"},
+		{[]string{"--workers", "4097"}, "invalid --workers 4097: between 1 and 4096"},
+	} {
+		args := append([]string{"bench", "--plugin-dir", pluginDir}, tc.args...)
+		expectFail(t, runCLI(t, nil, "", args...), 2, tc.want, args)
+	}
 }

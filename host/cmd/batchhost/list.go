@@ -11,6 +11,10 @@ import (
 	"github.com/batchhost/batchhost/host"
 )
 
+// maxListLimit is the largest page the host serves (its store's MaxLimit;
+// a test keeps them equal).
+const maxListLimit = 10000
+
 func (c *cli) listCmd() *cobra.Command {
 	var (
 		states []string
@@ -30,8 +34,8 @@ func (c *cli) listCmd() *cobra.Command {
 					f.States = append(f.States, st)
 				}
 			}
-			if f.Limit < 0 {
-				return usageErrorf("invalid --limit %d: must not be negative", f.Limit)
+			if err := checkLimit(f.Limit); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			cl, err := c.dial(ctx)
@@ -68,9 +72,17 @@ func (c *cli) listCmd() *cobra.Command {
 	fl.StringArrayVar(&states, "state", nil, "only jobs in state `S` (repeatable or comma-separated)")
 	fl.StringVar(&f.Task, "task", "", "only jobs of task `T`")
 	fl.StringVar(&f.Group, "group", "", "only members of group `GID`")
-	fl.IntVar(&f.Limit, "limit", 100, "at most `N` jobs")
+	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", maxListLimit))
 	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
 	return cmd
+}
+
+// checkLimit refuses a --limit the host would not serve.
+func checkLimit(n int) error {
+	if n < 1 || n > maxListLimit {
+		return usageErrorf("invalid --limit %d: between 1 and %d", n, maxListLimit)
+	}
+	return nil
 }
 
 // sortedKeys returns a map's keys in order, for stable output.

@@ -58,10 +58,18 @@ func dash(s string) string {
 	return s
 }
 
-// ago renders a past time relative to now, short: "3s ago", "2h ago".
+// ago renders a time relative to now, short: "3s ago", "2h0m ago", "in
+// 5m0s". Beyond farAway it says so: a Duration cannot hold more than about
+// 292 years (time.Sub saturates there), and such a time is no date anyone
+// waits for.
 func ago(t time.Time, now time.Time) string {
-	if t.IsZero() {
+	switch {
+	case t.IsZero():
 		return "-"
+	case t.After(now.AddDate(farAway, 0, 0)):
+		return fmt.Sprintf("in over %d years", farAway)
+	case t.Before(now.AddDate(-farAway, 0, 0)):
+		return fmt.Sprintf("over %d years ago", farAway)
 	}
 	d := now.Sub(t)
 	if d < 0 {
@@ -69,6 +77,10 @@ func ago(t time.Time, now time.Time) string {
 	}
 	return short(d) + " ago"
 }
+
+// farAway is how many years away a time may be and still be shown as a
+// duration by ago.
+const farAway = 100
 
 // short renders a duration with one or two units: 850ms, 12s, 3m20s, 5h2m, 3d4h.
 func short(d time.Duration) string {

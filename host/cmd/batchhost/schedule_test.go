@@ -228,6 +228,20 @@ func TestScheduleBadInput(t *testing.T) {
 	}
 }
 
+// A schedule that next fires centuries away shows so, not a wrapped
+// negative duration.
+func TestScheduleFarFuture(t *testing.T) {
+	d := startDaemon(t, nil)
+	d.ok(t, "schedule", "add", "s1", "--cron", "@every 2562047h", "chaos.noop")
+	out := d.ok(t, "schedule", "get", "s1")
+	if !strings.Contains(out, "(in over 100 years)") || strings.Contains(out, "-2562047h") {
+		t.Fatalf("schedule get:\n%s", out)
+	}
+	if out := d.ok(t, "schedule", "list"); !strings.Contains(out, "(in over 100 years)") {
+		t.Fatalf("schedule list:\n%s", out)
+	}
+}
+
 func TestScheduleWithoutDaemon(t *testing.T) {
 	sock := filepath.Join(shortDir(t), "bh.sock")
 	r := runCLI(t, map[string]string{"BATCHHOST_SOCKET": sock}, "", "schedule", "list")

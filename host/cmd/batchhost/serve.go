@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/host/control"
@@ -56,7 +59,12 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 the environment, which overrides the defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			given := map[string]bool{}
+			cmd.Flags().Visit(func(f *pflag.Flag) { given[f.Name] = true })
 			if err := c.applyEnv(cmd.Flags(), serveEnv); err != nil {
+				return err
+			}
+			if err := c.checkServeRanges(cfg, given); err != nil {
 				return err
 			}
 			level := hclog.LevelFromString(logLevel)
@@ -87,6 +95,7 @@ the environment, which overrides the defaults.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.PluginDir, "plugin-dir", "", "where the batchhost-plugin-* executables are (default: plugins/ beside batchhost)")
+	cmd.MarkFlagDirname("plugin-dir")
 	fl.IntVar(&cfg.MaxWorkers, "max-workers", 0, "jobs running at once, host-wide (default: the number of CPUs)")
 	fl.IntVar(&cfg.MaxQueueSize, "max-queue-size", 0, "queued jobs before Submit is refused (default 100000)")
 	fl.DurationVar(&cfg.PollInterval, "poll-interval", 0, "fallback dispatch tick; dispatch is event-driven (default 1s)")
@@ -113,6 +122,12 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	h, err := host.Open(cfg)
 	if err != nil {
 		l.Close()
+		// checkServeRanges refuses what the flags can get wrong before
+		// anything is made; should the host's rules grow, its refusal of
+		// the configuration is still a usage error.
+		if errors.Is(err, host.ErrInvalid) || strings.HasPrefix(err.Error(), "config: ") {
+			return usageErr(err)
+		}
 		return err
 	}
 	for _, p := range h.Problems() {
@@ -161,3 +176,51 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	log.Info("stopped")
 	return stopErr
 }
+
+// checkServeRanges refuses out-of-range numbers as host.Open would, but
+// before the socket or the data directory is made, and naming the flag or
+// the variable it came from rather than the Config field.
+func (c *cli) checkServeRanges(cfg host.Config, given map[string]bool) error {
+	bad := func(name string, v any, why string) error {
+		if env := serveEnv[name]; !given[name] && c.getenv(env) != "" {
+			return usageErrorf("invalid %s=%q: %s", env, c.getenv(env), why)
+		}
+		return usageErrorf("invalid --%s %v: %s", name, v, why)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"max-workers", cfg.MaxWorkers},
+		{"max-queue-size", cfg.MaxQueueSize},
+		{"default-max-attempts", cfg.DefaultMaxAttempts},
+	} {
+		if f.v < 0 {
+			return bad(f.name, f.v, "must not be negative")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"poll-interval", cfg.PollInterval},
+		{"retention", cfg.Retention},
+		{"default-timeout", cfg.DefaultTimeout},
+		{"kill-grace", cfg.KillGrace},
+		{"plugin-idle-timeout", cfg.PluginIdleTimeout},
+	} {
+		if f.v < 0 {
+			return bad(f.name, f.v, "must not be negative")
+		}
+	}
+	if cfg.MaxWorkers > maxServeWorkers {
+		return bad("max-workers", cfg.MaxWorkers, fmt.Sprintf("at most %d", maxServeWorkers))
+	}
+	if cfg.PollInterval != 0 && cfg.PollInterval < time.Millisecond {
+		return bad("poll-interval", cfg.PollInterval, "at least 1ms")
+	}
+	return nil
+}
+
+// maxServeWorkers is the host's bound on Config.MaxWorkers.
+const maxServeWorkers = 4096

@@ -225,9 +225,37 @@ func TestServeBadConfiguration(t *testing.T) {
 		{base, []string{"--limit", "chaos.sleep"}, 2, `want TASK=N or PLUGIN=N`},
 		{base, []string{"--plugin-memory-limit", "lots"}, 2, `want a byte size like 512M`},
 		{base, []string{"--log-level", "loud"}, 2, `invalid --log-level "loud"`},
-		{base, []string{"--max-workers", "-1"}, 1, `config: MaxWorkers must not be negative`},
+		// Out of range: usage errors naming the flag or variable.
+		{base, []string{"--max-workers", "-1"}, 2, `invalid --max-workers -1: must not be negative`},
+		{base, []string{"--max-workers", "5000"}, 2, `invalid --max-workers 5000: at most 4096`},
+		{base, []string{"--max-queue-size", "-1"}, 2, `invalid --max-queue-size -1: must not be negative`},
+		{base, []string{"--retention", "-1h"}, 2, `invalid --retention -1h0m0s: must not be negative`},
+		{base, []string{"--default-timeout", "-1s"}, 2, `invalid --default-timeout -1s: must not be negative`},
+		{base, []string{"--default-max-attempts", "-3"}, 2, `invalid --default-max-attempts -3: must not be negative`},
+		{base, []string{"--kill-grace", "-1s"}, 2, `invalid --kill-grace -1s: must not be negative`},
+		{base, []string{"--plugin-idle-timeout", "-1m"}, 2, `invalid --plugin-idle-timeout -1m0s: must not be negative`},
+		{base, []string{"--poll-interval", "10us"}, 2, `invalid --poll-interval 10µs: at least 1ms`},
+		{with("BATCHHOST_KILL_GRACE", "-2s"), nil, 2, `invalid BATCHHOST_KILL_GRACE="-2s": must not be negative`},
+		{with("BATCHHOST_MAX_QUEUE_SIZE", "-5"), []string{"--max-queue-size", "-6"}, 2, `invalid --max-queue-size -6: must not be negative`},
 	} {
 		r := runCLI(t, tc.env, "", append([]string{"serve"}, tc.args...)...)
 		expectFail(t, r, tc.code, tc.want, tc.args)
+	}
+	// The CLI's bound on --max-workers is the host's.
+	if _, err := host.Open(host.Config{DataDir: t.TempDir(), PluginDir: pluginDir, MaxWorkers: maxServeWorkers + 1}); err == nil || !strings.Contains(err.Error(), "at most 4096") {
+		t.Fatalf("host.Open with MaxWorkers %d: %v", maxServeWorkers+1, err)
+	}
+	// None of them left anything behind: no data dir, no socket, no lock.
+	dataDir := filepath.Join(t.TempDir(), "data")
+	sockDir := filepath.Join(shortDir(t), "run")
+	env := map[string]string{"BATCHHOST_DATA_DIR": dataDir, "BATCHHOST_SOCKET": filepath.Join(sockDir, "bh.sock"), "BATCHHOST_PLUGIN_DIR": pluginDir}
+	for _, args := range [][]string{{"--max-workers", "-1"}, {"--retention", "-1h"}, {"--poll-interval", "1ns"}} {
+		r := runCLI(t, env, "", append([]string{"serve"}, args...)...)
+		expectFail(t, r, 2, "invalid --", args)
+		for _, dir := range []string{dataDir, sockDir} {
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("serve %v left %s behind: %v", args, dir, err)
+			}
+		}
 	}
 }

@@ -23,7 +23,10 @@ With --batch FILE ("-" for stdin) every line is one JSON job spec:
 All of them are committed at once, or none; one id a line is printed (with
 --json, a JSON array of ids). Errors name the line.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if batch != "" {
+			if cmd.Flags().Changed("batch") {
+				if batch == "" {
+					return usageErrorf("--batch needs a file name (or - for stdin)")
+				}
 				if len(args) > 0 {
 					return usageErrorf("--batch takes no TASK argument (got %q): put the task in the job lines", args[0])
 				}
@@ -65,6 +68,7 @@ All of them are committed at once, or none; one id a line is printed (with
 	}
 	jf.register(cmd.Flags())
 	cmd.Flags().StringVar(&batch, "batch", "", "submit the JSON job specs in `FILE`, one a line (- for stdin)")
+	cmd.MarkFlagFilename("batch")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the job to finish (exit codes as for wait)")
 	return cmd
 }

@@ -28,17 +28,19 @@ the timeout.`,
 			if timeout < 0 {
 				return usageErrorf("invalid --timeout %s: must not be negative", timeout)
 			}
+			// Dial first: --timeout bounds the wait, and a short one must
+			// not pass for an unreachable host.
 			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
 			cl, err := c.dial(ctx)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
 			return c.waitJobs(ctx, cl, ids)
 		},
 	}
@@ -62,7 +64,7 @@ func (c *cli) waitJobs(ctx context.Context, cl *control.Client, ids []string) er
 		// Subscribe before the first snapshot so no change is missed.
 		st, err := cl.Watch(ctx, host.EventFilter{Jobs: ids, Types: []host.EventType{host.EventJobState, host.EventJobProgress}})
 		if err != nil {
-			return waitFailed(err)
+			return waitFailed(timedOut(err, len(ids), len(ids)))
 		}
 		defer st.Close()
 		stop := make(chan struct{})
@@ -73,7 +75,7 @@ func (c *cli) waitJobs(ctx context.Context, cl *control.Client, ids []string) er
 	for i, id := range ids {
 		j, err := cl.Get(ctx, id)
 		if err != nil {
-			return waitFailed(fmt.Errorf("wait %s: %w", id, err))
+			return waitFailed(timedOut(fmt.Errorf("wait %s: %w", id, err), len(ids), len(ids)))
 		}
 		jobs[i] = j
 	}
@@ -128,10 +130,7 @@ func (c *cli) waitJobs(ctx context.Context, cl *control.Client, ids []string) er
 		view.draw()
 	}
 	if firstErr != nil {
-		if errors.Is(firstErr, context.DeadlineExceeded) {
-			firstErr = &reworded{fmt.Sprintf("timed out: %d of %d jobs not finished", countNil(finished), len(ids)), context.DeadlineExceeded}
-		}
-		return waitFailed(firstErr)
+		return waitFailed(timedOut(firstErr, countNil(finished), len(ids)))
 	}
 	if c.json {
 		if err := c.printJSON(finished); err != nil {
@@ -144,6 +143,15 @@ func (c *cli) waitJobs(ctx context.Context, cl *control.Client, ids []string) er
 		}
 	}
 	return nil
+}
+
+// timedOut says how much a wait that ran out of time left unfinished;
+// other errors pass unchanged.
+func timedOut(err error, left, all int) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &reworded{fmt.Sprintf("timed out: %d of %d jobs not finished", left, all), context.DeadlineExceeded}
 }
 
 // waitFailed makes any error of wait exit 2, as the contract says: "1"

@@ -44,6 +44,15 @@ func TestWaitExitCodes(t *testing.T) {
 		t.Fatalf("wait --timeout 300ms took %s", took)
 	}
 	d.ok(t, "cancel", slow)
+	// A timeout too short even to ask is still a timeout, not "no host".
+	r = d.fails(t, 2, "timed out: 1 of 1 jobs not finished", "wait", a, "--timeout", "1ns")
+	if strings.Contains(r.stderr, "no host") {
+		t.Fatalf("wait --timeout 1ns: %q", r.stderr)
+	}
+	r = d.fails(t, 2, "timed out", "group", "wait", "nope", "--timeout", "1ns")
+	if strings.Contains(r.stderr, "no host") || strings.Contains(r.stderr, "deadline") {
+		t.Fatalf("group wait --timeout 1ns: %q", r.stderr)
+	}
 	// An error is exit 2, not 1: 1 would say a job failed.
 	d.fails(t, 2, "job nope not found", "wait", a, "nope")
 	d.fails(t, 2, "invalid argument \"soon\" for \"--timeout\"", "wait", a, "--timeout", "soon")
