@@ -66,6 +66,9 @@ func stateErr(format string, args ...any) error {
 }
 
 func notFound(kind, id string) error {
+	if id == "" {
+		return &kindError{ErrNotFound, fmt.Sprintf("no %s id given", kind)}
+	}
 	return &kindError{ErrNotFound, fmt.Sprintf("%s %s not found", kind, id)}
 }
 

@@ -186,8 +186,9 @@ func TestReadPathErrorsAreTheHostsSentinels(t *testing.T) {
 		{"list groups huge limit", func() error { _, _, err := h.ListGroups(ctx, "", 1<<40); return err }(), host.ErrInvalid},
 		{"wait empty group", func() error { _, err := h.WaitGroup(ctx, empty); return err }(), host.ErrState},
 		{"get unknown group", func() error { _, err := h.GetGroup(ctx, "nope"); return err }(), host.ErrNotFound},
+		{"wait group without id", func() error { _, err := h.WaitGroup(ctx, ""); return err }(), host.ErrNotFound},
 	} {
-		if !errors.Is(tc.err, tc.is) {
+		if !errors.Is(tc.err, tc.is) || strings.Contains(tc.err.Error(), "  ") {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.is)
 		}
 	}

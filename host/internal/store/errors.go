@@ -59,3 +59,11 @@ func (e *detailError) Unwrap() []error {
 func newError(kind, cause error, msg string) error {
 	return &detailError{msg: msg, kind: kind, cause: cause}
 }
+
+// notFound names the missing job or group, or says no id was given.
+func notFound(kind, id string) error {
+	if id == "" {
+		return newError(ErrNotFound, nil, "no "+kind+" id given")
+	}
+	return newError(ErrNotFound, nil, kind+" "+id+" not found")
+}

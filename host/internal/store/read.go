@@ -106,7 +106,7 @@ func (s *Store) Job(id string) (*model.Job, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bJobs).Get([]byte(id))
 		if data == nil {
-			return newError(ErrNotFound, nil, fmt.Sprintf("job %s not found", id))
+			return notFound("job", id)
 		}
 		var err error
 		j, err = s.decodeJob([]byte(id), data)
@@ -193,7 +193,7 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 		switch {
 		case f.Group != "":
 			if bk.groups.Get([]byte(f.Group)) == nil {
-				return newError(ErrNotFound, nil, fmt.Sprintf("group %s not found", f.Group))
+				return notFound("group", f.Group)
 			}
 			// Membership is in add order; pages are in id order like every
 			// other listing, so sort the (small, key-only) member list.
@@ -244,7 +244,7 @@ func (s *Store) Group(id string) (*model.Group, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bGroups).Get([]byte(id))
 		if data == nil {
-			return newError(ErrNotFound, nil, fmt.Sprintf("group %s not found", id))
+			return notFound("group", id)
 		}
 		var err error
 		g, err = s.decodeGroup([]byte(id), data)
@@ -290,7 +290,7 @@ func (s *Store) Members(groupID string) ([]string, error) {
 	var ids []string
 	err := s.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bGroups).Get([]byte(groupID)) == nil {
-			return newError(ErrNotFound, nil, fmt.Sprintf("group %s not found", groupID))
+			return notFound("group", groupID)
 		}
 		ids = memberIDs(tx.Bucket(bMembers), groupID)
 		return nil
