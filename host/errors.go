@@ -94,7 +94,8 @@ func checkCursor(before string) error {
 	if before == "" {
 		return nil
 	}
-	if _, err := uuid.Parse(before); err != nil || len(before) != 36 {
+	// Ids are lower case, and the store compares bytes.
+	if _, err := uuid.Parse(before); err != nil || len(before) != 36 || before != strings.ToLower(before) {
 		return invalidf("page cursor %.40q is not an id (pass the cursor the previous page returned)", before)
 	}
 	return nil

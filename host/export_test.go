@@ -1,6 +1,11 @@
 package host
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/model"
+)
 
 // Hooks for the external tests: they read the store directly, bypassing
 // the engine's memory, to check that what a call returned is durable.
@@ -33,4 +38,19 @@ func Waiters(h *Host, id string) int {
 		return errNoWrite
 	})
 	return n
+}
+
+// StoreOldTemplate rewrites a schedule's template as a host from before
+// the reserved labels and the backoff cap could have stored it.
+func StoreOldTemplate(h *Host, id string, labels map[string]string, backoffMax time.Duration) error {
+	return h.exec(context.Background(), func(e *engine) error {
+		ss, err := e.schedule(id)
+		if err != nil {
+			return err
+		}
+		ss.s.Template.Labels = labels
+		ss.s.Template.Backoff = &model.Backoff{Initial: time.Second, Max: backoffMax, Multiplier: 2}
+		e.putSchedule(ss)
+		return nil
+	})
 }

@@ -49,10 +49,12 @@ func (h *Host) AddJobsToGroup(ctx context.Context, groupID string, jobIDs ...str
 			return err
 		}
 		jobs := make([]*jobState, len(jobIDs))
+		listed := make(map[string]bool, len(jobIDs))
 		for i, id := range jobIDs {
-			if slices.Contains(jobIDs[:i], id) {
+			if listed[id] {
 				return invalidf("job %s listed twice", id)
 			}
+			listed[id] = true
 			if jobs[i], err = e.live(id); err != nil {
 				return err
 			}
@@ -61,20 +63,8 @@ func (h *Host) AddJobsToGroup(ctx context.Context, groupID string, jobIDs ...str
 			}
 		}
 		if gs.g.Sequential {
-			// Each job will wait for the one before it (and the first for
-			// the group's last member): refuse a cycle through any of
-			// them before anything changes.
-			prev := []string{}
-			if gs.g.Last != "" {
-				prev = append(prev, gs.g.Last)
-			}
-			for _, js := range jobs {
-				for _, p := range prev {
-					if cyc := e.cycle(js.job.ID, p); cyc != nil {
-						return &CycleError{Path: cyc}
-					}
-				}
-				prev = append(prev, js.job.ID)
+			if err := e.sequentialCycle(gs.g.Last, jobs); err != nil {
+				return err
 			}
 		}
 		for _, js := range jobs {
@@ -148,8 +138,9 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 }
 
 // WaitGroup blocks until every member of the group is finished (and
-// durable) and returns the group. A group without members is refused with
-// ErrState rather than waited on: nothing would ever finish it.
+// durable) and returns the group. A group without members yet is waited
+// on until members are added and finish (a consumer may start waiting
+// before the producer adds the first job); bound the wait with ctx.
 func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 	ch := make(chan *Group, 1)
 	tracked := false
@@ -157,9 +148,6 @@ func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
 		gs := e.groups[id]
 		if gs == nil {
 			return errNoWrite
-		}
-		if gs.g.Size == 0 {
-			return stateErr("group %s has no jobs to wait for", id)
 		}
 		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
 			return nil // reply after the commits in flight: the one that made it done may be one

@@ -106,6 +106,50 @@ func (e *engine) cycle(job, dep string) []string {
 	return append(path, job)
 }
 
+// sequentialCycle refuses, before anything changes, the cycle that adding
+// jobs in order to a sequential group whose last member is last would
+// close: each will wait for the one before it, so for every job before it.
+// Such a cycle needs one of those earlier jobs to wait, already, for the
+// job itself; a job nothing waits for (a fresh one) costs O(1).
+func (e *engine) sequentialCycle(last string, jobs []*jobState) error {
+	earlier := make(map[string]bool, len(jobs)+1)
+	if last != "" {
+		earlier[last] = true
+	}
+	for _, js := range jobs {
+		id := js.job.ID
+		if hit := e.waitingFor(id, earlier); hit != "" {
+			return &CycleError{Path: e.cycle(id, hit)}
+		}
+		earlier[id] = true
+	}
+	return nil
+}
+
+// waitingFor returns one of targets that waits, directly or not, for id;
+// "" if none does.
+func (e *engine) waitingFor(id string, targets map[string]bool) string {
+	if len(e.dependents[id]) == 0 {
+		return ""
+	}
+	seen := map[string]bool{id: true}
+	stack := []string{id}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for d := range e.dependents[n] {
+			if targets[d] {
+				return d
+			}
+			if !seen[d] {
+				seen[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	return ""
+}
+
 func (e *engine) dependentsOf(id string) []string {
 	out := make([]string, 0, len(e.dependents[id]))
 	for d := range e.dependents[id] {

@@ -166,7 +166,7 @@ func TestAddJobsToGroupIsAllOrNothing(t *testing.T) {
 }
 
 // Read paths answered with the store's own errors, which callers cannot
-// match with the host's sentinels; an empty group was waited on forever.
+// match with the host's sentinels.
 func TestReadPathErrorsAreTheHostsSentinels(t *testing.T) {
 	h, _ := openHost(t, nil)
 	ctx := ctxT(t)
@@ -182,9 +182,9 @@ func TestReadPathErrorsAreTheHostsSentinels(t *testing.T) {
 		{"list bad state", listErr(t, h, host.ListFilter{States: []host.State{"bogus"}}), host.ErrInvalid},
 		{"list huge limit", listErr(t, h, host.ListFilter{Limit: 1 << 40}), host.ErrInvalid},
 		{"list bad cursor", listErr(t, h, host.ListFilter{Before: "nope"}), host.ErrInvalid},
+		{"list upper-case cursor", listErr(t, h, host.ListFilter{Before: strings.ToUpper(empty)}), host.ErrInvalid},
 		{"list groups bad cursor", func() error { _, _, err := h.ListGroups(ctx, "nope", 10); return err }(), host.ErrInvalid},
 		{"list groups huge limit", func() error { _, _, err := h.ListGroups(ctx, "", 1<<40); return err }(), host.ErrInvalid},
-		{"wait empty group", func() error { _, err := h.WaitGroup(ctx, empty); return err }(), host.ErrState},
 		{"get unknown group", func() error { _, err := h.GetGroup(ctx, "nope"); return err }(), host.ErrNotFound},
 		{"wait group without id", func() error { _, err := h.WaitGroup(ctx, ""); return err }(), host.ErrNotFound},
 	} {
@@ -209,4 +209,55 @@ func TestReadPathErrorsAreTheHostsSentinels(t *testing.T) {
 func listErr(t *testing.T, h *host.Host, f host.ListFilter) error {
 	_, _, err := h.List(ctxT(t), f)
 	return err
+}
+
+// WaitGroup on a group without members waits for the members added later:
+// a consumer may start before its producer.
+func TestWaitGroupStartedBeforeTheFirstMember(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	g, err := h.CreateGroup(ctx, host.GroupSpec{Name: "filled later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		g   *host.Group
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		gr, err := h.WaitGroup(ctx, g)
+		done <- result{gr, err}
+	}()
+	// Whether the waiter registers before or after this Submit, it must
+	// return the group once its member completed.
+	id := submit(t, h, host.JobSpec{Task: "chaos.noop", Group: g})
+	r := <-done
+	if r.err != nil || !r.g.Done || r.g.Outcome != "completed" || len(r.g.Jobs) != 1 || r.g.Jobs[0] != id {
+		t.Fatalf("WaitGroup: %v, %+v", r.err, r.g)
+	}
+}
+
+// A template stored before the host reserved batchhost.* labels and capped
+// backoff still fires after an upgrade: the rules apply to new input.
+func TestOldScheduleTemplateStillFires(t *testing.T) {
+	h, cfg := openHost(t, nil)
+	ctx := ctxT(t)
+	id, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "old", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.StoreOldTemplate(h, id, map[string]string{"batchhost.owner": "ops", "x": "y"}, 20*365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	closeHost(t, h)
+	h = reopen(t, cfg)
+	job, err := h.TriggerSchedule(ctx, "old")
+	if err != nil {
+		t.Fatalf("a stored template no longer fires: %v", err)
+	}
+	j := wait(t, h, job)
+	if j.Labels["x"] != "y" || j.Labels["batchhost.owner"] != "" || j.Labels[host.LabelSchedule] != id {
+		t.Fatalf("run labels %v", j.Labels)
+	}
 }

@@ -291,9 +291,20 @@ func (e *engine) fire(ss *scheduleState, at time.Time, manual bool) (string, str
 	spec := JobSpec{Task: t.Task, Args: json.RawMessage(t.Args), Priority: t.Priority, MaxAttempts: t.MaxAttempts,
 		Timeout: t.Timeout, StallTimeout: t.StallTimeout, Group: t.Group}
 	if t.Backoff != nil {
-		spec.Backoff = &Backoff{Initial: t.Backoff.Initial, Max: t.Backoff.Max, Multiplier: t.Backoff.Multiplier, Jitter: t.Backoff.Jitter}
+		spec.Backoff = &Backoff{Initial: min(t.Backoff.Initial, maxDuration), Max: min(t.Backoff.Max, maxDuration),
+			Multiplier: t.Backoff.Multiplier, Jitter: t.Backoff.Jitter}
 	}
-	spec.Labels = t.Labels
+	// A template stored before the host reserved its label names, or
+	// before backoff was capped (above), still fires: its own
+	// batchhost.* labels give way to the host's.
+	for k, v := range t.Labels {
+		if !strings.HasPrefix(k, reservedLabelPrefix) {
+			if spec.Labels == nil {
+				spec.Labels = make(map[string]string, len(t.Labels))
+			}
+			spec.Labels[k] = v
+		}
+	}
 	for _, d := range deps {
 		spec.DependsOn = append(spec.DependsOn, Dep{Job: d.ID, Policy: d.Policy})
 	}
