@@ -93,6 +93,15 @@ func TestListFiltersAndPages(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.HasPrefix(r.stderr, "more: batchhost list --before ") {
 		t.Fatalf("paged list: %+v", r)
 	}
+	// A script reading JSON learns of the next page too, on stderr.
+	r = d.cli(t, "", "--json", "list", "--limit", "1")
+	if r.code != 0 || !strings.HasPrefix(r.stderr, "more: batchhost list --before ") {
+		t.Fatalf("paged JSON list: %+v", r)
+	}
+	decode(t, r.stdout, &jobs)
+	if len(jobs) != 1 {
+		t.Fatalf("paged JSON list: %v", jobs)
+	}
 	decode(t, d.ok(t, "--json", "list", "--task", "chaos.none"), &jobs)
 	if jobs == nil || len(jobs) != 0 {
 		t.Fatalf("empty list must be [] in JSON: %v", jobs)

@@ -173,7 +173,11 @@ func (c *cli) groupListCmd() *cobra.Command {
 					if groups == nil {
 						groups = []*host.Group{}
 					}
-					return c.printJSON(groups)
+					if err := c.printJSON(groups); err != nil {
+						return err
+					}
+					c.more("group list", next)
+					return nil
 				}
 				now := time.Now()
 				tw := table(c.stdout)
@@ -184,9 +188,7 @@ func (c *cli) groupListCmd() *cobra.Command {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				if next != "" {
-					fmt.Fprintf(c.stderr, "more: batchhost group list --before %s\n", next)
-				}
+				c.more("group list", next)
 				return nil
 			})
 		},

@@ -51,7 +51,11 @@ func (c *cli) listCmd() *cobra.Command {
 				if jobs == nil {
 					jobs = []*host.Job{}
 				}
-				return c.printJSON(jobs)
+				if err := c.printJSON(jobs); err != nil {
+					return err
+				}
+				c.more("list", next)
+				return nil
 			}
 			now := time.Now()
 			tw := table(c.stdout)
@@ -62,9 +66,7 @@ func (c *cli) listCmd() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if next != "" {
-				fmt.Fprintf(c.stderr, "more: batchhost list --before %s\n", next)
-			}
+			c.more("list", next)
 			return nil
 		},
 	}
@@ -75,6 +77,14 @@ func (c *cli) listCmd() *cobra.Command {
 	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", maxListLimit))
 	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
 	return cmd
+}
+
+// more tells, on stderr in both output modes, how to get the next page:
+// a script reading --json output learns there is one, and its cursor.
+func (c *cli) more(command, next string) {
+	if next != "" {
+		fmt.Fprintf(c.stderr, "more: batchhost %s --before %s\n", command, next)
+	}
 }
 
 // checkLimit refuses a --limit the host would not serve.
