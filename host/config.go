@@ -98,6 +98,28 @@ func (c *Config) pluginEnv() []string {
 // defaultBackoff is the documented default retry policy.
 var defaultBackoff = Backoff{Initial: time.Second, Multiplier: 2, Max: 5 * time.Minute, Jitter: 0.2}
 
+// MaxWorkersLimit is the largest MaxWorkers a host accepts.
+const MaxWorkersLimit = 4096
+
+// ConfigError is a Config value Open refuses. Field names the Config field,
+// so that a front end can name its own flag for it; it matches ErrInvalid.
+type ConfigError struct {
+	Field  string // e.g. "MaxWorkers"
+	Reason string // e.g. "must not be negative"
+	msg    string
+}
+
+func (e *ConfigError) Error() string        { return e.msg }
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalid }
+
+// Validate reports the first value Open would refuse, without opening
+// anything: a front end can check its flags before it makes a socket or a
+// data directory.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults returns a copy of c with defaults filled in, or an error that
 // names the first invalid field.
 func (c Config) withDefaults() (Config, error) {
@@ -113,7 +135,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	intDefault := func(name string, v *int, def int) error {
 		if *v < 0 {
-			return fmt.Errorf("config: %s must not be negative (got %d)", name, *v)
+			return &ConfigError{name, "must not be negative", fmt.Sprintf("config: %s must not be negative (got %d)", name, *v)}
 		}
 		if *v == 0 {
 			*v = def
@@ -122,7 +144,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	durDefault := func(name string, v *time.Duration, def time.Duration) error {
 		if *v < 0 {
-			return fmt.Errorf("config: %s must not be negative (got %s)", name, *v)
+			return &ConfigError{name, "must not be negative", fmt.Sprintf("config: %s must not be negative (got %s)", name, *v)}
 		}
 		if *v == 0 {
 			*v = def
@@ -146,11 +168,11 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 	}
-	if c.MaxWorkers > 4096 {
-		return c, fmt.Errorf("config: MaxWorkers %d is absurd (at most 4096)", c.MaxWorkers)
+	if c.MaxWorkers > MaxWorkersLimit {
+		return c, &ConfigError{"MaxWorkers", fmt.Sprintf("at most %d", MaxWorkersLimit), fmt.Sprintf("config: MaxWorkers %d is absurd (at most %d)", c.MaxWorkers, MaxWorkersLimit)}
 	}
 	if c.PollInterval < time.Millisecond {
-		return c, fmt.Errorf("config: PollInterval %s is below 1ms", c.PollInterval)
+		return c, &ConfigError{"PollInterval", "at least 1ms", fmt.Sprintf("config: PollInterval %s is below 1ms", c.PollInterval)}
 	}
 	if c.DefaultBackoff == nil {
 		b := defaultBackoff

@@ -268,10 +268,16 @@ func (e *engine) onAttemptDone(r attemptResult) {
 		jerr = &model.JobError{Kind: out.Err.Kind, Message: out.Err.Message, Retryable: out.Err.Retryable, Exit: out.Err.Exit, Stderr: out.Err.Stderr}
 	} else if len(out.Output) > e.cfg.MaxResultBytes {
 		jerr = &model.JobError{Kind: errkind.ResultTooLarge, Message: fmt.Sprintf("result is %d bytes, over the %d byte limit", len(out.Output), e.cfg.MaxResultBytes)}
-	} else if len(out.Output) > 0 && !json.Valid(out.Output) {
-		jerr = &model.JobError{Kind: errkind.TaskError, Message: "plugin returned a result that is not valid JSON"}
-	} else if err := jsonshape.Check(out.Output); len(out.Output) > 0 && err != nil {
-		jerr = &model.JobError{Kind: errkind.TaskError, Message: "plugin returned a result that is " + err.Error()}
+	} else if len(out.Output) > 0 {
+		problem := ""
+		if !json.Valid(out.Output) {
+			problem = "not valid JSON"
+		} else if err := jsonshape.Check(out.Output); err != nil {
+			problem = err.Error()
+		}
+		if problem != "" {
+			jerr = &model.JobError{Kind: errkind.TaskError, Message: "plugin returned a result that is " + problem}
+		}
 	}
 	rec.Error = jerr
 	paused := j.State == model.Paused

@@ -388,6 +388,12 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			t.Errorf("Open(%+v) = %v, want error naming %s", tc.cfg, err, tc.want)
 		}
 	}
+	// Validate answers as Open would, and names the field for a front end.
+	var ce *host.ConfigError
+	err := host.Config{DataDir: t.TempDir(), MaxWorkers: host.MaxWorkersLimit + 1}.Validate()
+	if !errors.As(err, &ce) || ce.Field != "MaxWorkers" || ce.Reason != "at most 4096" || !errors.Is(err, host.ErrInvalid) {
+		t.Errorf("Validate with MaxWorkers %d: %v, want a ConfigError for MaxWorkers", host.MaxWorkersLimit+1, err)
+	}
 }
 
 func TestLogsAndProgressReachTheHostInOrder(t *testing.T) {

@@ -118,36 +118,14 @@ func (e *engine) sequentialCycle(last string, jobs []*jobState) error {
 	}
 	for _, js := range jobs {
 		id := js.job.ID
-		if hit := e.waitingFor(id, earlier); hit != "" {
-			return &CycleError{Path: e.cycle(id, hit)}
+		if len(e.dependents[id]) > 0 {
+			if hit := deps.FindAny(id, e.dependentsOf, func(d string) bool { return earlier[d] }); hit != "" {
+				return &CycleError{Path: e.cycle(id, hit)}
+			}
 		}
 		earlier[id] = true
 	}
 	return nil
-}
-
-// waitingFor returns one of targets that waits, directly or not, for id;
-// "" if none does.
-func (e *engine) waitingFor(id string, targets map[string]bool) string {
-	if len(e.dependents[id]) == 0 {
-		return ""
-	}
-	seen := map[string]bool{id: true}
-	stack := []string{id}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for d := range e.dependents[n] {
-			if targets[d] {
-				return d
-			}
-			if !seen[d] {
-				seen[d] = true
-				stack = append(stack, d)
-			}
-		}
-	}
-	return ""
 }
 
 func (e *engine) dependentsOf(id string) []string {

@@ -484,12 +484,15 @@ func (h *Host) jobOp(ctx context.Context, id string, op func(*engine, *jobState)
 	})
 }
 
+// MaxListLimit is the largest page List and ListGroups serve.
+const MaxListLimit = store.MaxLimit
+
 // ListFilter selects jobs for List. Empty fields match everything.
 type ListFilter struct {
 	States []State
 	Task   string
 	Group  string
-	// Limit is the page size; 0 means 100.
+	// Limit is the page size; 0 means 100, at most MaxListLimit.
 	Limit int
 	// Before is the cursor returned by the previous page.
 	Before string

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -219,6 +220,14 @@ func TestWaitGroupStartedBeforeTheFirstMember(t *testing.T) {
 	g, err := h.CreateGroup(ctx, host.GroupSpec{Name: "filled later"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An empty group is waited on, not refused: the wait ends only at
+	// the caller's deadline.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = h.WaitGroup(short, g)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitGroup on an empty group: %v, want it to wait until the deadline", err)
 	}
 	type result struct {
 		g   *host.Group

@@ -60,7 +60,7 @@ const benchCallers = 16
 // is (the host's limit), so any host configuration can be measured.
 const (
 	benchMaxJobs    = 1_000_000
-	benchMaxWorkers = maxServeWorkers
+	benchMaxWorkers = host.MaxWorkersLimit
 	benchMaxRounds  = 100
 	benchMaxSamples = 100_000
 )

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/batchhost/batchhost/host"
-	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // Bad input anywhere: a one-line error to stderr and the contract's exit
@@ -119,13 +118,6 @@ func TestNonUTF8FileName(t *testing.T) {
 		t.Fatal(err)
 	}
 	id(t, d.ok(t, "submit", "--batch", file))
-}
-
-// The CLI refuses what the store would: its bound must be the store's.
-func TestListLimitIsTheStores(t *testing.T) {
-	if maxListLimit != store.MaxLimit {
-		t.Fatalf("maxListLimit %d, store.MaxLimit %d", maxListLimit, store.MaxLimit)
-	}
 }
 
 // Without a daemon every command that needs one says how to start it,

@@ -193,7 +193,7 @@ func (c *cli) groupListCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most `N` groups (1 to %d)", maxListLimit))
+	cmd.Flags().IntVar(&limit, "limit", 100, fmt.Sprintf("at most `N` groups (1 to %d)", host.MaxListLimit))
 	cmd.Flags().StringVar(&before, "before", "", "the next page: groups older than this cursor")
 	return cmd
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/batchhost/batchhost/host"
 )
 
-// maxListLimit is the largest page the host serves (its store's MaxLimit;
-// a test keeps them equal).
-const maxListLimit = 10000
-
 func (c *cli) listCmd() *cobra.Command {
 	var (
 		states []string
@@ -74,7 +70,7 @@ func (c *cli) listCmd() *cobra.Command {
 	fl.StringArrayVar(&states, "state", nil, "only jobs in state `S` (repeatable or comma-separated)")
 	fl.StringVar(&f.Task, "task", "", "only jobs of task `T`")
 	fl.StringVar(&f.Group, "group", "", "only members of group `GID`")
-	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", maxListLimit))
+	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", host.MaxListLimit))
 	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
 	return cmd
 }
@@ -89,8 +85,8 @@ func (c *cli) more(command, next string) {
 
 // checkLimit refuses a --limit the host would not serve.
 func checkLimit(n int) error {
-	if n < 1 || n > maxListLimit {
-		return usageErrorf("invalid --limit %d: between 1 and %d", n, maxListLimit)
+	if n < 1 || n > host.MaxListLimit {
+		return usageErrorf("invalid --limit %d: between 1 and %d", n, host.MaxListLimit)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -64,9 +63,6 @@ the environment, which overrides the defaults.`,
 			if err := c.applyEnv(cmd.Flags(), serveEnv); err != nil {
 				return err
 			}
-			if err := c.checkServeRanges(cfg, given); err != nil {
-				return err
-			}
 			level := hclog.LevelFromString(logLevel)
 			if level == hclog.NoLevel {
 				return usageErrorf("invalid --log-level %q: want trace, debug, info, warn or error", logLevel)
@@ -90,6 +86,9 @@ the environment, which overrides the defaults.`,
 				}
 			}
 			cfg.Logger = log
+			if err := c.checkConfig(cmd.Flags(), cfg, given); err != nil {
+				return err
+			}
 			return c.serve(cmd.Context(), cfg, drain, log)
 		},
 	}
@@ -122,12 +121,6 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	h, err := host.Open(cfg)
 	if err != nil {
 		l.Close()
-		// checkServeRanges refuses what the flags can get wrong before
-		// anything is made; should the host's rules grow, its refusal of
-		// the configuration is still a usage error.
-		if errors.Is(err, host.ErrInvalid) || strings.HasPrefix(err.Error(), "config: ") {
-			return usageErr(err)
-		}
 		return err
 	}
 	for _, p := range h.Problems() {
@@ -177,50 +170,35 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	return stopErr
 }
 
-// checkServeRanges refuses out-of-range numbers as host.Open would, but
-// before the socket or the data directory is made, and naming the flag or
-// the variable it came from rather than the Config field.
-func (c *cli) checkServeRanges(cfg host.Config, given map[string]bool) error {
-	bad := func(name string, v any, why string) error {
-		if env := serveEnv[name]; !given[name] && c.getenv(env) != "" {
-			return usageErrorf("invalid %s=%q: %s", env, c.getenv(env), why)
-		}
-		return usageErrorf("invalid --%s %v: %s", name, v, why)
-	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{
-		{"max-workers", cfg.MaxWorkers},
-		{"max-queue-size", cfg.MaxQueueSize},
-		{"default-max-attempts", cfg.DefaultMaxAttempts},
-	} {
-		if f.v < 0 {
-			return bad(f.name, f.v, "must not be negative")
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"poll-interval", cfg.PollInterval},
-		{"retention", cfg.Retention},
-		{"default-timeout", cfg.DefaultTimeout},
-		{"kill-grace", cfg.KillGrace},
-		{"plugin-idle-timeout", cfg.PluginIdleTimeout},
-	} {
-		if f.v < 0 {
-			return bad(f.name, f.v, "must not be negative")
-		}
-	}
-	if cfg.MaxWorkers > maxServeWorkers {
-		return bad("max-workers", cfg.MaxWorkers, fmt.Sprintf("at most %d", maxServeWorkers))
-	}
-	if cfg.PollInterval != 0 && cfg.PollInterval < time.Millisecond {
-		return bad("poll-interval", cfg.PollInterval, "at least 1ms")
-	}
-	return nil
+// configFlags maps the Config fields serve sets from a flag to that flag.
+var configFlags = map[string]string{
+	"MaxWorkers":         "max-workers",
+	"MaxQueueSize":       "max-queue-size",
+	"DefaultMaxAttempts": "default-max-attempts",
+	"PollInterval":       "poll-interval",
+	"Retention":          "retention",
+	"DefaultTimeout":     "default-timeout",
+	"KillGrace":          "kill-grace",
+	"PluginIdleTimeout":  "plugin-idle-timeout",
 }
 
-// maxServeWorkers is the host's bound on Config.MaxWorkers.
-const maxServeWorkers = 4096
+// checkConfig refuses, as a usage error, what host.Open would refuse, but
+// before the socket or the data directory is made, and naming the flag or
+// the environment variable the value came from rather than the Config
+// field.
+func (c *cli) checkConfig(fs *pflag.FlagSet, cfg host.Config, given map[string]bool) error {
+	err := cfg.Validate()
+	if err == nil {
+		return nil
+	}
+	var ce *host.ConfigError
+	if errors.As(err, &ce) {
+		if name, ok := configFlags[ce.Field]; ok {
+			if env := serveEnv[name]; !given[name] && c.getenv(env) != "" {
+				return usageErrorf("invalid %s=%q: %s", env, c.getenv(env), ce.Reason)
+			}
+			return usageErrorf("invalid --%s %s: %s", name, fs.Lookup(name).Value, ce.Reason)
+		}
+	}
+	return usageErr(err)
+}

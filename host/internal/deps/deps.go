@@ -15,24 +15,41 @@ func FindCycle(job, dep string, depsOf func(id string) []string) []string {
 	if job == dep {
 		return []string{job, job}
 	}
-	// Depth-first search from dep along dependency edges, looking for job.
-	parent := map[string]string{dep: ""}
-	stack := []string{dep}
+	hit, parent := search(dep, depsOf, func(n string) bool { return n == job })
+	if hit == "" {
+		return nil
+	}
+	return pathBack(job, dep, parent)
+}
+
+// FindAny returns the first job reachable from start along next (start
+// itself excluded) that want accepts, or "" if none is.
+func FindAny(start string, next func(id string) []string, want func(id string) bool) string {
+	hit, _ := search(start, next, want)
+	return hit
+}
+
+// search is a depth-first search from start along next that stops at the
+// first node want accepts; it returns that node and the search's parent
+// links ("" if no node was accepted).
+func search(start string, next func(id string) []string, want func(id string) bool) (string, map[string]string) {
+	parent := map[string]string{start: ""}
+	stack := []string{start}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, d := range depsOf(n) {
+		for _, d := range next(n) {
 			if _, seen := parent[d]; seen {
 				continue
 			}
 			parent[d] = n
-			if d == job {
-				return pathBack(job, dep, parent)
+			if want(d) {
+				return d, parent
 			}
 			stack = append(stack, d)
 		}
 	}
-	return nil
+	return "", parent
 }
 
 // pathBack rebuilds job → dep → ... → job from the search's parent links.

@@ -1,12 +1,36 @@
 package deps
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/batchhost/batchhost/host/internal/model"
 )
+
+func TestFindAny(t *testing.T) {
+	dependents := map[string][]string{"a": {"b"}, "b": {"c", "d"}, "d": {"b"}}
+	next := func(id string) []string { return dependents[id] }
+	in := func(set ...string) func(string) bool {
+		return func(id string) bool { return slices.Contains(set, id) }
+	}
+	for _, tc := range []struct {
+		start string
+		want  func(string) bool
+		hit   string
+	}{
+		{"a", in("d"), "d"},
+		{"a", in("a"), ""}, // the start itself does not count
+		{"c", in("a", "b"), ""},
+		{"d", in("c"), "c"}, // through the loop d → b → c
+		{"x", in("a"), ""},
+	} {
+		if got := FindAny(tc.start, next, tc.want); got != tc.hit {
+			t.Errorf("FindAny from %s = %q, want %q", tc.start, got, tc.hit)
+		}
+	}
+}
 
 func TestFindCycle(t *testing.T) {
 	graph := map[string][]string{ // job → its dependencies
