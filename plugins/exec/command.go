@@ -45,16 +45,13 @@ func commandEnv(extra map[string]string) []string {
 	return out
 }
 
-// workDir checks the command's working directory and returns it absolute
-// ("" keeps the plugin's, which is the host's).
+// workDir checks the command's working directory, which Validate made
+// sure is absolute ("" keeps the plugin's, which is the host's).
 func workDir(dir string) (string, error) {
 	if dir == "" {
 		return "", nil
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", sdk.InvalidArgs(fmt.Errorf("dir %s: %w", dir, err))
-	}
+	abs := filepath.Clean(dir)
 	info, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -70,7 +67,7 @@ func workDir(dir string) (string, error) {
 // resolveCommand finds the executable argv0 names, as the command will
 // run it: a name without a slash is looked up in the plugin's PATH (not
 // in the job's env; that PATH is for the command's own children); a path
-// is taken relative to dir. Not found or not executable is invalid_args.
+// is taken relative to dir (absolute). Not found or not executable is invalid_args.
 func resolveCommand(argv0, dir string) (string, error) {
 	if !strings.Contains(argv0, "/") {
 		p, err := osexec.LookPath(argv0)
@@ -81,15 +78,7 @@ func resolveCommand(argv0, dir string) (string, error) {
 	}
 	p := argv0
 	if !filepath.IsAbs(p) {
-		base := dir
-		if base == "" {
-			wd, err := os.Getwd()
-			if err != nil {
-				return "", fmt.Errorf("resolve %s: %w", argv0, err)
-			}
-			base = wd
-		}
-		p = filepath.Join(base, p)
+		p = filepath.Join(dir, p) // Validate refused a relative one without dir
 	}
 	info, err := os.Stat(p)
 	switch {

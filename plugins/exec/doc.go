@@ -28,15 +28,53 @@
 // Whoever can submit jobs to the host (an embedding application, or anyone
 // who can reach the daemon's control socket, which is created mode 0600 for
 // that reason) can therefore run commands as that user: treat access to
-// the host as shell access. To narrow it, the host passes its allowlist in
-// the environment variable BATCHHOST_EXEC_ALLOW: commands separated by
-// commas, each an absolute path ("/usr/bin/convert", which also permits the
-// same file reached through symlinks) or a base name ("convert", which
+// the host as shell access. To narrow it, the host passes two allowlists
+// in the environment.
+//
+// BATCHHOST_EXEC_ALLOW lists the commands: separated by commas, each an
+// absolute path ("/usr/bin/convert", which permits the file it names when
+// the job runs, also through symlinks) or a base name ("convert", which
 // permits argv[0] "convert" looked up in the plugin's PATH, not
-// "/tmp/convert"). A command not on the list fails permanently, naming it
-// and the variable. When the variable is unset every command is allowed;
-// set but empty, none is. The allowlist checks the program only, not its
-// arguments: allowing a shell or an interpreter allows everything.
+// "/tmp/convert"). Unset, every command is allowed; set but empty, none
+// is. While it is set:
+//
+//   - The command's file is opened once, checked, and executed through
+//     that descriptor (/proc/self/fd/3 on Linux), so that a symlink or a
+//     rename swapped after the check cannot run another program. The
+//     command therefore starts with a file 3 open (its own executable,
+//     without read rights on Linux), and a script sees its $0 as
+//     /proc/self/fd/3.
+//   - The file must be owned by root or by the plugin's user and not be
+//     writable by group or others; otherwise whoever can write it decides
+//     what the allowed command does.
+//   - A job's "env" may set no variable that dynamic loaders, shells,
+//     interpreters and common tools read as code, as a place to load code
+//     or configuration from, or as a command to run: LD_*, DYLD_*, PATH,
+//     HOME, XDG_*, BASH_ENV, ENV, BASH_FUNC_*, PYTHON*, PERL*, RUBY*,
+//     NODE_*, GIT_*, SSH_*, EDITOR, PAGER and more (deniedEnv has the whole
+//     list). That list is of known names and cannot be complete.
+//
+// BATCHHOST_EXEC_ALLOW_ENV, when set, replaces that default with an
+// allowlist of the variables a job may set: names separated by commas, an
+// entry ending in "*" a prefix ("MYAPP_*"); set but empty, a job may set
+// none. It applies whether or not commands are restricted. Without either
+// variable a job may set any variable: it could run
+// ["env", "LD_PRELOAD=...", "ls"] anyway.
+//
+// A refused command or variable fails the job permanently, naming it and
+// the variable that refused it.
+//
+// What the allowlists guarantee: a job runs only a file the command list
+// names, as that file was when it was checked, with no variable set that
+// the env rule refuses. What they do not: the arguments, the input and
+// the working directory are the job's. An allowed program whose arguments
+// or input can run code (a shell, an interpreter, env, xargs, find -exec,
+// git -c, tar --to-command, make, awk) allows everything; one that reads
+// its configuration from the working directory (git hooks, a Makefile,
+// package.json) runs what that directory says; a program that runs others
+// by name finds them in the plugin's PATH. Variables the plugin passes on
+// (PATH, HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*, TZ, TMPDIR) are the
+// host's and are trusted.
 //
 // # Caveats
 //
@@ -51,6 +89,8 @@
 //     whole group.
 //   - A process that leaves the group (setsid, daemonizing) escapes all of
 //     this.
-//   - Relative "dir" and a command path with a slash are resolved from the
-//     plugin's working directory, which is the host's.
+//   - The plugin's working directory is the host's, not the submitter's:
+//     a relative "dir" is refused (invalid_args), and so is a relative
+//     command path with a slash ("./tool") unless "dir" is given, which it
+//     is then taken from.
 package exec

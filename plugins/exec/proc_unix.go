@@ -3,6 +3,7 @@
 package exec
 
 import (
+	"io/fs"
 	osexec "os/exec"
 	"syscall"
 )
@@ -19,4 +20,13 @@ func inProcessGroup(cmd *osexec.Cmd) {
 // already (ESRCH) is what we wanted.
 func signalGroup(cmd *osexec.Cmd, sig syscall.Signal) {
 	_ = syscall.Kill(-cmd.Process.Pid, sig)
+}
+
+// fileOwner returns the uid that owns info's file.
+func fileOwner(info fs.FileInfo) (int, bool) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
 }

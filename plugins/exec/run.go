@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -20,8 +22,8 @@ const maxTimeout = 7 * 24 * time.Hour
 type RunArgs struct {
 	// Argv is the command and its arguments, run without a shell.
 	Argv []string `json:"argv"`
-	// Dir is the working directory (default: the plugin's, which is the
-	// host's). A relative Dir is taken from there.
+	// Dir is the working directory, an absolute path (default: the
+	// plugin's, which is the host's, not the submitter's).
 	Dir string `json:"dir,omitempty"`
 	// Env is added to the small environment the command inherits (PATH,
 	// HOME, USER, LOGNAME, LANG, LANGUAGE, LC_*, TZ, TMPDIR); it wins over
@@ -52,6 +54,12 @@ func (a RunArgs) Validate() error {
 	if strings.ContainsRune(a.Dir, 0) {
 		return errors.New("dir contains a NUL byte")
 	}
+	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
+		return fmt.Errorf("dir %q is relative; give an absolute path", a.Dir)
+	}
+	if a.Dir == "" && strings.Contains(a.Argv[0], "/") && !filepath.IsAbs(a.Argv[0]) {
+		return fmt.Errorf("command %q is relative and no dir is given; give an absolute path, or a dir it is in", a.Argv[0])
+	}
 	for k, v := range a.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
 			return fmt.Errorf("env: %q is not a valid variable name (or its value has a NUL byte)", k)
@@ -74,6 +82,10 @@ type RunResult struct {
 	DurationMS int64 `json:"duration_ms"`
 }
 
+// afterCheck runs between the allowlist's check and the start of the
+// command; tests swap the checked path there.
+var afterCheck = func() {}
+
 // errCommandTimeout is the cause of a run stopped at its timeout_ms.
 var errCommandTimeout = errors.New("command timeout")
 
@@ -82,12 +94,24 @@ func run(ctx context.Context, job *sdk.Job, in RunArgs) (RunResult, error) {
 	if err != nil {
 		return RunResult{}, err
 	}
+	if err := loadEnvRule().check(in.Env); err != nil {
+		return RunResult{}, err
+	}
 	path, err := resolveCommand(in.Argv[0], dir)
 	if err != nil {
 		return RunResult{}, err
 	}
-	if err := loadAllowlist().check(in.Argv[0], path); err != nil {
-		return RunResult{}, err
+	cmd := &osexec.Cmd{Path: path, Args: in.Argv, Dir: dir, Env: commandEnv(in.Env)}
+	if allow := loadAllowlist(); allow.set {
+		// What was checked is what runs: the command is started through
+		// the descriptor the check opened, not by its path again.
+		exe, err := allow.open(in.Argv[0], path)
+		if err != nil {
+			return RunResult{}, err
+		}
+		defer exe.Close()
+		cmd.Path, cmd.ExtraFiles = pinnedPath, []*os.File{exe}
+		afterCheck()
 	}
 	if err := ctx.Err(); err != nil {
 		return RunResult{}, err
@@ -98,7 +122,6 @@ func run(ctx context.Context, job *sdk.Job, in RunArgs) (RunResult, error) {
 		runCtx, cancel = context.WithTimeoutCause(ctx, time.Duration(in.TimeoutMS)*time.Millisecond, errCommandTimeout)
 		defer cancel()
 	}
-	cmd := &osexec.Cmd{Path: path, Args: in.Argv, Dir: dir, Env: commandEnv(in.Env)}
 	out := newOutput(job)
 	start := time.Now()
 	state, err := runProcess(runCtx, cmd, in.Stdin, out)

@@ -114,19 +114,29 @@ func TestEnvAndDir(t *testing.T) {
 		t.Errorf("output:\n%s\nwant:\n%s", out.OutputTail, want)
 	}
 
-	// A relative dir is taken from the plugin's working directory; so is
-	// a relative command path.
-	t.Chdir(dir)
-	if err := os.Mkdir("sub", 0o755); err != nil {
+	// A relative command path is taken from dir.
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(dir, "sub", "hello.sh")
 	if err := os.WriteFile(script, []byte("#!/bin/sh\necho hi from $(basename $(pwd))\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out := runOK(t, exec.RunArgs{Argv: []string{"./hello.sh"}, Dir: "sub"}); out.OutputTail != "hi from sub" {
-		t.Errorf("relative dir and command: %q", out.OutputTail)
+	if out := runOK(t, exec.RunArgs{Argv: []string{"./hello.sh"}, Dir: filepath.Join(dir, "sub")}); out.OutputTail != "hi from sub" {
+		t.Errorf("relative command in dir: %q", out.OutputTail)
 	}
+}
+
+// TestRelativePathsRefused: the plugin's working directory is the
+// host's, not the submitter's, so a relative dir, or a relative command
+// without a dir, would name a file the submitter did not mean.
+func TestRelativePathsRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, run(t, exec.RunArgs{Argv: []string{"true"}, Dir: "sub"}), "invalid_args", false, `dir "sub" is relative; give an absolute path`)
+	wantErr(t, run(t, exec.RunArgs{Argv: []string{"./sub/x.sh"}}), "invalid_args", false, `command "./sub/x.sh" is relative and no dir is given`)
 }
 
 func TestStdin(t *testing.T) {
@@ -230,7 +240,7 @@ func TestBadArgs(t *testing.T) {
 		{"missing path", exec.RunArgs{Argv: []string{dir + "/nope"}}, "invalid_args", []string{dir + "/nope does not exist"}},
 		{"not executable", exec.RunArgs{Argv: []string{file}}, "invalid_args", []string{file, "not executable"}},
 		{"directory", exec.RunArgs{Argv: []string{dir}}, "invalid_args", []string{dir, "is a directory"}},
-		{"missing dir", exec.RunArgs{Argv: []string{"true"}, Dir: "no/such/dir"}, "invalid_args", []string{"no/such/dir does not exist"}},
+		{"missing dir", exec.RunArgs{Argv: []string{"true"}, Dir: "/no/such/dir"}, "invalid_args", []string{"/no/such/dir does not exist"}},
 		{"dir is a file", exec.RunArgs{Argv: []string{"true"}, Dir: file}, "invalid_args", []string{file, "not a directory"}},
 		{"bad env", exec.RunArgs{Argv: []string{"true"}, Env: map[string]string{"A=B": "x"}}, "invalid_args", []string{`"A=B"`}},
 		{"negative timeout", exec.RunArgs{Argv: []string{"true"}, TimeoutMS: -1}, "invalid_args", []string{"timeout_ms"}},

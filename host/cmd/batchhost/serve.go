@@ -43,6 +43,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		limits    limitsValue
 		logLevel  string
 		execAllow string
+		allowEnv  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -85,6 +86,9 @@ the environment, which overrides the defaults.`,
 					}
 				}
 			}
+			if cmd.Flags().Changed("exec-allow-env") {
+				cfg.PluginEnv = append(cfg.PluginEnv, "BATCHHOST_EXEC_ALLOW_ENV="+allowEnv)
+			}
 			cfg.Logger = log
 			if err := c.checkConfig(cmd.Flags(), cfg, given); err != nil {
 				return err
@@ -108,6 +112,7 @@ the environment, which overrides the defaults.`,
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fl.StringVar(&execAllow, "exec-allow", "", "commands the exec plugin may run, comma-separated names or absolute paths (default: any; plugins also inherit BATCHHOST_EXEC_ALLOW from the environment)")
+	fl.StringVar(&allowEnv, "exec-allow-env", "", "variables an exec.run job may set, comma-separated names or PREFIX_* (default: any while --exec-allow is unset, else all but those loaders and tools read as code or configuration; plugins also inherit BATCHHOST_EXEC_ALLOW_ENV)")
 	return cmd
 }
 

@@ -10,35 +10,61 @@ import (
 	"time"
 )
 
-// TestServeExecAllow: --exec-allow reaches the exec plugin; a command not
-// on the list fails permanently.
-func TestServeExecAllow(t *testing.T) {
+// serveExec runs "batchhost serve" with args in this process until the
+// test ends, and returns a CLI runner talking to it.
+func serveExec(t *testing.T, args ...string) func(args ...string) result {
+	t.Helper()
 	sock := filepath.Join(shortDir(t), "bh.sock")
 	env := map[string]string{"BATCHHOST_DATA_DIR": t.TempDir(), "BATCHHOST_SOCKET": sock, "BATCHHOST_PLUGIN_DIR": pluginDir}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
 		defer pw.Close()
-		done <- run(ctx, []string{"serve", "--exec-allow", "echo"}, strings.NewReader(""), io.Discard, pw, func(k string) string { return env[k] })
+		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, pw, func(k string) string { return env[k] })
 	}()
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() && !strings.Contains(sc.Text(), "batchhost: serving") {
 	}
 	go io.Copy(io.Discard, pr)
-	cli := func(args ...string) result { return runCLI(t, env, "", args...) }
-	if r := cli("submit", "exec.run", "--args", `{"argv":["echo","hi"]}`, "--wait"); r.code != 0 {
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+	})
+	return func(args ...string) result { return runCLI(t, env, "", args...) }
+}
+
+// TestServeExecAllow: --exec-allow reaches the exec plugin; a command not
+// on the list fails permanently, and so does a variable the default env
+// rule refuses.
+func TestServeExecAllow(t *testing.T) {
+	cli := serveExec(t, "--exec-allow", "echo")
+	if r := cli("submit", "exec.run", "--args", `{"argv":["echo","hi"],"env":{"GREETING":"hi"}}`, "--wait"); r.code != 0 {
 		t.Fatalf("allowed command: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	r := cli("submit", "exec.run", "--args", `{"argv":["true"]}`, "--max-attempts", "3", "--wait", "--json")
 	if r.code != 1 || !strings.Contains(r.stdout, `"permanent"`) || !strings.Contains(r.stdout, "BATCHHOST_EXEC_ALLOW") || !strings.Contains(r.stdout, `"attempt": 1`) {
 		t.Fatalf("refused command: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not stop")
+	r = cli("submit", "exec.run", "--args", `{"argv":["echo","hi"],"env":{"LD_PRELOAD":"/tmp/x.so"}}`, "--wait", "--json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"permanent"`) || !strings.Contains(r.stdout, "env LD_PRELOAD is not allowed") {
+		t.Fatalf("refused variable: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestServeExecAllowEnv: --exec-allow-env reaches the exec plugin as the
+// only variables a job may set.
+func TestServeExecAllowEnv(t *testing.T) {
+	cli := serveExec(t, "--exec-allow-env", "FOO,APP_*")
+	if r := cli("submit", "exec.run", "--args", `{"argv":["sh","-c","test \"$FOO$APP_X\" = ab"],"env":{"FOO":"a","APP_X":"b"}}`, "--wait"); r.code != 0 {
+		t.Fatalf("allowed variables: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r := cli("submit", "exec.run", "--args", `{"argv":["true"],"env":{"BAR":"x"}}`, "--wait", "--json")
+	if r.code != 1 || !strings.Contains(r.stdout, "env BAR is not allowed: it is not listed in BATCHHOST_EXEC_ALLOW_ENV") {
+		t.Fatalf("refused variable: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
