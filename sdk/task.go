@@ -73,7 +73,7 @@ func decodeArgs[In any](args []byte) (In, error) {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			return in, InvalidArgs(fmt.Errorf("invalid args: %s", jsonMessage(err)))
+			return in, InvalidArgs(fmt.Errorf("invalid args: %s", argsMessage(err)))
 		}
 		if _, err := dec.Token(); err != io.EOF {
 			return in, InvalidArgs(errors.New("invalid args: unexpected data after the JSON value"))

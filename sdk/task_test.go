@@ -47,11 +47,11 @@ func TestDecodeArgs(t *testing.T) {
 		{"null", `null`, decArgs{}, ""},
 		{"null padded", ` null `, decArgs{}, ""},
 		{"unknown field", `{"n":1,"nmae":"x"}`, decArgs{}, `unknown field "nmae"`},
-		{"wrong type", `{"n":"1"}`, decArgs{}, "cannot unmarshal"},
+		{"wrong type", `{"n":"1"}`, decArgs{}, `field "n": expected an integer, got a string`},
 		{"broken", `{"n":`, decArgs{}, "invalid args"},
 		{"trailing value", `{"n":1} {"n":2}`, decArgs{}, "unexpected data after the JSON value"},
 		{"trailing junk", `{"n":1} x`, decArgs{}, "unexpected data after the JSON value"},
-		{"array", `[1]`, decArgs{}, "cannot unmarshal"},
+		{"array", `[1]`, decArgs{}, "expected an object, got an array"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

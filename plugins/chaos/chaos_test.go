@@ -185,7 +185,7 @@ func TestLog(t *testing.T) {
 func TestInvalidArgs(t *testing.T) {
 	tests := []struct{ task, args, want string }{
 		{"sleep", `{"ms":-1}`, "ms must be"},
-		{"sleep", `{"ms":"10"}`, "cannot unmarshal"},
+		{"sleep", `{"ms":"10"}`, `field "ms": expected an integer, got a string`},
 		{"sleep", `{"msec":10}`, `unknown field "msec"`},
 		{"fail", `{"times":-1}`, "times must be"},
 		{"exit", `{"code":300}`, "code must be"},

@@ -3,7 +3,6 @@ package docs
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"unicode"
 	"unicode/utf8"
@@ -26,10 +25,7 @@ type AnalyzeArgs struct {
 
 // Validate refuses an empty path before the task runs.
 func (a AnalyzeArgs) Validate() error {
-	if a.Path == "" {
-		return errors.New("path is empty: give the document's path")
-	}
-	return nil
+	return checkPath("path", a.Path)
 }
 
 // Keyword is a word and how often it occurs.

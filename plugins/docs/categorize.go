@@ -2,7 +2,6 @@ package docs
 
 import (
 	"context"
-	"errors"
 
 	"github.com/batchhost/batchhost/sdk"
 )
@@ -20,10 +19,10 @@ type CategorizeArgs struct {
 // Validate refuses an empty path before the task runs; the rules are
 // checked when they are compiled.
 func (a CategorizeArgs) Validate() error {
-	if a.Path == "" {
-		return errors.New("path is empty: give the document's path")
+	if err := checkPath("path", a.Path); err != nil {
+		return err
 	}
-	return nil
+	return checkOptionalPath("rules_file", a.RulesFile)
 }
 
 // CategorizeResult is docs.categorize's result.

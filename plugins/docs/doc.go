@@ -35,8 +35,9 @@
 //
 // # Caveats
 //
-//   - A relative path is taken from the plugin's working directory, which
-//     is the host's; give absolute paths to a daemon. Paths travel in JSON,
+//   - Paths (path, dest, rules_file) must be absolute: the plugin's
+//     working directory is the host's, not the submitter's, so a relative
+//     path is refused as invalid_args naming it. Paths travel in JSON,
 //     which holds UTF-8 only: a file whose name is not UTF-8 cannot be
 //     named.
 //   - Extraction holds the document in memory and refuses files over

@@ -177,8 +177,8 @@ type ExtractArgs struct {
 
 // Validate refuses an empty path and an out-of-range MaxChars.
 func (a ExtractArgs) Validate() error {
-	if a.Path == "" {
-		return errors.New("path is empty: give the document's path")
+	if err := checkPath("path", a.Path); err != nil {
+		return err
 	}
 	if a.MaxChars < 0 || a.MaxChars > maxMaxChars {
 		return fmt.Errorf("max_chars must be between 0 (the default, %d) and %d, got %d", defaultMaxChars, maxMaxChars, a.MaxChars)

@@ -155,3 +155,22 @@ func readError(ctx context.Context, path string, err error) error {
 	}
 	return fmt.Errorf("read %s: %w", path, err)
 }
+
+// checkPath refuses an empty or relative path in the args field named
+// field. A relative path would be taken from the plugin's working
+// directory, which is the host's, not the submitter's: it would name
+// another file than the one meant, silently.
+func checkPath(field, path string) error {
+	if path == "" {
+		return fmt.Errorf("%s is empty: give an absolute path", field)
+	}
+	return checkOptionalPath(field, path)
+}
+
+// checkOptionalPath is checkPath for a field that may be left out.
+func checkOptionalPath(field, path string) error {
+	if path != "" && !filepath.IsAbs(path) {
+		return fmt.Errorf("%s %q is relative; give an absolute path", field, path)
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"time"
 
@@ -13,17 +12,13 @@ import (
 
 // InspectArgs are docs.inspect's arguments.
 type InspectArgs struct {
-	// Path is the file to inspect. A relative path is taken from the
-	// plugin's working directory, which is the host's.
+	// Path is the file to inspect, an absolute path.
 	Path string `json:"path"`
 }
 
 // Validate refuses an empty path before the task runs.
 func (a InspectArgs) Validate() error {
-	if a.Path == "" {
-		return errors.New("path is empty: give the document's path")
-	}
-	return nil
+	return checkPath("path", a.Path)
 }
 
 // InspectResult is docs.inspect's result.

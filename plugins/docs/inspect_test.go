@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,13 +58,31 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-func TestInspectRelativePathIsMadeAbsolute(t *testing.T) {
+// TestRelativePathsRefused: a relative path would be taken from the
+// plugin's working directory, the host's, and name another file than the
+// submitter meant; every task refuses one in every path field, naming it,
+// even when the file exists there.
+func TestRelativePathsRefused(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "rel.txt", []byte("x"))
 	t.Chdir(dir)
-	var out docs.InspectResult
-	run(t, "inspect", docs.InspectArgs{Path: "rel.txt"}).Decode(&out)
-	if out.Path != dir+"/rel.txt" {
-		t.Errorf("path %q, want %q", out.Path, dir+"/rel.txt")
+	abs := filepath.Join(dir, "rel.txt")
+	rules := map[string]any{"categories": []map[string]any{{"name": "a", "keywords": []string{"x"}}}}
+	cases := []struct {
+		task string
+		args map[string]any
+		want string
+	}{
+		{"inspect", map[string]any{"path": "rel.txt"}, `path "rel.txt" is relative; give an absolute path`},
+		{"extract", map[string]any{"path": "rel.txt"}, `path "rel.txt" is relative`},
+		{"analyze", map[string]any{"path": "./rel.txt"}, `path "./rel.txt" is relative`},
+		{"categorize", map[string]any{"path": "rel.txt", "rules": rules}, `path "rel.txt" is relative`},
+		{"categorize", map[string]any{"path": abs, "rules_file": "rules.json"}, `rules_file "rules.json" is relative`},
+		{"organize", map[string]any{"path": "rel.txt", "dest": dir, "rules": rules}, `path "rel.txt" is relative`},
+		{"organize", map[string]any{"path": abs, "dest": "out", "rules": rules}, `dest "out" is relative`},
+		{"organize", map[string]any{"path": abs, "dest": dir, "rules_file": "r.json"}, `rules_file "r.json" is relative`},
+	}
+	for _, c := range cases {
+		wantErr(t, run(t, c.task, c.args), "invalid_args", c.want)
 	}
 }

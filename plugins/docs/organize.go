@@ -47,11 +47,12 @@ type OrganizeArgs struct {
 
 // Validate refuses missing paths and an unknown mode before the task runs.
 func (a OrganizeArgs) Validate() error {
+	for _, err := range []error{checkPath("path", a.Path), checkPath("dest", a.Dest), checkOptionalPath("rules_file", a.RulesFile)} {
+		if err != nil {
+			return err
+		}
+	}
 	switch {
-	case a.Path == "":
-		return errors.New("path is empty: give the document's path")
-	case a.Dest == "":
-		return errors.New("dest is empty: give the directory to organize into")
 	case a.Mode != "" && a.Mode != "copy" && a.Mode != "move":
 		return fmt.Errorf(`mode must be "copy" or "move", got %q`, a.Mode)
 	}
