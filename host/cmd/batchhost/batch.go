@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -245,6 +246,10 @@ func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 	ids, err := cl.SubmitMany(ctx, specs)
 	if err != nil {
 		if line, msg := refusedLine(err, specs, lines); line > 0 {
+			if errors.Is(err, host.ErrUnknownTask) {
+				task := specs[slices.Index(lines, line)].Task
+				msg = fmt.Sprintf("unknown task %q%s", task, taskHint(ctx, cl, task))
+			}
 			return &reworded{fmt.Sprintf("--batch %s: line %d: %s (nothing was submitted)", path, line, msg), err}
 		}
 		return fmt.Errorf("--batch %s: %w (nothing was submitted)", path, err)

@@ -80,7 +80,7 @@ func TestSubmitBatchIsAllOrNothing(t *testing.T) {
 		{"two values", `{"task":"chaos.noop"} {}`, 2, "line 1: invalid JSON: more than one value"},
 		{"empty", "\n# nothing\n", 2, "no job specs in the batch"},
 		// Refused by the host: the line of the refused job, nothing kept.
-		{"unknown task", ok + "\n\n" + ok + "\n" + `{"task":"chaos.nothing"}`, 1, `line 4: task "chaos.nothing": unknown task`},
+		{"unknown task", ok + "\n\n" + ok + "\n" + `{"task":"chaos.nothing"}`, 1, `line 4: unknown task "chaos.nothing" (`},
 		{"unknown dependency", ok + "\n" + `{"task":"chaos.noop","depends_on":["nope"]}`, 1, "line 2: dependency nope: job nope not found"},
 		{"unknown group", ok + "\n" + ok + "\n" + `{"task":"chaos.noop","group":"g-1"}`, 1, "line 3: "},
 		// One job or several, a host refusal names the line.

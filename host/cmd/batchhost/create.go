@@ -12,7 +12,7 @@ func (c *cli) createCmd() *cobra.Command {
 		Long: `Create a job in state created and print its id (with --json, the job).
 It runs once enqueued ("batchhost enqueue ID") or its group is submitted;
 until then it can join a group.`,
-		Args: cobra.ExactArgs(1),
+		Args: needTask("a task name", 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := jf.spec(args[0])
 			if err != nil {
@@ -26,7 +26,7 @@ until then it can join a group.`,
 			defer cl.Close()
 			id, err := cl.Create(ctx, spec)
 			if err != nil {
-				return err
+				return unknownTask(ctx, cl, spec.Task, err)
 			}
 			return c.printNewJob(ctx, cl, id)
 		},

@@ -58,7 +58,9 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 2 usage error or no host reachable.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		// "batchhost completion bash|zsh|fish|powershell" is cobra's;
+		// addCompletions supplies what it completes.
+		CompletionOptions: cobra.CompletionOptions{},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkUTF8(cmd, args); err != nil {
 				return err
@@ -87,7 +89,7 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 		c.resultCmd(),
 		c.logsCmd(),
 		c.waitCmd(),
-		c.jobOpCmd("cancel", "Cancel jobs (running ones are stopped)", (*control.Client).Cancel),
+		c.cancelCmd(),
 		c.jobOpCmd("pause", "Pause jobs (running ones are suspended)", (*control.Client).Pause),
 		c.jobOpCmd("resume", "Resume paused jobs", (*control.Client).Resume),
 		c.jobOpCmd("retry", "Run failed or canceled jobs again with a fresh attempt budget", (*control.Client).Retry),
@@ -108,6 +110,7 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 			sub.Run, sub.RunE = nil, helpTopic
 		}
 	}
+	c.addCompletions(root)
 	return root
 }
 

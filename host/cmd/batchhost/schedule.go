@@ -11,6 +11,7 @@ import (
 
 	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/host/control"
+	"github.com/batchhost/batchhost/host/internal/cronspec"
 )
 
 func (c *cli) scheduleCmd() *cobra.Command {
@@ -82,7 +83,7 @@ unfinished: skip it (the default), allow a second run, or queue at most one
 run behind the unfinished one. --missed says what happens to firings due
 while the host was down: skip (the default) fires once if any was missed,
 none fires none of them. The job flags make the template of every run.`,
-		Args: cobra.ExactArgs(2),
+		Args: needTask("a schedule NAME and a TASK", 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, r := range scheduleRefused {
 				if cmd.Flags().Changed(r.flag) {
@@ -91,6 +92,11 @@ none fires none of them. The job flags make the template of every run.`,
 			}
 			if strings.TrimSpace(spec.Cron) == "" {
 				return usageErrorf(`--cron is required: a cron spec such as "0 3 * * *" or "@every 15m"`)
+			}
+			// The host parses it with the same rules; a mistake in the
+			// command line is a usage error, not a refusal.
+			if _, err := cronspec.Parse(spec.Cron, spec.TimeZone); err != nil {
+				return usageErrorf("invalid --cron: %v", err)
 			}
 			job, err := jf.spec(args[1])
 			if err != nil {
@@ -101,7 +107,7 @@ none fires none of them. The job flags make the template of every run.`,
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
 				id, err := cl.CreateSchedule(ctx, spec)
 				if err != nil {
-					return err
+					return unknownTask(ctx, cl, spec.Job.Task, err)
 				}
 				if c.json {
 					return c.printSchedule(ctx, cl, id)

@@ -32,7 +32,7 @@ All of them are committed at once, or none; one id a line is printed (with
 				}
 				return nil
 			}
-			return cobra.ExactArgs(1)(cmd, args)
+			return needTask("a task name", 1)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch != "" {
@@ -55,7 +55,7 @@ All of them are committed at once, or none; one id a line is printed (with
 			defer cl.Close()
 			id, err := cl.Submit(ctx, spec)
 			if err != nil {
-				return err
+				return unknownTask(ctx, cl, spec.Task, err)
 			}
 			if wait {
 				if !c.json {
