@@ -56,8 +56,8 @@ the other commands talk to it over its control socket.
 
 Exit codes: 0 success, 1 the operation was refused or a job failed,
 2 usage error or no host reachable.`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		// "batchhost completion bash|zsh|fish|powershell" is cobra's;
 		// addCompletions supplies what it completes.
 		CompletionOptions: cobra.CompletionOptions{},
