@@ -24,3 +24,6 @@ for f in $(find proto -name '*.proto' | sort); do
     "$f"
 done
 echo "gen-proto: regenerated $(find proto -name '*.pb.go' | wc -l) files"
+
+# The Python SDK's code for plugin.proto, with its own pinned generator.
+sdk/python/gen.sh
