@@ -46,12 +46,11 @@ class Servicer(plugin_pb2_grpc.TaskPluginServicer):
     the host records plugin_crashed with the exit status.
     """
 
-    def __init__(self, plugin, recover_exits=False, on_task_done=None):
+    def __init__(self, plugin, recover_exits=False):
         self._plugin = plugin
         self._tasks = {t.name: t for t in plugin.tasks}
         self._names = ", ".join(sorted(self._tasks))
         self._recover_exits = recover_exits
-        self._on_task_done = on_task_done
         # running counts tasks that have not returned, including ones whose
         # call the host has cancelled: the host waits for 0 before it
         # reuses the process.
@@ -97,8 +96,6 @@ class Servicer(plugin_pb2_grpc.TaskPluginServicer):
     def _task_returned(self):
         with self._lock:
             self._running -= 1
-        if self._on_task_done is not None:
-            self._on_task_done()
 
 
 class _Attempt:

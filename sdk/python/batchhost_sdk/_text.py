@@ -48,7 +48,7 @@ def fields_json(fields):
     carry (NaN, sets, objects) are converted or written as text rather than
     failing the record."""
     obj = {clean(k): _jsonable(v, 0) for k, v in fields.items()}
-    b = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    b = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
     if len(b) > MAX_LOG_FIELDS:
         b = json.dumps({"fields_truncated_bytes": len(b)}).encode("utf-8")
     return b

@@ -114,8 +114,7 @@ class _Conn:
         problem = plugin.problem()
         if problem:
             raise ValueError("invalid plugin: %s" % problem)
-        self.done = threading.Semaphore(0)
-        self.servicer = _server.Servicer(plugin, recover_exits=True, on_task_done=self.done.release)
+        self.servicer = _server.Servicer(plugin, recover_exits=True)
         self._dir = tempfile.mkdtemp(prefix="bhpy")
         self.shutdown = threading.Event()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), options=_server.server_options())
@@ -187,8 +186,6 @@ def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, 
                             heartbeat_interval_ms=int(heartbeat * 1000) if heartbeat else 0)
     if timeout:
         req.deadline_unix_nano = time.time_ns() + int(timeout * 1e9)
-    while c.done.acquire(blocking=False):  # forget earlier calls on this connection
-        pass
     call = c.stub.Execute(req)
     why = []  # why the call was cancelled: "timeout" or "canceled"
 
@@ -245,7 +242,7 @@ def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, 
         res.output, res.output_json = None, None
         res.error = Error("timeout", "the attempt did not finish within %ss" % timeout, True) if why[0] == "timeout" \
             else Error("canceled", "the attempt was canceled")
-        if not got_result and not c.done.acquire(timeout=grace):
+        if not got_result and not _settled(c.servicer, grace):
             res.abandoned = True
         return res
     if broken is not None:
@@ -255,6 +252,17 @@ def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, 
     if not got_result:
         raise ProtocolError("the stream ended without a result")
     return res
+
+
+def _settled(servicer, grace):
+    """Waits up to grace for every task to have returned, as the host does
+    after a cancel (it asks Describe until running is 0)."""
+    deadline = time.monotonic() + grace
+    while servicer.running:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _log(rec):
