@@ -11,5 +11,23 @@ if [ -n "$unformatted" ]; then
   echo "$unformatted" >&2
   exit 1
 fi
+
+# Python plugins (sdk/python, examples/python-plugin) need Debian's
+# python3-grpcio and python3-protobuf for /usr/bin/python3 (a python3
+# earlier on PATH may lack them), and the pinned python3-grpc-tools to
+# check the generated code. Install what is missing; fail if that fails.
+PY=/usr/bin/python3
+GRPC_TOOLS=python3-grpc-tools=1.14.1-6
+if ! "$PY" -c 'import grpc, google.protobuf' 2>/dev/null || ! dpkg-query -W -f='${Version}' python3-grpc-tools 2>/dev/null | grep -qxF "${GRPC_TOOLS#*=}"; then
+  echo "test.sh: installing python3-grpcio python3-protobuf $GRPC_TOOLS" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio python3-protobuf "$GRPC_TOOLS"; } >&2; then
+    echo "test.sh: could not install python3-grpcio, python3-protobuf and $GRPC_TOOLS (needs root and Debian's package lists); the Python plugin tests need them" >&2
+    exit 1
+  fi
+fi
+sdk/python/gen.sh --check
+(cd sdk/python && "$PY" -m unittest discover -s tests -t .)
+PYTHONPATH=sdk/python "$PY" -m unittest discover -s examples/python-plugin
+
 go vet ./...
 go test -race -count=1 -timeout 20m "$@" ./...
