@@ -280,6 +280,17 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// The SDK's heartbeats keep a task that reports nothing for longer than
+// the job's stall timeout from being failed as stalled (the host asks for
+// one a second).
+func TestHeartbeatsKeepASilentTaskAlive(t *testing.T) {
+	h := openHost(t, nil)
+	id := submit(t, h, host.JobSpec{Task: "pychaos.quiet", Args: map[string]int{"ms": 2500}, StallTimeout: 1500 * time.Millisecond, MaxAttempts: 1})
+	if j := wait(t, h, id); j.State != host.StateCompleted {
+		t.Fatalf("job %s %+v, want completed", j.State, j.Error)
+	}
+}
+
 // sleepingPID waits for a pychaos.sleep job's first log record and returns
 // the pid it reports.
 func sleepingPID(t *testing.T, rec *recorder, id string) int {
