@@ -245,7 +245,7 @@ func TestPauseAndResumeRunningTask(t *testing.T) {
 	tag := fmt.Sprintf("BH_PYTEST_PAUSE=%d", time.Now().UnixNano())
 	h := openHost(t, func(c *host.Config) { c.PluginEnv = []string{tag} })
 	rec := record(t, h, host.EventFilter{})
-	id := submit(t, h, host.JobSpec{Task: "pychaos.sleep", Args: map[string]int{"ms": 1500}, Timeout: 30 * time.Second})
+	id := submit(t, h, host.JobSpec{Task: "pychaos.sleep", Args: map[string]int{"ms": 4000}, Timeout: 30 * time.Second})
 	pid := sleepingPID(t, rec, id)
 	if ps := procsByEnv(t, tag, 2); !slices.ContainsFunc(ps, func(p testbin.Proc) bool { return p.PID == pid }) {
 		t.Fatalf("tagged processes %+v, task runs in %d", ps, pid)
