@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -139,4 +140,43 @@ func TestResumesAfterAKill(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 40 filed before the kill", before)
+}
+
+// TestInterruptSaysHowToResume: Ctrl-C (SIGINT) stops the program with
+// a line saying that the run is kept and how to resume it, and running
+// it again resumes.
+func TestInterruptSaysHowToResume(t *testing.T) {
+	src, dest := t.TempDir(), t.TempDir()
+	files := map[string]string{}
+	for i := range 300 {
+		files[fmt.Sprintf("doc%03d.txt", i)] = fmt.Sprintf("Invoice INV-%04d\n", i)
+	}
+	writeFiles(t, src, files)
+	cmd := exec.Command(embedBin, "-src", src, "-dest", dest, "-plugins", pluginDir, "-workers", "1")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if sc.Text() == "submitted" {
+			cmd.Process.Signal(os.Interrupt)
+		}
+	}
+	err := cmd.Wait()
+	out := strings.Join(lines, "\n")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130 after SIGINT:\n%s", err, out)
+	}
+	if !strings.Contains(out, "Ctrl-C stops; run the same command again to resume") || !strings.Contains(out, "is kept: run the same command again to resume it") {
+		t.Fatalf("the output does not say how to stop and resume:\n%s", out)
+	}
+	var again bytes.Buffer
+	if code := run(options{src: src, dest: dest, pluginDir: pluginDir, mode: "copy", workers: 2}, &again); code != 0 || !strings.Contains(again.String(), "resuming the unfinished run") {
+		t.Fatalf("rerun: exit %d:\n%s", code, again.String())
+	}
 }

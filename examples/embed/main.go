@@ -1,10 +1,15 @@
 // Command embed organizes a folder with batchhost embedded in a Go program:
 // every file goes through docs.inspect → docs.categorize → docs.organize,
 // a small DAG per file, all in one group per run, with a live progress line
-// and a summary table at the end. Killed and run again with the same
-// folders, it resumes the unfinished run instead of starting over.
+// and a summary table at the end. Stopped (Ctrl-C) or killed and run
+// again with the same folders, it resumes the unfinished run instead of
+// starting over.
 //
 //	go run ./examples/embed -src ~/Downloads -dest ~/Documents/sorted -plugins bin/plugins
+//
+// Ctrl-C reaches the program through go run. A kill -9 does not: it kills
+// the go command and leaves the program running; to try a kill, build it
+// (go build -o /tmp/embed ./examples/embed) and kill that.
 package main
 
 import (

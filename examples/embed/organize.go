@@ -37,6 +37,10 @@ var defaultRules = json.RawMessage(`{
   "default": "other"
 }`)
 
+// exitInterrupted is the exit code after SIGINT or SIGTERM, as shells
+// report a program killed by SIGINT.
+const exitInterrupted = 130
+
 // file is one document of the run and its three jobs.
 type file struct {
 	rel                  string
@@ -104,6 +108,7 @@ func organizeFolder(o options, out io.Writer) (int, error) {
 	} else {
 		fmt.Fprintf(out, "organizing %d files from %s into %s (run %s)\n", len(files), src, dest, group)
 	}
+	fmt.Fprintln(out, "Ctrl-C stops; run the same command again to resume")
 	if len(files) == 0 {
 		return 0, nil
 	}
@@ -114,6 +119,11 @@ func organizeFolder(o options, out io.Writer) (int, error) {
 	}
 	fmt.Fprintln(out, "submitted")
 	g, err := watchProgress(ctx, h, group, out)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the run and its jobs are durable in o.dataDir.
+		fmt.Fprintf(out, "\nstopped; run %s is kept: run the same command again to resume it\n", group)
+		return exitInterrupted, nil
+	}
 	if err != nil {
 		return 0, err
 	}
