@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target of the parsers of outside input for a bounded
+# time each and fails if any of them crashes (a failing input is written to
+# the target's testdata/fuzz/<Target>/ directory: fix the code, keep the
+# file, and it runs as a regression seed in every `go test`).
+#
+# Usage: scripts/fuzz.sh [-t DURATION] [TARGET...]
+#   -t DURATION   time per target (default: $FUZZTIME, else 20s), e.g. 5m
+#   TARGET...     only these targets (default: all), e.g. FuzzParse
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime="${FUZZTIME:-20s}"
+while getopts "t:h" opt; do
+  case $opt in
+    t) fuzztime=$OPTARG ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+
+# package and target, one a line
+targets="
+./host/cmd/batchhost FuzzReadBatch
+./host/internal/cronspec FuzzParse
+./plugins/docs FuzzExtractHTML
+./plugins/docs FuzzExtractCSV
+./plugins/docs FuzzExtractJSON
+./plugins/docs FuzzExtractDOCX
+./plugins/docs FuzzExtractODT
+./plugins/docs FuzzExtractPDF
+"
+
+known=$(awk 'NF {print $2}' <<<"$targets")
+for want in "$@"; do
+  grep -qx -- "$want" <<<"$known" || { echo "fuzz.sh: unknown target $want; known: $(tr '\n' ' ' <<<"$known")" >&2; exit 2; }
+done
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed=()
+summary=()
+start=$SECONDS
+while read -r pkg name; do
+  [ -n "$pkg" ] || continue
+  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx -- "$name"; then
+    continue
+  fi
+  echo "fuzz.sh: $name in $pkg for $fuzztime"
+  # A new input that widens coverage is minimized before fuzzing goes on;
+  # the default 60 s of that would eat most of a short run.
+  if go test -run "^${name}\$" -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
+    status=ok
+  else
+    status=FAILED
+    failed+=("$name")
+  fi
+  grep -v '^fuzz: elapsed' "$log" || true
+  last=$(grep '^fuzz: elapsed' "$log" | tail -1 || true)
+  summary+=("$status $name: ${last#fuzz: }")
+done <<<"$targets"
+
+echo
+echo "fuzz.sh: ${#summary[@]} targets in $((SECONDS - start)) s"
+printf '  %s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz.sh: failed: ${failed[*]} (failing inputs are under the packages' testdata/fuzz/)" >&2
+  exit 1
+fi
