@@ -110,7 +110,9 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 			sub.Run, sub.RunE = nil, helpTopic
 		}
 	}
+	root.InitDefaultCompletionCmd()
 	c.addCompletions(root)
+	addExamples(root)
 	return root
 }
 

@@ -69,3 +69,24 @@ func TestSubmitWaitExitCodes(t *testing.T) {
 		t.Fatalf("--json submit --wait: %+v", r)
 	}
 }
+
+// TestSubmitRefusalsNameTheProblem: through the real daemon and plugin
+// binaries, a relative path is refused naming it (the plugin runs in the
+// daemon's directory, not the submitter's), and args that do not fit the
+// task's fields say which field and what it expected.
+func TestSubmitRefusalsNameTheProblem(t *testing.T) {
+	d := startDaemon(t, nil)
+	for _, tc := range []struct{ task, args, kind, want string }{
+		{"exec.run", `{"argv":["true"],"dir":"sub"}`, "invalid_args", `dir "sub" is relative; give an absolute path`},
+		{"exec.run", `{"argv":"true"}`, "invalid_args", `invalid args: field "argv": expected an array of strings, got a string`},
+		{"chaos.sleep", `{"ms":"10"}`, "invalid_args", `invalid args: field "ms": expected an integer, got a string`},
+	} {
+		r := d.cli(t, "", "--json", "submit", tc.task, "--args", tc.args, "--wait")
+		var jobs []map[string]any
+		decode(t, r.stdout, &jobs)
+		e, _ := jobs[0]["error"].(map[string]any)
+		if r.code != 1 || e["kind"] != tc.kind || !strings.Contains(e["message"].(string), tc.want) {
+			t.Errorf("submit %s --args %s: exit %d, error %v; want %s %q", tc.task, tc.args, r.code, e, tc.kind, tc.want)
+		}
+	}
+}
