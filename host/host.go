@@ -492,6 +492,15 @@ type ListFilter struct {
 	States []State
 	Task   string
 	Group  string
+	// Priorities selects jobs of any of these priorities.
+	Priorities []Priority
+	// Label is "key=value" (jobs with that label and value) or "key" (jobs
+	// with that label, any value).
+	Label string
+	// Search selects jobs whose id, task or error message contains it,
+	// ignoring case. It reads every job the other filters let through, so
+	// a search over a large history is as slow as a full scan.
+	Search string
 	// Limit is the page size; 0 means 100, at most MaxListLimit.
 	Limit int
 	// Before is the cursor returned by the previous page.
@@ -507,7 +516,8 @@ func (h *Host) List(ctx context.Context, f ListFilter) (jobs []*Job, next string
 	if err := checkCursor(f.Before); err != nil {
 		return nil, "", err
 	}
-	recs, next, err := h.store.ListJobs(store.Filter{States: f.States, Task: f.Task, Group: f.Group, Before: f.Before, Limit: f.Limit})
+	recs, next, err := h.store.ListJobs(store.Filter{States: f.States, Task: f.Task, Group: f.Group,
+		Priorities: f.Priorities, Label: f.Label, Search: f.Search, Before: f.Before, Limit: f.Limit})
 	if err != nil {
 		return nil, "", fromStore(err)
 	}

@@ -135,6 +135,14 @@ type Filter struct {
 	States []model.State // any of these states
 	Task   string        // exactly this task name
 	Group  string        // members of this group
+	// Priorities selects jobs of any of these priorities.
+	Priorities []model.Priority
+	// Label is "key=value" (that label with that value) or "key" (that
+	// label with any value).
+	Label string
+	// Search selects jobs whose id, task or error message contains it,
+	// ignoring case.
+	Search string
 	// Before is the paging cursor: only ids less than it (so older jobs).
 	// Pass the cursor the previous page returned.
 	Before string
@@ -162,6 +170,11 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 		terminalOnly = terminalOnly && st.Terminal()
 	}
 
+	match, err := f.matcher()
+	if err != nil {
+		return nil, "", err
+	}
+
 	var out []*model.Job
 	err = s.view(func(tx *bolt.Tx) error {
 		bk := openBuckets(tx)
@@ -183,7 +196,7 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 			if err != nil {
 				return false, err
 			}
-			if (len(want) > 0 && !want[j.State]) || (f.Task != "" && j.Task != f.Task) {
+			if (len(want) > 0 && !want[j.State]) || !match(j) {
 				return false, nil
 			}
 			out = append(out, j)
@@ -236,6 +249,49 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 		next = out[limit-1].ID
 	}
 	return out, next, nil
+}
+
+// matcher checks f's record filters (task, priorities, label, search) and
+// returns the test the visit loop applies to every decoded job, so that
+// these filters page exactly like the state and group ones.
+func (f Filter) matcher() (func(*model.Job) bool, error) {
+	var prios [4]bool
+	for _, p := range f.Priorities {
+		if !p.Valid() {
+			return nil, newError(ErrInvalid, nil, fmt.Sprintf("list jobs: unknown priority %d", p))
+		}
+		prios[p.Index()] = true
+	}
+	labelKey, labelVal, withVal := strings.Cut(f.Label, "=")
+	if f.Label != "" && labelKey == "" {
+		return nil, newError(ErrInvalid, nil, fmt.Sprintf("list jobs: label filter %q has no key (want key=value or key)", f.Label))
+	}
+	search := strings.ToLower(f.Search)
+	return func(j *model.Job) bool {
+		if f.Task != "" && j.Task != f.Task {
+			return false
+		}
+		if len(f.Priorities) > 0 && (!j.Priority.Valid() || !prios[j.Priority.Index()]) {
+			return false
+		}
+		if f.Label != "" {
+			v, ok := j.Labels[labelKey]
+			if !ok || (withVal && v != labelVal) {
+				return false
+			}
+		}
+		if search != "" && !containsFold(j.ID, search) && !containsFold(j.Task, search) &&
+			(j.Error == nil || !containsFold(j.Error.Message, search)) {
+			return false
+		}
+		return true
+	}, nil
+}
+
+// containsFold reports whether s contains lower, which is already lower
+// case, ignoring the case of s.
+func containsFold(s, lower string) bool {
+	return strings.Contains(strings.ToLower(s), lower)
 }
 
 // Group returns the stored group id, or an error matching ErrNotFound.

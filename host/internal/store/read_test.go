@@ -55,6 +55,13 @@ func TestListJobs(t *testing.T) {
 		for i := 0; i < 537; i++ {
 			j := newJob(i, model.States[(i*7)%len(model.States)])
 			j.Task = tasks[i%len(tasks)]
+			j.Priority = model.Priorities[(i/3)%len(model.Priorities)]
+			if i%5 == 0 {
+				j.Labels = map[string]string{"team": []string{"red", "blue"}[i%2]}
+			}
+			if i%11 == 0 {
+				j.Error = &model.JobError{Kind: "task_error", Message: fmt.Sprintf("Disk FULL on volume %d", i%3)}
+			}
 			if i%4 == 0 {
 				j.Group = "g"
 				// Positions in reverse id order, so group order differs
@@ -86,6 +93,16 @@ func TestListJobs(t *testing.T) {
 		{Group: "empty"},
 		{Before: jobID(300), Limit: 40},
 		{Before: jobID(300), States: []model.State{model.Waiting}},
+		{Priorities: []model.Priority{model.High}, Limit: 19},
+		{Priorities: []model.Priority{model.Low, model.Critical}, States: []model.State{model.Queued}, Limit: 4},
+		{Priorities: []model.Priority{model.Normal}, Group: "g", Limit: 6},
+		{Label: "team=red", Limit: 8},
+		{Label: "team", Task: "exec.run", Limit: 5},
+		{Label: "team=green"},
+		{Search: "disk full on volume 1", Limit: 3},
+		{Search: "DOCS.EXT", Limit: 25},
+		{Search: jobID(42)[3:]},
+		{Search: "volume 2", Priorities: []model.Priority{model.Low}, States: []model.State{model.Failed, model.Queued}},
 	}
 	for _, f := range filters {
 		t.Run(fmt.Sprintf("%+v", f), func(t *testing.T) {
@@ -94,7 +111,9 @@ func TestListJobs(t *testing.T) {
 				if (f.Before == "" || j.ID < f.Before) &&
 					(len(f.States) == 0 || slices.Contains(f.States, j.State)) &&
 					(f.Task == "" || j.Task == f.Task) &&
-					(f.Group == "" || j.Group == f.Group) {
+					(f.Group == "" || j.Group == f.Group) &&
+					(len(f.Priorities) == 0 || slices.Contains(f.Priorities, j.Priority)) &&
+					labelMatches(j, f.Label) && searchMatches(j, f.Search) {
 					want = append(want, j.ID)
 				}
 			}
@@ -137,6 +156,21 @@ func TestListJobs(t *testing.T) {
 	}
 }
 
+// labelMatches and searchMatches restate the filters' rules by brute force.
+func labelMatches(j *model.Job, label string) bool {
+	if label == "" {
+		return true
+	}
+	k, v, withValue := strings.Cut(label, "=")
+	got, ok := j.Labels[k]
+	return ok && (!withValue || got == v)
+}
+
+func searchMatches(j *model.Job, q string) bool {
+	in := func(s string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(q)) }
+	return q == "" || in(j.ID) || in(j.Task) || (j.Error != nil && in(j.Error.Message))
+}
+
 func head(ids []string) []string { return ids[:min(len(ids), 5)] }
 
 func TestListRejectsBadFilters(t *testing.T) {
@@ -150,6 +184,8 @@ func TestListRejectsBadFilters(t *testing.T) {
 		{Filter{Limit: MaxLimit + 1}, ErrInvalid, "above the maximum 10000"},
 		{Filter{States: []model.State{"sleeping"}}, ErrInvalid, `unknown state "sleeping"`},
 		{Filter{Group: "missing"}, ErrNotFound, "group missing not found"},
+		{Filter{Priorities: []model.Priority{7}}, ErrInvalid, "unknown priority 7"},
+		{Filter{Label: "=red"}, ErrInvalid, `label filter "=red" has no key`},
 	} {
 		_, _, err := s.ListJobs(tc.f)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
