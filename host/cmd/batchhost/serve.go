@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/host/control"
+	"github.com/batchhost/batchhost/host/web"
 )
 
 // serveEnv maps each serve flag to the environment variable it falls
@@ -44,6 +46,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		logLevel  string
 		execAllow string
 		allowEnv  string
+		httpf     httpFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
@@ -54,14 +57,25 @@ stops gracefully: no new job starts, running jobs get --drain-timeout to
 finish, then they are interrupted and run again after the next start (a
 second signal cuts the drain short).
 
+With --http it also serves the web dashboard, Prometheus /metrics and
+/healthz, /readyz: on a loopback address as is, on any other address only
+with --http-token or --http-token-file, which every request must then carry.
+
 Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
---max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, ...): flags override
-the environment, which overrides the defaults.`,
+--max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, BATCHHOST_HTTP for
+--http, ...): flags override the environment, which overrides the defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := map[string]bool{}
 			cmd.Flags().Visit(func(f *pflag.Flag) { given[f.Name] = true })
 			if err := c.applyEnv(cmd.Flags(), serveEnv); err != nil {
+				return err
+			}
+			if err := c.applyEnv(cmd.Flags(), httpEnv); err != nil {
+				return err
+			}
+			webOpts, err := httpf.options()
+			if err != nil {
 				return err
 			}
 			level := hclog.LevelFromString(logLevel)
@@ -93,7 +107,7 @@ the environment, which overrides the defaults.`,
 			if err := c.checkConfig(cmd.Flags(), cfg, given); err != nil {
 				return err
 			}
-			return c.serve(cmd.Context(), cfg, drain, log)
+			return c.serve(cmd.Context(), cfg, drain, log, httpf.addr, webOpts)
 		},
 	}
 	fl := cmd.Flags()
@@ -111,21 +125,35 @@ the environment, which overrides the defaults.`,
 	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	httpf.register(fl)
 	fl.StringVar(&execAllow, "exec-allow", "", "commands the exec plugin may run, comma-separated names or absolute paths (default: any; plugins also inherit BATCHHOST_EXEC_ALLOW from the environment)")
 	fl.StringVar(&allowEnv, "exec-allow-env", "", "variables an exec.run job may set, comma-separated names or PREFIX_* (default: any while --exec-allow is unset, else all but those loaders and tools read as code or configuration; plugins also inherit BATCHHOST_EXEC_ALLOW_ENV)")
 	return cmd
 }
 
-func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, log hclog.Logger) error {
-	// The socket first: refusing it (another daemon, another user's
-	// directory) should not cost loading the plugins.
+func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, log hclog.Logger, httpAddr string, webOpts *web.Options) error {
+	// The sockets first: refusing one (another daemon, another user's
+	// directory, a port in use) should not cost loading the plugins.
 	l, err := control.Listen(c.socket)
 	if err != nil {
 		return err
 	}
+	var hl net.Listener
+	if webOpts != nil {
+		if hl, err = listenHTTP(httpAddr, webOpts); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	closeHTTP := func() {
+		if hl != nil {
+			hl.Close()
+		}
+	}
 	h, err := host.Open(cfg)
 	if err != nil {
 		l.Close()
+		closeHTTP()
 		return err
 	}
 	for _, p := range h.Problems() {
@@ -133,8 +161,21 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	}
 	if err := h.Start(ctx); err != nil {
 		l.Close()
+		closeHTTP()
 		h.Close()
 		return err
+	}
+	var dash *dashboard
+	var dashErr <-chan error
+	if hl != nil {
+		if dash, err = startDashboard(h, hl, *webOpts, log); err != nil {
+			l.Close()
+			closeHTTP()
+			h.Close()
+			return err
+		}
+		dashErr = dash.errc
+		log.Info("dashboard", "url", "http://"+hl.Addr().String()+"/", "token", webOpts.Token != "", "read_only", webOpts.ReadOnly)
 	}
 	srv := control.Serve(h, l)
 	log.Info("serving", "socket", c.socket, "data_dir", cfg.DataDir, "plugin_dir", cfg.PluginDir, "tasks", len(h.Tasks()))
@@ -147,6 +188,8 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	case <-srv.Done():
 		serveErr = srv.Err()
 		log.Error("control socket failed", "error", serveErr)
+	case serveErr = <-dashErr:
+		log.Error("dashboard listener failed", "error", serveErr)
 	}
 
 	log.Info("stopping: no new jobs start; running jobs may finish", "drain_timeout", drain)
@@ -158,6 +201,12 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	stopErr := h.Stop(drainCtx)
 	if stopErr != nil {
 		log.Error("stop", "error", stopErr)
+	}
+	if dash != nil {
+		// The dashboard stays up through the drain, to watch it.
+		shut, cancelShut := context.WithTimeout(context.Background(), 2*time.Second)
+		dash.stop(shut)
+		cancelShut()
 	}
 	closeErr := h.Close()
 	// Calls in flight (waits, watches) end now that the host is closed;
