@@ -153,7 +153,6 @@ func (c *client) record(ev *host.Event) bool {
 		case host.EventJobState:
 			c.setState(ev.Job, ev.State)
 			c.changed = true
-			delete(c.progress, ev.Job)
 			return true
 		case host.EventJobProgress:
 			c.setProgress(ev)

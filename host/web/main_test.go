@@ -103,6 +103,10 @@ func (f *fixture) do(t testing.TB, method, path string, form url.Values, hdr map
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := f.c.Do(req)
