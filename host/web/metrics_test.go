@@ -169,10 +169,12 @@ func TestMetricsAfterMixedRun(t *testing.T) {
 func TestMetricsFromOptionalSources(t *testing.T) {
 	var observe func(time.Duration, int)
 	f := serve(t, Options{Sources: Sources{
-		PluginProcesses:  func() map[string]int { return map[string]int{"chaos": 2} },
-		PluginStarts:     func() map[string]uint64 { return map[string]uint64{"chaos": 5} },
-		PluginCrashes:    func() map[string]map[string]uint64 { return map[string]map[string]uint64{"chaos": {"signal": 1}} },
-		OldestReady:      func() map[host.Priority]time.Time { return map[host.Priority]time.Time{host.PriorityHigh: time.Now().Add(-time.Minute)} },
+		PluginProcesses: func() map[string]int { return map[string]int{"chaos": 2} },
+		PluginStarts:    func() map[string]uint64 { return map[string]uint64{"chaos": 5} },
+		PluginCrashes:   func() map[string]map[string]uint64 { return map[string]map[string]uint64{"chaos": {"signal": 1}} },
+		OldestReady: func() map[host.Priority]time.Time {
+			return map[host.Priority]time.Time{host.PriorityHigh: time.Now().Add(-time.Minute)}
+		},
 		CountsByPriority: nil,
 		ObserveCommits: func(fn func(time.Duration, int)) func() {
 			observe = fn
