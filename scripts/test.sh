@@ -29,5 +29,14 @@ sdk/python/gen.sh --check
 (cd sdk/python && "$PY" -m unittest discover -s tests -t .)
 PYTHONPATH=sdk/python "$PY" -m unittest discover -s examples/python-plugin
 
+# The dashboard's browser tests (host/web) drive Debian's chromium: install
+# it when missing; fail if that fails.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing chromium for the browser tests" >&2
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >&2; then
+    echo "test.sh: could not install chromium (needs root and Debian's package lists); the browser tests need it" >&2
+    exit 1
+  fi
+fi
 go vet ./...
 go test -race -count=1 -timeout 20m "$@" ./...

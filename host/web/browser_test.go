@@ -124,12 +124,14 @@ func step(t testing.TB, ctx context.Context, what string, actions ...chromedp.Ac
 // until waits for a JavaScript condition on the page to hold. The page
 // changes by itself (server-sent events), so this is waiting for an
 // event, observed in the DOM.
-func until(t testing.TB, ctx context.Context, what, expr string) {
+func until(t testing.TB, tab context.Context, what, expr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		body, _ := chromedp.Run(context.Background(), chromedp.Evaluate[string](`document.body.innerText`))
+		dump, cancel := context.WithTimeout(tab, 5*time.Second)
+		defer cancel()
+		body, _ := chromedp.Run(dump, chromedp.Evaluate[string](`document.body.innerText`))
 		t.Fatalf("waiting until %s (%s): %v\npage text:\n%s", what, expr, err, body)
 	}
 }
@@ -140,6 +142,18 @@ func eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// evalAwait evaluates a JavaScript expression whose value is a promise.
+func evalAwait[T any](t testing.TB, ctx context.Context, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}

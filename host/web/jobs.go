@@ -345,9 +345,12 @@ func (s *Server) jobLogsFragment(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "job", "logs", s.newView(w, r, "", "", d))
 }
 
+// shortID is how a page names a job in little space: the last 8 hex
+// digits. The first ones of a time-ordered (v7) id are its creation
+// time, the same for every job submitted in the same millisecond.
 func shortID(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return id
 }

@@ -65,6 +65,7 @@ type logMsg struct {
 	Attempt int    `json:"attempt"`
 	Level   string `json:"level"`
 	Message string `json:"message"`
+	Fields  string `json:"fields,omitempty"`
 }
 
 // client is one open live page.
@@ -153,6 +154,11 @@ func (c *client) record(ev *host.Event) bool {
 		case host.EventJobState:
 			c.setState(ev.Job, ev.State)
 			c.changed = true
+			if ev.State == host.StateCompleted || ev.State == host.StateFailed || ev.State == host.StateCanceled {
+				// The attempt's log is complete now: re-read its tail,
+				// which streamed records may have outrun.
+				c.resync = true
+			}
 			return true
 		case host.EventJobProgress:
 			c.setProgress(ev)
@@ -163,7 +169,7 @@ func (c *client) record(ev *host.Event) bool {
 				c.logsLost++
 			}
 			c.logs = append(c.logs, logMsg{Time: ev.Log.Time.Format(timeLayout), Attempt: ev.Log.Attempt,
-				Level: ev.Log.Level, Message: ev.Log.Message})
+				Level: ev.Log.Level, Message: ev.Log.Message, Fields: string(ev.Log.Fields)})
 			return true
 		}
 	case topicGroup:
@@ -211,13 +217,11 @@ func (c *client) take() liveMsg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := liveMsg{LogsLost: c.logsLost, Submitted: c.submitted, Changed: c.changed, Resync: c.resync}
-	if !c.resync {
-		for job, st := range c.states {
-			m.States = append(m.States, stateMsg{Job: job, State: st})
-		}
-		for _, p := range c.progress {
-			m.Progress = append(m.Progress, p)
-		}
+	for job, st := range c.states {
+		m.States = append(m.States, stateMsg{Job: job, State: st})
+	}
+	for _, p := range c.progress {
+		m.Progress = append(m.Progress, p)
 	}
 	m.Logs, c.logs = c.logs, nil
 	clear(c.states)

@@ -243,13 +243,8 @@ var funcs = template.FuncMap{
 		}
 		return time.Duration(d).String()
 	},
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", math.Max(0, math.Min(1, f))*100) },
-	"short": func(id string) string {
-		if len(id) > 8 {
-			return id[:8]
-		}
-		return id
-	},
+	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", math.Max(0, math.Min(1, f))*100) },
+	"short": shortID,
 	"pretty": func(b json.RawMessage) string {
 		if len(b) == 0 {
 			return ""

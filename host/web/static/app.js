@@ -115,6 +115,11 @@
       at.className = "att";
       at.textContent = "#" + l.attempt;
       li.append(t, " ", lv, " ", at, " " + l.message);
+      if (l.fields) {
+        var f = document.createElement("code");
+        f.textContent = l.fields;
+        li.append(" ", f);
+      }
       list.appendChild(li);
     });
     while (list.children.length > max) { list.removeChild(list.firstElementChild); }
@@ -131,13 +136,15 @@
   }
 
   var es = new EventSource(live);
-  var lost = false;
   es.onopen = function () {
     if (status) { status.classList.remove("down"); status.textContent = "live"; }
-    if (lost) { lost = false; reloadFragments(true); } // catch up on what the outage hid
+    // Re-read once the stream is open: whatever changed between the page's
+    // rendering (or an outage) and the subscription would be missed else.
+    reloadFragments(true);
+    document.body.setAttribute("data-live-open", "");
   };
   es.onerror = function () {
-    lost = true;
+    document.body.removeAttribute("data-live-open");
     if (status) { status.classList.add("down"); status.textContent = "reconnecting"; }
   };
   es.onmessage = function (e) {
