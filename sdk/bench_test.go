@@ -3,11 +3,8 @@ package sdk_test
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"os"
 	"testing"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
 
 	"github.com/batchhost/batchhost/proto/pluginpb"
 	"github.com/batchhost/batchhost/proto/pluginrpc"
@@ -15,44 +12,47 @@ import (
 	"github.com/batchhost/batchhost/sdk/internal/testhook"
 )
 
-// benchClient serves p over go-plugin's in-memory gRPC connection: the
-// SDK's whole per-attempt path (decode, task, encode, events, result)
-// without process start-up.
-func benchClient(b *testing.B, p sdk.Plugin) pluginpb.TaskPluginClient {
+// benchConn serves p on an in-process attempt channel: the SDK's whole
+// per-attempt path (frames, decode, task, encode, events, result) without
+// process start-up.
+func benchConn(b *testing.B, p sdk.Plugin) *pluginrpc.Conn {
 	b.Helper()
-	hclog.DefaultOutput = io.Discard // TestPluginGRPCConn logs at debug level
 	srv, err := testhook.NewServer(p, testhook.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, server := plugin.TestPluginGRPCConn(b, false, pluginrpc.VersionedPlugins(srv)[pluginrpc.ProtocolVersion])
-	b.Cleanup(func() { server.Stop(); _ = client.Close() })
-	raw, err := client.Dispense(pluginrpc.PluginKey)
+	host, plugin, err := pluginrpc.Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return raw.(pluginpb.TaskPluginClient)
+	r, w, err := os.Pipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = srv.ServeAttempts(plugin, r) }()
+	b.Cleanup(func() { host.Close(); w.Close() })
+	return host
 }
 
-func benchExecute(b *testing.B, c pluginpb.TaskPluginClient, req *pluginpb.ExecuteRequest) {
+func benchExecute(b *testing.B, c *pluginrpc.Conn, req *pluginpb.ExecuteRequest) {
 	b.Helper()
-	ctx := context.Background()
+	ev := &pluginpb.ExecuteEvent{}
 	b.ReportAllocs()
+	seq := uint64(0)
 	for b.Loop() {
-		stream, err := c.Execute(ctx, req)
-		if err != nil {
+		seq++
+		if err := c.Write(pluginrpc.StartFrame(seq, req)); err != nil {
 			b.Fatal(err)
 		}
 		for {
-			ev, err := stream.Recv()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
+			if err := c.Read(ev); err != nil {
 				b.Fatal(err)
 			}
-			if e := ev.GetResult().GetError(); e != nil {
-				b.Fatal(e)
+			if r := ev.GetResult(); r != nil {
+				if e := r.GetError(); e != nil {
+					b.Fatal(e)
+				}
+				break
 			}
 		}
 	}
@@ -64,7 +64,7 @@ func BenchmarkExecuteNoop(b *testing.B) {
 	p := sdk.Plugin{Name: "bench", Version: "1", Tasks: []sdk.Task{
 		sdk.NewTask("noop", "Does nothing", func(context.Context, *sdk.Job, struct{}) (struct{}, error) { return struct{}{}, nil }),
 	}}
-	benchExecute(b, benchClient(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "noop", Args: []byte(`{}`)})
+	benchExecute(b, benchConn(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "noop", Args: []byte(`{}`)})
 }
 
 // BenchmarkExecuteEvents is an attempt sending 100 progress reports and
@@ -79,7 +79,7 @@ func BenchmarkExecuteEvents(b *testing.B) {
 			return struct{}{}, nil
 		}),
 	}}
-	benchExecute(b, benchClient(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "chatty"})
+	benchExecute(b, benchConn(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "chatty"})
 }
 
 // BenchmarkExecuteArgs decodes a 1 KiB args object and encodes it back.
@@ -100,5 +100,5 @@ func BenchmarkExecuteArgs(b *testing.B) {
 		a.Items = append(a.Items, item{Name: "document.txt", Tags: []string{"a", "b", "c"}, Score: 0.5})
 	}
 	raw, _ := json.Marshal(a)
-	benchExecute(b, benchClient(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "copy", Args: raw})
+	benchExecute(b, benchConn(b, p), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "copy", Args: raw})
 }

@@ -4,23 +4,22 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/batchhost/batchhost/proto/pluginpb"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
 )
 
-// sender serializes the events of one attempt onto its stream. gRPC's Send
-// is not safe for concurrent use, and a task may report progress and logs
-// from many goroutines; the mutex also fixes the order events reach the
-// host. After the result is sent (or a send failed) every later event is
-// dropped: a goroutine the task left behind must not write to a stream
-// whose handler has returned.
+// sender serializes the events of one attempt onto the attempt channel. A
+// task may report progress and logs from many goroutines; the mutex fixes
+// the order events reach the host. After the result is sent (or a send
+// failed) every later event is dropped: a goroutine the task left behind
+// must not write into the next attempt's events.
 type sender struct {
-	stream grpc.ServerStreamingServer[pluginpb.ExecuteEvent]
+	conn *pluginrpc.Conn
 
-	mu     sync.Mutex
-	closed bool
-	err    error
+	mu       sync.Mutex
+	closed   bool
+	beat     *time.Timer // heartbeats, if the host asked for them
+	interval time.Duration
 }
 
 func (s *sender) send(ev *pluginpb.ExecuteEvent) {
@@ -29,41 +28,50 @@ func (s *sender) send(ev *pluginpb.ExecuteEvent) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sendLocked(ev)
+}
+
+func (s *sender) sendLocked(ev *pluginpb.ExecuteEvent) {
 	if s.closed {
 		return
 	}
-	if err := s.stream.Send(ev); err != nil {
-		s.closed, s.err = true, err
+	if err := s.conn.Write(ev); err != nil {
+		// The host is gone or broke the channel; the result could not
+		// arrive either. The channel's reader ends the process.
+		s.closed = true
 	}
 }
 
-// finish sends the attempt's single result and closes the sender. It
-// returns the send error, or the error of an earlier failed send (the host
-// has gone away or cancelled; the result could not arrive anyway).
-func (s *sender) finish(res *pluginpb.Result) error {
+// finish sends the attempt's single result and closes the sender.
+func (s *sender) finish(res *pluginpb.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return s.err
+	if s.beat != nil {
+		s.beat.Stop()
 	}
+	s.sendLocked(&pluginpb.ExecuteEvent{Event: &pluginpb.ExecuteEvent_Result{Result: res}})
 	s.closed = true
-	s.err = s.stream.Send(&pluginpb.ExecuteEvent{Event: &pluginpb.ExecuteEvent_Result{Result: res}})
-	return s.err
 }
 
 var heartbeatEvent = &pluginpb.ExecuteEvent{Event: &pluginpb.ExecuteEvent_Heartbeat{Heartbeat: &pluginpb.Heartbeat{}}}
 
-// heartbeats sends a heartbeat every interval until stop is closed, so that
-// the host can tell a slow task from a wedged process.
-func (s *sender) heartbeats(interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			s.send(heartbeatEvent)
-		}
+// heartbeats sends a heartbeat every interval until the result, so that
+// the host can tell a slow task from a wedged process. A timer rather than
+// a goroutine: most attempts end before the first beat, and then cost
+// nothing.
+func (s *sender) heartbeats(interval time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interval = interval
+	s.beat = time.AfterFunc(interval, s.heartbeat)
+}
+
+func (s *sender) heartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
 	}
+	s.sendLocked(heartbeatEvent)
+	s.beat.Reset(s.interval)
 }

@@ -24,9 +24,13 @@ import (
 //
 // Serve never writes to stdout after go-plugin's handshake line; the
 // task's own writes to os.Stdout and os.Stderr are carried to the host by
-// go-plugin. If the host passed a lifeline (see pluginrpc.LifelineFDEnv),
-// the process exits with code 3 as soon as the host is gone, even while a
-// task is running.
+// go-plugin. The process exits with code 3 as soon as the host is gone,
+// even while a task is running: when the lifeline (see
+// pluginrpc.LifelineFDEnv) or the attempt channel ends.
+//
+// A plugin built with this SDK speaks plugin protocol version 2 only: a
+// host that does not offer it fails the handshake with a message naming
+// both versions, reports the plugin as not loaded, and stops it.
 //
 // A panic in a task is not recovered: the process dies with the Go trace
 // on stderr and the host records the attempt as plugin_crashed (and starts
@@ -43,13 +47,32 @@ func Serve(p Plugin) {
 		fmt.Fprintf(stderr, "%s: this is the batchhost task plugin %q; a batchhost host runs it: copy it into the host's plugin directory instead of running it by hand\n", prog, p.Name)
 		os.Exit(1)
 	}
-	if err := watchLifeline(prog); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
-		os.Exit(1)
+	// A host that does not offer protocol version 2 passes no attempt
+	// channel; it learns from go-plugin's handshake below that this plugin
+	// speaks only version 2 ("incompatible API version with plugin. Plugin
+	// version: 2, Client versions: [1]") and stops the process.
+	if offered, _ := pluginrpc.HostOffers(pluginrpc.ProtocolVersion); offered {
+		lifeline, err := openLifeline()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			os.Exit(1)
+		}
+		conn, err := pluginrpc.OpenAttemptChannel()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+			os.Exit(1)
+		}
+		go func() {
+			// These end only when the host is gone: it stops a plugin
+			// through go-plugin first, which returns from Serve below.
+			err := srv.ServeAttempts(conn, lifeline)
+			lastWords(fmt.Sprintf("%s: the host is gone (%v); exiting\n", prog, err))
+			os.Exit(lifelineExitCode)
+		}()
 	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(srv),
+		VersionedPlugins: pluginrpc.ServePlugins(srv),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return plugin.DefaultGRPCServer(append(opts,
 				grpc.MaxRecvMsgSize(pluginrpc.MaxMessageBytes),

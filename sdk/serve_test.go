@@ -119,14 +119,19 @@ func TestServeBadLifeline(t *testing.T) {
 
 // TestServeLifeline: closing the host's end of the lifeline makes the
 // plugin exit with code 3 at once; until then it serves, and its stdout
-// holds only the handshake line.
+// holds only the handshake line, which names protocol version 2.
 func TestServeLifeline(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := helperCmd(t, "good", cookie, pluginrpc.LifelineFDEnv+"=3")
-	cmd.ExtraFiles = []*os.File{r}
+	attempts, end, err := pluginrpc.NewAttemptChannel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer attempts.Close()
+	cmd := helperCmd(t, "good", cookie, pluginrpc.LifelineFDEnv+"=3", pluginrpc.AttemptFDEnv+"=4")
+	cmd.ExtraFiles = []*os.File{r, end}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -137,13 +142,14 @@ func TestServeLifeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = r.Close()
+	_ = end.Close()
 	lines := bufio.NewReader(stdout)
 	handshake, err := lines.ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()
 		t.Fatalf("no handshake line: %v; stderr:\n%s", err, stderr.String())
 	}
-	if !regexp.MustCompile(`^1\|1\|unix\|.+\|grpc\|`).MatchString(handshake) {
+	if !regexp.MustCompile(`^1\|2\|unix\|.+\|grpc\|`).MatchString(handshake) {
 		t.Errorf("handshake line %q", handshake)
 	}
 	_ = w.Close() // the host "dies"
@@ -160,62 +166,65 @@ func TestServeLifeline(t *testing.T) {
 	}
 }
 
-// helperClient starts the helper plugin through go-plugin, as the host does.
-func helperClient(t *testing.T) (*plugin.Client, *exec.Cmd, pluginpb.TaskPluginClient, *syncBuffer) {
-	t.Helper()
-	cmd := helperCmd(t, "good")
+// TestServeAttemptChannelClosed: the attempt channel's end is the host's
+// end too, even without a lifeline: the plugin exits with code 3.
+func TestServeAttemptChannelClosed(t *testing.T) {
+	p := testbin.StartPlugin(t, helperCmd(t, "good"))
+	p.Attempts.Close()
+	if code := p.WaitExit(t).ExitCode(); code != 3 {
+		t.Errorf("exit code %d, want 3", code)
+	}
+	if out := p.Stderr.String(); !strings.Contains(out, "the host is gone") {
+		t.Errorf("stderr does not say why it exited:\n%s", out)
+	}
+}
+
+func TestServeBadAttemptChannel(t *testing.T) {
+	for _, v := range []string{"", "abc", "1", "987"} {
+		// stdin stands in for the lifeline, which is checked first.
+		code, _, stderr := runHelper(t, helperCmd(t, "good", cookie, pluginrpc.LifelineFDEnv+"=0", pluginrpc.AttemptFDEnv+"="+v))
+		if code != 1 {
+			t.Errorf("%s=%s: exit code %d, want 1", pluginrpc.AttemptFDEnv, v, code)
+		}
+		assertOneLine(t, stderr, pluginrpc.AttemptFDEnv)
+	}
+}
+
+// TestServeOnAnOlderHost: a host that offers only protocol version 1 (as
+// hosts before version 2 did) fails the handshake with a message naming
+// both versions.
+func TestServeOnAnOlderHost(t *testing.T) {
 	stderr := &syncBuffer{}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginrpc.Handshake,
 		VersionedPlugins: pluginrpc.VersionedPlugins(nil),
-		Cmd:              cmd,
+		Cmd:              helperCmd(t, "good"),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.NewNullLogger(),
 		Stderr:           stderr,
 		StartTimeout:     deadline,
 	})
-	t.Cleanup(func() {
+	defer func() {
 		client.Kill()
 		if left := testbin.Descendants(os.Getpid()); len(left) > 0 {
 			t.Errorf("processes left behind: %+v", left)
 		}
-	})
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatalf("start: %v\nstderr:\n%s", err, stderr.String())
-	}
-	raw, err := rpc.Dispense(pluginrpc.PluginKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client, cmd, raw.(pluginpb.TaskPluginClient), stderr
-}
-
-func collect(t *testing.T, c pluginpb.TaskPluginClient, ctx context.Context, req *pluginpb.ExecuteRequest) ([]*pluginpb.ExecuteEvent, error) {
-	t.Helper()
-	stream, err := c.Execute(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	var events []*pluginpb.ExecuteEvent
-	for {
-		ev, err := stream.Recv()
-		if err == io.EOF {
-			return events, nil
-		}
-		if err != nil {
-			return events, err
-		}
-		events = append(events, ev)
+	}()
+	_, err := client.Client()
+	if err == nil || !strings.Contains(err.Error(), "Plugin version: 2, Client versions: [1]") {
+		t.Fatalf("start on a version 1 host: %v; stderr:\n%s", err, stderr.String())
 	}
 }
 
 // TestServeProtocol drives a real plugin process: Describe, events in
-// order ending with exactly one result, reuse for a second attempt, and a
-// cancel that reaches the task.
+// order ending with exactly one result, reuse for a second attempt, a
+// cancel that reaches the task, and heartbeats only when asked for.
 func TestServeProtocol(t *testing.T) {
-	_, _, c, _ := helperClient(t)
-	d, err := c.Describe(context.Background(), &pluginpb.DescribeRequest{})
+	p := testbin.StartPlugin(t, helperCmd(t, "good"))
+	if v := p.Client.NegotiatedVersion(); v != pluginrpc.ProtocolVersion2 {
+		t.Errorf("negotiated protocol version %d, want %d", v, pluginrpc.ProtocolVersion2)
+	}
+	d, err := p.Tasks.Describe(context.Background(), &pluginpb.DescribeRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +232,7 @@ func TestServeProtocol(t *testing.T) {
 		t.Errorf("Describe = %v", d)
 	}
 
-	events, err := collect(t, c, context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "steps", Args: []byte(`{"N":3}`)})
+	events, err := p.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "steps", Args: []byte(`{"N":3}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,54 +245,52 @@ func TestServeProtocol(t *testing.T) {
 			kinds = append(kinds, "log")
 		case ev.GetResult() != nil:
 			kinds = append(kinds, "result")
+		case ev.GetHeartbeat() != nil:
+			kinds = append(kinds, "heartbeat")
 		}
 	}
 	if got := strings.Join(kinds, " "); got != "progress log progress log progress log result" {
 		t.Errorf("events: %s", got)
 	}
 
-	events, err = collect(t, c, context.Background(), &pluginpb.ExecuteRequest{JobId: "j2", Attempt: 1, Task: "echo", Args: []byte(`{"x":"<&>"}`)})
+	events, err = p.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j2", Attempt: 1, Task: "echo", Args: []byte(`{"x":"<&>"}`)})
 	if err != nil || len(events) != 1 || string(events[0].GetResult().GetOutput()) != `{"x":"<&>"}` {
 		t.Fatalf("echo: %v, %v", events, err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	stream, err := c.Execute(ctx, &pluginpb.ExecuteRequest{JobId: "j3", Attempt: 1, Task: "block", HeartbeatIntervalMs: 10})
+	events, err = p.ExecuteFunc(ctx, &pluginpb.ExecuteRequest{JobId: "j3", Attempt: 1, Task: "block", HeartbeatIntervalMs: 10},
+		func(ev *pluginpb.ExecuteEvent) {
+			if ev.GetHeartbeat() != nil {
+				cancel() // the task is running
+			}
+		})
+	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := stream.Recv(); err != nil || ev.GetHeartbeat() == nil {
-		t.Fatalf("first event %v, %v; want a heartbeat", ev, err)
+	// The cancelled task returned its ctx error, and the process is free
+	// for the next job.
+	if e := events[len(events)-1].GetResult().GetError(); !strings.Contains(e.GetMessage(), "context canceled") {
+		t.Errorf("result of the cancelled attempt: %v", events[len(events)-1])
 	}
-	cancel()
-	for err == nil {
-		_, err = stream.Recv()
-	}
-	// The cancelled task returned, so the process is free for the next job.
-	if _, err := collect(t, c, context.Background(), &pluginpb.ExecuteRequest{JobId: "j4", Attempt: 1, Task: "echo"}); err != nil {
-		t.Fatalf("attempt after a cancel: %v", err)
+	if events, err := p.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j4", Attempt: 1, Task: "echo"}); err != nil || len(events) != 1 {
+		t.Fatalf("attempt after a cancel: %v %v", events, err)
 	}
 }
 
 // TestServePanicKillsProcess: a plugin binary does not recover a task's
 // panic; the process dies with Go's exit status 2 and the trace on stderr.
 func TestServePanicKillsProcess(t *testing.T) {
-	client, cmd, c, stderr := helperClient(t)
-	events, err := collect(t, c, context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "panic"})
+	p := testbin.StartPlugin(t, helperCmd(t, "good"))
+	events, err := p.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, Task: "panic"})
 	if err == nil {
-		t.Fatalf("the stream ended normally with %v; want it broken by the crash", events)
+		t.Fatalf("the attempt ended normally with %v; want the channel broken by the crash", events)
 	}
-	end := time.Now().Add(deadline)
-	for !client.Exited() { // go-plugin offers no exit channel
-		if time.Now().After(end) {
-			t.Fatal("the plugin did not exit after its task panicked")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 2 {
+	if code := p.WaitExit(t).ExitCode(); code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
-	if out := stderr.String(); !strings.Contains(out, "panic: helper boom") || !strings.Contains(out, "goroutine ") {
+	if out := p.Stderr.String(); !strings.Contains(out, "panic: helper boom") || !strings.Contains(out, "goroutine ") {
 		t.Errorf("stderr lacks the panic trace:\n%s", out)
 	}
 }

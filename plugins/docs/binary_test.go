@@ -5,20 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
 
 	"github.com/batchhost/batchhost/internal/testbin"
 	"github.com/batchhost/batchhost/proto/pluginpb"
-	"github.com/batchhost/batchhost/proto/pluginrpc"
 )
 
 // docsBin is the real plugin binary, built once in TestMain.
@@ -45,41 +38,8 @@ func TestMain(m *testing.M) {
 // it describes itself, and a PDF that makes the PDF reader panic fails
 // only its own attempt; the process goes on serving.
 func TestBinary(t *testing.T) {
-	sockets, err := os.MkdirTemp("", "docs-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(sockets)
-	cmd := exec.Command(docsBin)
-	cmd.Env = append(os.Environ(), plugin.EnvUnixSocketDir+"="+sockets)
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(nil),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.NewNullLogger(),
-		Stderr:           io.Discard,
-		StartTimeout:     30 * time.Second,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(pluginrpc.MaxMessageBytes), grpc.MaxCallSendMsgSize(pluginrpc.MaxMessageBytes))},
-	})
-	defer func() {
-		client.Kill()
-		if left := testbin.Descendants(os.Getpid()); len(left) > 0 {
-			t.Errorf("processes left behind: %+v", left)
-		}
-	}()
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatalf("start the docs plugin: %v", err)
-	}
-	raw, err := rpc.Dispense(pluginrpc.PluginKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks := raw.(pluginpb.TaskPluginClient)
-
-	d, err := tasks.Describe(context.Background(), &pluginpb.DescribeRequest{})
+	p := testbin.StartPlugin(t, exec.Command(docsBin))
+	d, err := p.Tasks.Describe(context.Background(), &pluginpb.DescribeRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,19 +57,11 @@ func TestBinary(t *testing.T) {
 	execute := func(task, path string) *pluginpb.Result {
 		t.Helper()
 		args, _ := json.Marshal(map[string]string{"path": path})
-		stream, err := tasks.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, MaxAttempts: 1, Task: task, Args: args})
+		events, err := p.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "j", Attempt: 1, MaxAttempts: 1, Task: task, Args: args})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s %s: the attempt channel broke: %v", task, path, err)
 		}
-		for {
-			ev, err := stream.Recv()
-			if err != nil {
-				t.Fatalf("%s %s: the stream broke: %v", task, path, err)
-			}
-			if r := ev.GetResult(); r != nil {
-				return r
-			}
-		}
+		return events[len(events)-1].GetResult()
 	}
 	if r := execute("extract", bad); r.GetError().GetKind() != pluginpb.ErrorKind_ERROR_KIND_UNSUPPORTED_FORMAT {
 		t.Errorf("extract of a PDF the reader panics on: %v", r)

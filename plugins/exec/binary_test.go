@@ -1,24 +1,17 @@
 package exec_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
-
 	"github.com/batchhost/batchhost/internal/testbin"
 	"github.com/batchhost/batchhost/proto/pluginpb"
-	"github.com/batchhost/batchhost/proto/pluginrpc"
 )
 
 // execBin is the real plugin binary, built once in TestMain.
@@ -42,72 +35,51 @@ func TestMain(m *testing.M) {
 }
 
 // pluginProc is the exec binary driven through go-plugin, as the host does.
-type pluginProc struct {
-	client *plugin.Client
-	cmd    *osexec.Cmd
-	tasks  pluginpb.TaskPluginClient
-	stderr *syncBuffer
-}
+type pluginProc struct{ *testbin.Plugin }
 
 func startPlugin(t *testing.T) *pluginProc {
 	t.Helper()
-	sockets, err := os.MkdirTemp("", "exec-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(sockets) })
-	p := &pluginProc{cmd: osexec.Command(execBin), stderr: &syncBuffer{}}
-	p.cmd.Env = append(os.Environ(), plugin.EnvUnixSocketDir+"="+sockets)
-	p.client = plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(nil),
-		Cmd:              p.cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           hclog.NewNullLogger(),
-		Stderr:           p.stderr,
-		StartTimeout:     deadline,
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(pluginrpc.MaxMessageBytes), grpc.MaxCallSendMsgSize(pluginrpc.MaxMessageBytes))},
-	})
-	t.Cleanup(func() {
-		p.client.Kill()
-		noDescendants(t)
-	})
-	rpc, err := p.client.Client()
-	if err != nil {
-		t.Fatalf("start the exec plugin: %v\nstderr:\n%s", err, p.stderr)
-	}
-	raw, err := rpc.Dispense(pluginrpc.PluginKey)
-	if err != nil {
-		t.Fatalf("dispense: %v", err)
-	}
-	p.tasks = raw.(pluginpb.TaskPluginClient)
-	return p
+	return &pluginProc{testbin.StartPlugin(t, osexec.Command(execBin))}
 }
 
-// attempt is one running exec.run attempt.
+// attempt is one running exec.run attempt: its events as they arrive, and
+// the attempt channel's error if it broke before the result.
 type attempt struct {
 	t      *testing.T
-	stream grpc.ServerStreamingClient[pluginpb.ExecuteEvent]
+	events chan *pluginpb.ExecuteEvent
+	err    chan error
 }
 
 func (p *pluginProc) run(t *testing.T, ctx context.Context, args string) *attempt {
 	t.Helper()
-	stream, err := p.tasks.Execute(ctx, &pluginpb.ExecuteRequest{JobId: "j1", Attempt: 1, MaxAttempts: 1, Task: "run", Args: []byte(args)})
-	if err != nil {
-		t.Fatal(err)
+	a := &attempt{t: t, events: make(chan *pluginpb.ExecuteEvent, 1024), err: make(chan error, 1)}
+	go func() {
+		_, err := p.ExecuteFunc(ctx, &pluginpb.ExecuteRequest{JobId: "j1", Attempt: 1, MaxAttempts: 1, Task: "run", Args: []byte(args)},
+			func(ev *pluginpb.ExecuteEvent) { a.events <- ev })
+		a.err <- err
+		close(a.events)
+	}()
+	return a
+}
+
+// next returns the attempt's next event, or nil and the error that ended
+// the attempt without a result.
+func (a *attempt) next() (*pluginpb.ExecuteEvent, error) {
+	ev, ok := <-a.events
+	if !ok {
+		return nil, <-a.err
 	}
-	return &attempt{t: t, stream: stream}
+	return ev, nil
 }
 
 // nextLog returns the next log record's message, skipping heartbeats and
-// progress; it fails the test if the stream ends first.
+// progress; it fails the test if the attempt ends first.
 func (a *attempt) nextLog() string {
 	a.t.Helper()
 	for {
-		ev, err := a.stream.Recv()
-		if err != nil {
-			a.t.Fatalf("the stream ended before the next log record: %v", err)
+		ev, err := a.next()
+		if err != nil || ev == nil {
+			a.t.Fatalf("the attempt ended before the next log record: %v", err)
 		}
 		if ev.GetResult() != nil {
 			a.t.Fatalf("the result %v came before the next log record", ev.GetResult())
@@ -119,11 +91,11 @@ func (a *attempt) nextLog() string {
 }
 
 // result reads up to the result and returns it; nil and the error when
-// the stream breaks first.
+// the attempt channel breaks first.
 func (a *attempt) result() (*pluginpb.Result, error) {
 	for {
-		ev, err := a.stream.Recv()
-		if err != nil {
+		ev, err := a.next()
+		if err != nil || ev == nil {
 			return nil, err
 		}
 		if r := ev.GetResult(); r != nil {
@@ -165,15 +137,15 @@ func TestBinaryCancelKillsGrandchildren(t *testing.T) {
 	defer cancel()
 	a := p.run(t, ctx, `{"argv":["sh","-c","sleep 100 & a=$!; sleep 100 & b=$!; echo $$ $a $b; wait"]}`)
 	procs := pids(t, a.nextLog())
-	below := testbin.Descendants(p.cmd.Process.Pid)
+	below := testbin.Descendants(p.Cmd.Process.Pid)
 	for _, pid := range procs {
 		if !containsPID(below, pid) {
 			t.Errorf("process %d is not below the plugin: %+v", pid, below)
 		}
 	}
 	cancel()
-	if _, err := a.result(); err == nil {
-		t.Error("the stream ended normally; want it cancelled")
+	if res, err := a.result(); err != nil || res.GetError() == nil {
+		t.Errorf("cancelled attempt: %v %v; want a result with an error", res, err)
 	}
 	for _, pid := range procs {
 		waitGone(t, pid)
@@ -183,7 +155,7 @@ func TestBinaryCancelKillsGrandchildren(t *testing.T) {
 	if err != nil || res.GetError() != nil {
 		t.Fatalf("next job: %v %v", res, err)
 	}
-	if left := testbin.Descendants(p.cmd.Process.Pid); len(left) > 0 {
+	if left := testbin.Descendants(p.Cmd.Process.Pid); len(left) > 0 {
 		t.Errorf("left below the plugin: %+v", left)
 	}
 }
@@ -194,7 +166,7 @@ func TestBinaryPluginDeathKillsCommand(t *testing.T) {
 	p := startPlugin(t)
 	a := p.run(t, context.Background(), `{"argv":["sh","-c","echo $$; exec sleep 100"]}`)
 	pid := pids(t, a.nextLog())[0]
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitGone(t, pid)
@@ -207,23 +179,4 @@ func containsPID(procs []testbin.Proc, pid int) bool {
 		}
 	}
 	return false
-}
-
-// syncBuffer is a bytes.Buffer safe for go-plugin's stderr goroutine and
-// the test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -364,7 +364,9 @@ type ExecuteRequest struct {
 	// (its clock stops while a job is paused). 0 means none.
 	DeadlineUnixNano int64 `protobuf:"varint,5,opt,name=deadline_unix_nano,json=deadlineUnixNano,proto3" json:"deadline_unix_nano,omitempty"`
 	// heartbeat_interval_ms is how often the plugin should send a Heartbeat
-	// while the task runs. 0 lets the plugin choose.
+	// while the task runs. 0 lets the plugin choose (protocol version 1) or
+	// asks for none (protocol version 2: the host asks for heartbeats only for
+	// an attempt with a stall timeout).
 	HeartbeatIntervalMs int64 `protobuf:"varint,6,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// max_attempts is informational: lets a task know whether this is its
 	// last chance.
@@ -452,6 +454,98 @@ func (x *ExecuteRequest) GetMaxAttempts() int32 {
 	return 0
 }
 
+// HostFrame is a message from the host on the attempt channel (protocol
+// version 2). The plugin answers a start with the attempt's events, ending
+// with exactly one Result, after which it sends nothing until the next
+// start. The host sends a start only to an idle plugin, that is before the
+// first attempt or after the previous attempt's Result.
+//
+// Cancels do not travel here: the plugin reads the attempt channel only
+// between tasks, which keeps a short attempt to one read and one write. The
+// host writes a cancel to the lifeline pipe instead (see proto/pluginrpc):
+// the attempt's seq, 8 bytes big-endian. A cancel cancels the task's
+// context; the attempt still ends with its Result once the task returns. A
+// cancel may arrive before its start: the attempt then starts cancelled.
+type HostFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Frame:
+	//
+	//	*HostFrame_Start
+	Frame isHostFrame_Frame `protobuf_oneof:"frame"`
+	// seq numbers the attempts of one plugin process, from 1, increasing; a
+	// cancel names the attempt by it.
+	Seq           uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostFrame) Reset() {
+	*x = HostFrame{}
+	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostFrame) ProtoMessage() {}
+
+func (x *HostFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostFrame.ProtoReflect.Descriptor instead.
+func (*HostFrame) Descriptor() ([]byte, []int) {
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HostFrame) GetFrame() isHostFrame_Frame {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
+}
+
+func (x *HostFrame) GetStart() *ExecuteRequest {
+	if x != nil {
+		if x, ok := x.Frame.(*HostFrame_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *HostFrame) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type isHostFrame_Frame interface {
+	isHostFrame_Frame()
+}
+
+type HostFrame_Start struct {
+	// start begins an attempt.
+	Start *ExecuteRequest `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+func (*HostFrame_Start) isHostFrame_Frame() {}
+
+// ExecuteEvent is one message of an attempt's events: an Execute stream's
+// message (protocol version 1) or a plugin's message on the attempt channel
+// (protocol version 2).
 type ExecuteEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -467,7 +561,7 @@ type ExecuteEvent struct {
 
 func (x *ExecuteEvent) Reset() {
 	*x = ExecuteEvent{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	mi := &file_pluginpb_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -479,7 +573,7 @@ func (x *ExecuteEvent) String() string {
 func (*ExecuteEvent) ProtoMessage() {}
 
 func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	mi := &file_pluginpb_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -492,7 +586,7 @@ func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteEvent.ProtoReflect.Descriptor instead.
 func (*ExecuteEvent) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{4}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExecuteEvent) GetEvent() isExecuteEvent_Event {
@@ -577,7 +671,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[5]
+	mi := &file_pluginpb_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +683,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[5]
+	mi := &file_pluginpb_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +696,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{5}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Progress) GetFraction() float64 {
@@ -632,7 +726,7 @@ type LogRecord struct {
 
 func (x *LogRecord) Reset() {
 	*x = LogRecord{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[6]
+	mi := &file_pluginpb_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +738,7 @@ func (x *LogRecord) String() string {
 func (*LogRecord) ProtoMessage() {}
 
 func (x *LogRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[6]
+	mi := &file_pluginpb_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +751,7 @@ func (x *LogRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
 func (*LogRecord) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{6}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LogRecord) GetLevel() LogLevel {
@@ -696,7 +790,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[7]
+	mi := &file_pluginpb_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +802,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[7]
+	mi := &file_pluginpb_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +815,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{7}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 type Result struct {
@@ -737,7 +831,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[8]
+	mi := &file_pluginpb_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +843,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[8]
+	mi := &file_pluginpb_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +856,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Result) GetOutcome() isResult_Outcome {
@@ -821,7 +915,7 @@ type TaskError struct {
 
 func (x *TaskError) Reset() {
 	*x = TaskError{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[9]
+	mi := &file_pluginpb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +927,7 @@ func (x *TaskError) String() string {
 func (*TaskError) ProtoMessage() {}
 
 func (x *TaskError) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[9]
+	mi := &file_pluginpb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +940,7 @@ func (x *TaskError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskError.ProtoReflect.Descriptor instead.
 func (*TaskError) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskError) GetKind() ErrorKind {
@@ -901,7 +995,11 @@ const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\x04args\x18\x04 \x01(\fR\x04args\x12,\n" +
 	"\x12deadline_unix_nano\x18\x05 \x01(\x03R\x10deadlineUnixNano\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x06 \x01(\x03R\x13heartbeatIntervalMs\x12!\n" +
-	"\fmax_attempts\x18\a \x01(\x05R\vmaxAttempts\"\xff\x01\n" +
+	"\fmax_attempts\x18\a \x01(\x05R\vmaxAttempts\"c\n" +
+	"\tHostFrame\x12;\n" +
+	"\x05start\x18\x01 \x01(\v2#.batchhost.plugin.v1.ExecuteRequestH\x00R\x05start\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seqB\a\n" +
+	"\x05frame\"\xff\x01\n" +
 	"\fExecuteEvent\x12;\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1d.batchhost.plugin.v1.ProgressH\x00R\bprogress\x122\n" +
 	"\x03log\x18\x02 \x01(\v2\x1e.batchhost.plugin.v1.LogRecordH\x00R\x03log\x12>\n" +
@@ -967,7 +1065,7 @@ func file_pluginpb_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_pluginpb_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_pluginpb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_pluginpb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_pluginpb_plugin_proto_goTypes = []any{
 	(LogLevel)(0),            // 0: batchhost.plugin.v1.LogLevel
 	(ErrorKind)(0),           // 1: batchhost.plugin.v1.ErrorKind
@@ -975,31 +1073,33 @@ var file_pluginpb_plugin_proto_goTypes = []any{
 	(*DescribeResponse)(nil), // 3: batchhost.plugin.v1.DescribeResponse
 	(*TaskInfo)(nil),         // 4: batchhost.plugin.v1.TaskInfo
 	(*ExecuteRequest)(nil),   // 5: batchhost.plugin.v1.ExecuteRequest
-	(*ExecuteEvent)(nil),     // 6: batchhost.plugin.v1.ExecuteEvent
-	(*Progress)(nil),         // 7: batchhost.plugin.v1.Progress
-	(*LogRecord)(nil),        // 8: batchhost.plugin.v1.LogRecord
-	(*Heartbeat)(nil),        // 9: batchhost.plugin.v1.Heartbeat
-	(*Result)(nil),           // 10: batchhost.plugin.v1.Result
-	(*TaskError)(nil),        // 11: batchhost.plugin.v1.TaskError
+	(*HostFrame)(nil),        // 6: batchhost.plugin.v1.HostFrame
+	(*ExecuteEvent)(nil),     // 7: batchhost.plugin.v1.ExecuteEvent
+	(*Progress)(nil),         // 8: batchhost.plugin.v1.Progress
+	(*LogRecord)(nil),        // 9: batchhost.plugin.v1.LogRecord
+	(*Heartbeat)(nil),        // 10: batchhost.plugin.v1.Heartbeat
+	(*Result)(nil),           // 11: batchhost.plugin.v1.Result
+	(*TaskError)(nil),        // 12: batchhost.plugin.v1.TaskError
 }
 var file_pluginpb_plugin_proto_depIdxs = []int32{
 	4,  // 0: batchhost.plugin.v1.DescribeResponse.tasks:type_name -> batchhost.plugin.v1.TaskInfo
-	7,  // 1: batchhost.plugin.v1.ExecuteEvent.progress:type_name -> batchhost.plugin.v1.Progress
-	8,  // 2: batchhost.plugin.v1.ExecuteEvent.log:type_name -> batchhost.plugin.v1.LogRecord
-	9,  // 3: batchhost.plugin.v1.ExecuteEvent.heartbeat:type_name -> batchhost.plugin.v1.Heartbeat
-	10, // 4: batchhost.plugin.v1.ExecuteEvent.result:type_name -> batchhost.plugin.v1.Result
-	0,  // 5: batchhost.plugin.v1.LogRecord.level:type_name -> batchhost.plugin.v1.LogLevel
-	11, // 6: batchhost.plugin.v1.Result.error:type_name -> batchhost.plugin.v1.TaskError
-	1,  // 7: batchhost.plugin.v1.TaskError.kind:type_name -> batchhost.plugin.v1.ErrorKind
-	2,  // 8: batchhost.plugin.v1.TaskPlugin.Describe:input_type -> batchhost.plugin.v1.DescribeRequest
-	5,  // 9: batchhost.plugin.v1.TaskPlugin.Execute:input_type -> batchhost.plugin.v1.ExecuteRequest
-	3,  // 10: batchhost.plugin.v1.TaskPlugin.Describe:output_type -> batchhost.plugin.v1.DescribeResponse
-	6,  // 11: batchhost.plugin.v1.TaskPlugin.Execute:output_type -> batchhost.plugin.v1.ExecuteEvent
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	5,  // 1: batchhost.plugin.v1.HostFrame.start:type_name -> batchhost.plugin.v1.ExecuteRequest
+	8,  // 2: batchhost.plugin.v1.ExecuteEvent.progress:type_name -> batchhost.plugin.v1.Progress
+	9,  // 3: batchhost.plugin.v1.ExecuteEvent.log:type_name -> batchhost.plugin.v1.LogRecord
+	10, // 4: batchhost.plugin.v1.ExecuteEvent.heartbeat:type_name -> batchhost.plugin.v1.Heartbeat
+	11, // 5: batchhost.plugin.v1.ExecuteEvent.result:type_name -> batchhost.plugin.v1.Result
+	0,  // 6: batchhost.plugin.v1.LogRecord.level:type_name -> batchhost.plugin.v1.LogLevel
+	12, // 7: batchhost.plugin.v1.Result.error:type_name -> batchhost.plugin.v1.TaskError
+	1,  // 8: batchhost.plugin.v1.TaskError.kind:type_name -> batchhost.plugin.v1.ErrorKind
+	2,  // 9: batchhost.plugin.v1.TaskPlugin.Describe:input_type -> batchhost.plugin.v1.DescribeRequest
+	5,  // 10: batchhost.plugin.v1.TaskPlugin.Execute:input_type -> batchhost.plugin.v1.ExecuteRequest
+	3,  // 11: batchhost.plugin.v1.TaskPlugin.Describe:output_type -> batchhost.plugin.v1.DescribeResponse
+	7,  // 12: batchhost.plugin.v1.TaskPlugin.Execute:output_type -> batchhost.plugin.v1.ExecuteEvent
+	11, // [11:13] is the sub-list for method output_type
+	9,  // [9:11] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_pluginpb_plugin_proto_init() }
@@ -1008,12 +1108,15 @@ func file_pluginpb_plugin_proto_init() {
 		return
 	}
 	file_pluginpb_plugin_proto_msgTypes[4].OneofWrappers = []any{
+		(*HostFrame_Start)(nil),
+	}
+	file_pluginpb_plugin_proto_msgTypes[5].OneofWrappers = []any{
 		(*ExecuteEvent_Progress)(nil),
 		(*ExecuteEvent_Log)(nil),
 		(*ExecuteEvent_Heartbeat)(nil),
 		(*ExecuteEvent_Result)(nil),
 	}
-	file_pluginpb_plugin_proto_msgTypes[8].OneofWrappers = []any{
+	file_pluginpb_plugin_proto_msgTypes[9].OneofWrappers = []any{
 		(*Result_Output)(nil),
 		(*Result_Error)(nil),
 	}
@@ -1023,7 +1126,7 @@ func file_pluginpb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginpb_plugin_proto_rawDesc), len(file_pluginpb_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,13 +34,21 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // TaskPlugin is served by every plugin binary. The host calls Describe once
-// after launching a process, then Execute once per job attempt. A process runs
-// at most one Execute at a time.
+// after launching a process. A process runs at most one attempt at a time.
+//
+// Protocol version 1 runs each attempt as one Execute call. Protocol version 2
+// (negotiated in go-plugin's handshake) leaves Execute unimplemented and runs
+// attempts on the attempt channel instead: a stream socket the host passes to
+// the plugin at launch (see proto/pluginrpc), carrying length-prefixed
+// messages, HostFrame from the host and ExecuteEvent from the plugin. One
+// attempt there costs one message each way instead of an HTTP/2 stream.
+// Cancels travel on the lifeline pipe (see HostFrame).
 type TaskPluginClient interface {
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
-	// Execute runs one attempt of one job. The stream carries progress, log
-	// records and heartbeats, and ends with exactly one Result. Cancelling the
-	// call (host cancel, timeout, shutdown) cancels the task's context.
+	// Execute runs one attempt of one job (protocol version 1). The stream
+	// carries progress, log records and heartbeats, and ends with exactly one
+	// Result. Cancelling the call (host cancel, timeout, shutdown) cancels the
+	// task's context.
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteEvent], error)
 }
 
@@ -86,13 +94,21 @@ type TaskPlugin_ExecuteClient = grpc.ServerStreamingClient[ExecuteEvent]
 // for forward compatibility.
 //
 // TaskPlugin is served by every plugin binary. The host calls Describe once
-// after launching a process, then Execute once per job attempt. A process runs
-// at most one Execute at a time.
+// after launching a process. A process runs at most one attempt at a time.
+//
+// Protocol version 1 runs each attempt as one Execute call. Protocol version 2
+// (negotiated in go-plugin's handshake) leaves Execute unimplemented and runs
+// attempts on the attempt channel instead: a stream socket the host passes to
+// the plugin at launch (see proto/pluginrpc), carrying length-prefixed
+// messages, HostFrame from the host and ExecuteEvent from the plugin. One
+// attempt there costs one message each way instead of an HTTP/2 stream.
+// Cancels travel on the lifeline pipe (see HostFrame).
 type TaskPluginServer interface {
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
-	// Execute runs one attempt of one job. The stream carries progress, log
-	// records and heartbeats, and ends with exactly one Result. Cancelling the
-	// call (host cancel, timeout, shutdown) cancels the task's context.
+	// Execute runs one attempt of one job (protocol version 1). The stream
+	// carries progress, log records and heartbeats, and ends with exactly one
+	// Result. Cancelling the call (host cancel, timeout, shutdown) cancels the
+	// task's context.
 	Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error
 	mustEmbedUnimplementedTaskPluginServer()
 }

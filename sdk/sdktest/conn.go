@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"io"
+	"os"
 	"sync"
 	"testing"
 
@@ -14,31 +15,22 @@ import (
 	"github.com/batchhost/batchhost/sdk/internal/testhook"
 )
 
-// conn is a connection to p's task server over go-plugin's in-memory test
-// connection: the real gRPC protocol, served inside the test process.
+// conn is p's task server played inside the test process through the real
+// protocol: Describe over go-plugin's in-memory gRPC connection, attempts
+// on an attempt channel of their own each.
 type conn struct {
+	server testhook.Server
 	client pluginpb.TaskPluginClient
-	// done receives once per finished Execute call on the server side.
-	done  chan struct{}
-	close func()
+	close  func()
 }
 
 func connect(t testing.TB, p sdk.Plugin) *conn {
 	t.Helper()
-	done := make(chan struct{}, 16)
-	srv, err := testhook.NewServer(p, testhook.Options{
-		RecoverPanics: true,
-		ExecuteDone: func() {
-			select {
-			case done <- struct{}{}:
-			default: // nobody is waiting for this many calls
-			}
-		},
-	})
+	srv, err := testhook.NewServer(p, testhook.Options{RecoverPanics: true})
 	if err != nil {
 		t.Fatalf("sdktest: invalid plugin: %v", err)
 	}
-	client, server := quietTestConn(t, pluginrpc.VersionedPlugins(srv)[pluginrpc.ProtocolVersion])
+	client, server := quietTestConn(t, pluginrpc.ServePlugins(srv)[pluginrpc.ProtocolVersion])
 	// Stop the server before closing the client: Close asks the server to
 	// stop itself over the connection, and two Stops at once race inside
 	// go-plugin. Stopped first, the server just refuses that request.
@@ -51,7 +43,39 @@ func connect(t testing.TB, p sdk.Plugin) *conn {
 		closeAll()
 		t.Fatalf("sdktest: dispense: %v", err)
 	}
-	return &conn{client: raw.(pluginpb.TaskPluginClient), done: done, close: closeAll}
+	return &conn{server: srv, client: raw.(pluginpb.TaskPluginClient), close: closeAll}
+}
+
+// channel is the host's side of an attempt channel and its lifeline.
+type channel struct {
+	conn     *pluginrpc.Conn
+	lifeline *os.File
+}
+
+func (ch *channel) close() {
+	ch.conn.Close()
+	ch.lifeline.Close()
+}
+
+// attempts opens a fresh attempt channel and lifeline to the server: a
+// task abandoned on an earlier one (it ignored its cancel) cannot disturb
+// the next attempt. Closing it ends the server's side.
+func (c *conn) attempts(t testing.TB) *channel {
+	t.Helper()
+	host, plugin, err := pluginrpc.Pipe()
+	if err != nil {
+		t.Fatalf("sdktest: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		host.Close()
+		t.Fatalf("sdktest: %v", err)
+	}
+	go func() {
+		_ = c.server.ServeAttempts(plugin, r)
+		r.Close()
+	}()
+	return &channel{conn: host, lifeline: w}
 }
 
 // hclogMu serializes quietTestConn's swap of hclog.DefaultOutput.

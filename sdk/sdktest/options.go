@@ -20,8 +20,9 @@ type config struct {
 	err         error
 }
 
-// Defaults: attempt 1 of 3 (the host's default policy), no timeout, the
-// SDK's default heartbeat, and the host's default 5 s kill grace.
+// Defaults: attempt 1 of 3 (the host's default policy), no timeout, no
+// heartbeats (the host asks for them only for jobs with a stall timeout),
+// and the host's default 5 s kill grace.
 func newConfig(opts []Option) config {
 	c := config{ctx: context.Background(), jobID: "sdktest-job", attempt: 1, grace: 5 * time.Second}
 	for _, o := range opts {
@@ -89,7 +90,8 @@ func WithContext(ctx context.Context) Option {
 }
 
 // WithHeartbeat asks the SDK for a heartbeat every d (the SDK's floor is
-// 10 ms) instead of its default of one a second.
+// 10 ms), as the host does for a job with a stall timeout; without it
+// there are none.
 func WithHeartbeat(d time.Duration) Option {
 	return func(c *config) {
 		if d < time.Millisecond {

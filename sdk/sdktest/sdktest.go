@@ -11,9 +11,10 @@
 //		...
 //	}
 //
-// Run plays the host: it encodes the args, calls Execute over go-plugin's
-// in-memory gRPC connection, collects every event in order and the result,
-// and can time the call out or cancel it. Conformance checks what every
+// Run plays the host: it encodes the args, starts the attempt on an attempt
+// channel as the host does (a socket inside the test process), collects
+// every event in order and the result, and can time the attempt out or
+// cancel it. Conformance checks what every
 // plugin must do.
 //
 // Unlike a plugin binary, sdktest recovers a panic in a task (in the task's
@@ -28,11 +29,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"sync/atomic"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
 
 	"github.com/batchhost/batchhost/proto/pluginpb"
 	"github.com/batchhost/batchhost/proto/pluginrpc"
@@ -95,8 +94,8 @@ func encodeArgs(args any) ([]byte, error) {
 
 func run(t testing.TB, c *conn, cfg config, task string, args []byte) *Result {
 	t.Helper()
-	// A timeout cancels the call rather than setting a gRPC deadline, as
-	// the host does (its timeout clock stops while a job is paused, which a
+	// A timeout cancels the attempt rather than setting a deadline, as the
+	// host does (its timeout clock stops while a job is paused, which a
 	// deadline cannot).
 	ctx, cancel := context.WithCancelCause(cfg.ctx)
 	defer cancel(nil)
@@ -113,29 +112,46 @@ func run(t testing.TB, c *conn, cfg config, task string, args []byte) *Result {
 		timer := time.AfterFunc(cfg.timeout, func() { cancel(errTimedOut) })
 		defer timer.Stop()
 	}
-
-	for drained := false; !drained; { // forget earlier calls on this connection
-		select {
-		case <-c.done:
-		default:
-			drained = true
-		}
-	}
 	res := &Result{t: t}
-	stream, err := c.client.Execute(ctx, req, grpc.MaxCallRecvMsgSize(pluginrpc.MaxMessageBytes))
-	// If the call never got going (say ctx was already done), the task
-	// never ran and there is nothing to wait for after a cancel.
-	started := err == nil
-	gotResult := false
-	for err == nil {
-		var ev *pluginpb.ExecuteEvent
-		ev, err = stream.Recv()
-		if err != nil {
-			break
-		}
-		if gotResult {
-			t.Errorf("sdktest: protocol violation: an event after the result: %v", ev)
-			continue
+	if ctx.Err() != nil {
+		// The host does not start an attempt it has already cancelled.
+		res.Err = cancelled(ctx, cfg)
+		return res
+	}
+
+	ch := c.attempts(t)
+	defer ch.close()
+	const seq = 1 // the channel's first attempt
+	if err := ch.conn.Write(pluginrpc.StartFrame(seq, req)); err != nil {
+		t.Fatalf("sdktest: start the attempt: %v", err)
+	}
+	// The cancel travels as the host's does; after it, the task has the
+	// grace period to return before it counts as abandoned (the host would
+	// kill the process).
+	var graceOver atomic.Bool
+	grace := time.AfterFunc(cfg.grace, func() {
+		graceOver.Store(true)
+		ch.close()
+	})
+	grace.Stop() // armed by the cancel
+	defer grace.Stop()
+	stop := context.AfterFunc(ctx, func() {
+		_ = pluginrpc.WriteCancel(ch.lifeline, seq)
+		grace.Reset(cfg.grace)
+	})
+	defer stop()
+	for {
+		ev := &pluginpb.ExecuteEvent{}
+		if err := ch.conn.Read(ev); err != nil {
+			switch {
+			case graceOver.Load():
+				res.Output, res.Err, res.Abandoned = nil, cancelled(ctx, cfg), true
+				t.Logf("sdktest: task %q still running %v after its attempt was cancelled; it ignores its ctx (the host would kill the plugin process)", task, cfg.grace)
+			default:
+				t.Errorf("sdktest: protocol violation: the attempt channel broke before the result: %v", err)
+				res.Err = &Error{Kind: "plugin_crashed", Message: fmt.Sprintf("the attempt channel broke: %v", err), Retryable: true}
+			}
+			return res
 		}
 		switch e := ev.GetEvent().(type) {
 		case *pluginpb.ExecuteEvent_Progress:
@@ -145,37 +161,17 @@ func run(t testing.TB, c *conn, cfg config, task string, args []byte) *Result {
 		case *pluginpb.ExecuteEvent_Heartbeat:
 			res.Events = append(res.Events, Heartbeat{})
 		case *pluginpb.ExecuteEvent_Result:
-			gotResult = true
 			res.setResult(e.Result)
+			if res.Err != nil && ctx.Err() != nil {
+				// The task saw the cancel and returned its error: the host
+				// records its own kind, not the task's.
+				res.Err = cancelled(ctx, cfg)
+			}
+			return res
 		default:
 			t.Errorf("sdktest: protocol violation: an empty event")
 		}
 	}
-	switch {
-	case errors.Is(err, io.EOF) && gotResult && res.Err != nil && ctx.Err() != nil:
-		// The task saw the cancel and returned its ctx error before the
-		// stream noticed: the host records its own kind, not the task's.
-		res.Err = cancelled(ctx, cfg)
-	case errors.Is(err, io.EOF) && gotResult:
-	case errors.Is(err, io.EOF):
-		t.Errorf("sdktest: protocol violation: the stream ended without a result")
-	case ctx.Err() != nil:
-		res.Output = nil
-		res.Err = cancelled(ctx, cfg)
-		if !started {
-			break
-		}
-		select {
-		case <-c.done:
-		case <-time.After(cfg.grace):
-			res.Abandoned = true
-			t.Logf("sdktest: task %q still running %v after its call was cancelled; it ignores its ctx (the host would kill the plugin process)", task, cfg.grace)
-		}
-	default:
-		res.Output = nil
-		res.Err = &Error{Kind: "plugin_crashed", Message: fmt.Sprintf("the stream broke: %v", err), Retryable: true}
-	}
-	return res
 }
 
 // cancelled is the error the host records for an attempt it cancelled:

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -26,12 +25,16 @@ type TaskInfo struct {
 	Path        string // the plugin executable
 }
 
-// plugin is a loaded plugin and its pool of warm processes.
+// plugin is a loaded plugin and its pool (see pool.go); the Manager's mu
+// guards the pool.
 type plugin struct {
 	name, version, path string
 	fresh               bool // a new process per attempt
 	memLimit            int64
 	idle                []*proc // warm, ready processes; the last is the warmest
+	waiting             []*Run  // attempts waiting for a process, oldest first
+	launching           int     // launches under way
+	live                int     // processes in Manager.procs
 }
 
 // Manager owns the plugins of one host and their processes.
@@ -46,8 +49,11 @@ type Manager struct {
 	problems []error
 	procs    map[*proc]struct{} // every live process, idle or busy
 	closed   bool
-	runs     sync.WaitGroup
-	bg       sync.WaitGroup // processes being stopped in the background
+	runs     sync.WaitGroup // attempts not finished
+	// bg counts the goroutines Close must wait for: launches, attempt
+	// channel readers, processes being stopped. Added to under mu while
+	// not closed.
+	bg sync.WaitGroup
 }
 
 // Open discovers the plugins in cfg.Dir and asks each what it offers. A
@@ -130,7 +136,7 @@ func (m *Manager) discover() error {
 
 // describe launches a plugin once and asks what it offers.
 func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, error) {
-	p, err := launch(context.Background(), &m.cfg, path, 0)
+	p, err := launch(&m.cfg, path, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("is it a batchhost plugin? %w", err)
 	}
@@ -177,8 +183,8 @@ func (m *Manager) register(path string, p *proc, d *pluginpb.DescribeResponse) e
 		m.tasks[ti.Name] = ti
 	}
 	if !pl.fresh && pl.memLimit == 0 {
-		m.procs[p] = struct{}{}
-		m.releaseLocked(pl, p)
+		m.addProcLocked(pl, p)
+		m.idleLocked(pl, p)
 	} else {
 		m.bg.Go(func() { p.stop(m.cfg.KillGrace) })
 	}
@@ -221,128 +227,6 @@ func (m *Manager) HasTask(name string) bool {
 	return ok
 }
 
-// acquire returns a warm process of pl, or launches one.
-func (m *Manager) acquire(pl *plugin) (*proc, error) {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return nil, ErrClosed
-	}
-	var dead []*proc
-	defer func() {
-		// Idle processes that died on their own: release their pipes and
-		// go-plugin's side. On the attempt's goroutine, which Close waits for.
-		for _, p := range dead {
-			p.kill()
-		}
-	}()
-	for n := len(pl.idle); n > 0; n = len(pl.idle) {
-		p := pl.idle[n-1]
-		pl.idle = pl.idle[:n-1]
-		switch p.takeFromPool() {
-		case poolReady:
-			m.mu.Unlock()
-			return p, nil
-		case poolExited:
-			delete(m.procs, p)
-			dead = append(dead, p)
-		}
-	}
-	m.mu.Unlock()
-	p, err := launch(context.Background(), &m.cfg, pl.path, pl.memLimit)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		m.mu.Unlock()
-		p.kill() // on the attempt's goroutine, which Close waits for
-		m.mu.Lock()
-		return nil, ErrClosed
-	}
-	m.procs[p] = struct{}{}
-	return p, nil
-}
-
-// release returns a healthy process to its pool after an attempt. It runs
-// on the attempt's goroutine, which Close waits for, so a process stopped
-// here is stopped before Close returns.
-func (m *Manager) release(pl *plugin, p *proc) {
-	m.mu.Lock()
-	if m.closed || pl.fresh {
-		delete(m.procs, p)
-		m.mu.Unlock()
-		p.stop(m.cfg.KillGrace)
-		return
-	}
-	m.releaseLocked(pl, p)
-	m.mu.Unlock()
-}
-
-func (m *Manager) releaseLocked(pl *plugin, p *proc) {
-	pl.idle = append(pl.idle, p)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.idle == nil {
-		p.idle = time.AfterFunc(m.cfg.IdleTimeout, func() { m.expire(pl, p) })
-	} else {
-		p.idle.Reset(m.cfg.IdleTimeout)
-	}
-}
-
-// expire stops a process that stayed idle for IdleTimeout.
-func (m *Manager) expire(pl *plugin, p *proc) {
-	m.mu.Lock()
-	i := slices.Index(pl.idle, p)
-	if i < 0 {
-		m.mu.Unlock()
-		return // taken for an attempt meanwhile
-	}
-	pl.idle = slices.Delete(pl.idle, i, i+1)
-	delete(m.procs, p)
-	// Counted under the lock while not closed, so that Close, which sets
-	// closed under the lock before it waits, waits for this stop too.
-	m.bg.Add(1)
-	m.mu.Unlock()
-	defer m.bg.Done()
-	p.stop(m.cfg.KillGrace)
-}
-
-// discard kills a process that must not be reused (it crashed, hung, or
-// ignored a cancel).
-func (m *Manager) discard(p *proc) {
-	m.mu.Lock()
-	delete(m.procs, p)
-	m.mu.Unlock()
-	p.kill()
-}
-
-type poolState int
-
-const (
-	poolReady   poolState = iota // usable
-	poolStopped                  // being stopped by someone else
-	poolExited                   // died while idle; the caller cleans up
-)
-
-// takeFromPool stops the idle timer and says whether the process can take
-// an attempt.
-func (p *proc) takeFromPool() poolState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return poolStopped
-	}
-	if p.idle != nil {
-		p.idle.Stop()
-	}
-	if p.client.Exited() {
-		return poolExited
-	}
-	return poolReady
-}
-
 // Close stops every process: idle ones are asked to exit, busy ones are
 // killed (the engine interrupts attempts before it closes the manager).
 // It waits for every attempt goroutine to finish.
@@ -354,11 +238,14 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	idle := map[*proc]bool{}
+	var waiting []*Run
 	for _, pl := range m.plugins {
 		for _, p := range pl.idle {
 			idle[p] = true
 		}
 		pl.idle = nil
+		waiting = append(waiting, pl.waiting...)
+		pl.waiting = nil
 	}
 	all := make([]*proc, 0, len(m.procs))
 	for p := range m.procs {
@@ -366,6 +253,9 @@ func (m *Manager) Close() error {
 	}
 	m.procs = map[*proc]struct{}{}
 	m.mu.Unlock()
+	for _, r := range waiting {
+		r.startFailed(ErrClosed)
+	}
 	var wg sync.WaitGroup
 	for _, p := range all {
 		wg.Go(func() {

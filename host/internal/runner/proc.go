@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,8 +22,11 @@ import (
 // proc is one plugin process. It runs at most one attempt at a time.
 type proc struct {
 	path     string
+	pl       *plugin // nil until registered
 	client   *goplugin.Client
 	rpc      pluginpb.TaskPluginClient
+	version  int             // the protocol version negotiated at the handshake
+	attempts *pluginrpc.Conn // protocol version 2: the attempt channel
 	cmd      *exec.Cmd
 	pid      int
 	stderr   *tail
@@ -32,13 +34,22 @@ type proc struct {
 	memLimit int64
 
 	mu      sync.Mutex
-	idle    *time.Timer // armed while the process is idle in the pool
-	stopped bool
+	cur     *Run          // protocol version 2: the attempt in progress
+	seq     uint64        // protocol version 2: the last attempt's seq
+	idle    *time.Timer   // armed while the process is idle in the pool
+	stopped bool          // a kill or stop has begun
+	gone    chan struct{} // closed when that kill or stop is over
 }
+
+// The protocol versions the runner speaks.
+const (
+	protocolV1 = pluginrpc.ProtocolVersion1
+	protocolV2 = pluginrpc.ProtocolVersion2
+)
 
 // launch starts a plugin process and waits for its handshake. A process
 // that fails any step is killed before launch returns.
-func launch(ctx context.Context, cfg *Config, path string, memLimit int64) (*proc, error) {
+func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 	// The lifeline: the plugin reads its end and exits on EOF, which the
 	// kernel delivers when this process dies, however it dies. Pdeathsig
 	// backs it up for a plugin stopped with SIGSTOP (it cannot read).
@@ -47,18 +58,27 @@ func launch(ctx context.Context, cfg *Config, path string, memLimit int64) (*pro
 		return nil, fmt.Errorf("lifeline pipe: %w", err)
 	}
 	defer lr.Close()
+	// The attempt channel, for a plugin that speaks protocol version 2;
+	// which version it speaks is known only after the handshake.
+	attempts, ar, err := pluginrpc.NewAttemptChannel()
+	if err != nil {
+		lw.Close()
+		return nil, err
+	}
+	defer ar.Close()
 	cmd := exec.Command(path)
 	cmd.Env = append(append([]string{}, cfg.Env...),
 		pluginrpc.LifelineFDEnv+"=3",
+		pluginrpc.AttemptFDEnv+"=4",
 		// go-plugin only passes its socket directory to the plugin this way.
 		"PLUGIN_UNIX_SOCKET_DIR="+cfg.SocketDir,
 	)
-	cmd.ExtraFiles = []*os.File{lr}
+	cmd.ExtraFiles = []*os.File{lr, ar}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &proc{path: path, cmd: cmd, stderr: newTail(stderrLines), lifeline: lw, memLimit: memLimit}
+	p := &proc{path: path, cmd: cmd, stderr: newTail(stderrLines), lifeline: lw, attempts: attempts, memLimit: memLimit, gone: make(chan struct{})}
 	p.client = goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  pluginrpc.Handshake,
-		VersionedPlugins: pluginrpc.VersionedPlugins(nil),
+		VersionedPlugins: pluginrpc.HostPlugins(),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     cfg.StartTimeout,
@@ -94,6 +114,12 @@ func launch(ctx context.Context, cfg *Config, path string, memLimit int64) (*pro
 		return fail("dispense", fmt.Errorf("unexpected client type %T", raw))
 	}
 	p.rpc = rpc
+	p.version = p.client.NegotiatedVersion()
+	if p.version != protocolV2 {
+		// A version 1 plugin has no use for the channel.
+		p.attempts.Close()
+		p.attempts = nil
+	}
 	if memLimit > 0 && p.pid > 0 {
 		if err := p.limitMemory(memLimit); err != nil {
 			return fail("memory limit", err)
@@ -150,23 +176,41 @@ func (p *proc) signal(sig syscall.Signal) error {
 
 // kill ends the process group at once and cleans up go-plugin's side. It
 // never blocks for long: go-plugin's Kill can hang on a stopped or wedged
-// plugin, so it runs under a watchdog.
+// plugin, so it runs under a watchdog. A kill while another kill or a stop
+// is under way sends SIGKILL too, then waits for that one to finish, so
+// that the process is gone when kill returns.
 func (p *proc) kill() {
 	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
-		return
-	}
+	first := !p.stopped
 	p.stopped = true
 	if p.idle != nil {
 		p.idle.Stop()
 	}
 	p.mu.Unlock()
+	if !first {
+		select {
+		case <-p.gone:
+		default:
+			p.signal(syscall.SIGKILL)
+			<-p.gone
+		}
+		return
+	}
+	defer close(p.gone)
 	if p.pid > 0 {
 		p.signal(syscall.SIGKILL)
 	}
 	p.lifeline.Close()
+	p.closeAttempts()
 	p.cleanup(killWatchdog)
+}
+
+// closeAttempts closes the host's end of the attempt channel, which ends
+// its reader.
+func (p *proc) closeAttempts() {
+	if p.attempts != nil {
+		p.attempts.Close()
+	}
 }
 
 // stop asks the process to exit (closing its gRPC connection and its
@@ -182,8 +226,11 @@ func (p *proc) stop(grace time.Duration) {
 		p.idle.Stop()
 	}
 	p.mu.Unlock()
+	defer close(p.gone)
 	// go-plugin's shutdown first: the plugin exits 0. Closing the lifeline
-	// first would make it exit 3, which reads as a failure in the logs.
+	// or the attempt channel first would make it exit 3, which reads as a
+	// failure in the logs.
+	defer p.closeAttempts()
 	defer p.lifeline.Close()
 	done := make(chan struct{})
 	go func() {
@@ -235,13 +282,4 @@ func (p *proc) waitExit(limit time.Duration) (string, bool) {
 		return ps.String(), true
 	}
 	return "exited", true
-}
-
-// busy reports whether the plugin says a task is still running.
-func (p *proc) running(ctx context.Context) (int32, error) {
-	d, err := p.rpc.Describe(ctx, &pluginpb.DescribeRequest{})
-	if err != nil {
-		return 0, err
-	}
-	return d.GetRunning(), nil
 }

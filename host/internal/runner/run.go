@@ -27,7 +27,7 @@ type Attempt struct {
 	Timeout time.Duration
 	// StallTimeout fails the attempt when the plugin sends nothing
 	// (progress, log, heartbeat) for this long while not paused. 0 means
-	// none.
+	// none. Only such attempts ask the plugin for heartbeats.
 	StallTimeout time.Duration
 }
 
@@ -89,15 +89,22 @@ type Run struct {
 	done    chan struct{}
 	out     Outcome
 
+	// stopParent ends the watch on Start's ctx.
+	stopParent func() bool
+
 	mu       sync.Mutex
 	p        *proc
 	paused   bool
 	over     bool // the attempt has ended: its process may already serve another
 	cause    error
 	cancelAt time.Time
-	cancelFn context.CancelCauseFunc
+	cancelFn context.CancelCauseFunc // protocol version 1: the Execute call's
+	grace    *time.Timer             // protocol version 2: kills a cancelled task that does not return
+	seq      uint64                  // protocol version 2: the attempt's number in its process
 	timeout  *pausableTimer
 	stall    *pausableTimer
+	finished bool // done is closed
+	onDone   []func()
 }
 
 // Start begins an attempt and returns at once; the outcome is ready when
@@ -105,27 +112,41 @@ type Run struct {
 // plugin sent the events, and never after Done is closed. Only an unknown
 // task or a closed manager is an error; everything that goes wrong later
 // is in the Outcome.
+//
+// With a warm process of a protocol version 2 plugin at hand, Start writes
+// the attempt to the process and returns: no goroutine is started for it.
+// Otherwise the attempt waits for a process being launched (see Prewarm).
+// Cancelling ctx cancels the attempt (ErrCanceled).
 func (m *Manager) Start(ctx context.Context, a Attempt, onEvent func(Event)) (*Run, error) {
 	name, _, _ := strings.Cut(a.Task, ".")
-	m.mu.Lock()
-	closed := m.closed
-	pl := m.plugins[name]
-	_, known := m.tasks[a.Task]
-	if !closed && known {
-		m.runs.Add(1)
-	}
-	m.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
-	}
-	if !known || pl == nil {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTask, a.Task)
-	}
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
-	r := &Run{m: m, pl: pl, a: a, onEvent: onEvent, done: make(chan struct{})}
-	go r.run(ctx)
+	r := &Run{a: a, m: m, onEvent: onEvent, done: make(chan struct{}), out: Outcome{Started: time.Now()}}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, ErrClosed
+	}
+	pl := m.plugins[name]
+	if _, known := m.tasks[a.Task]; !known || pl == nil {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("%w %q", ErrUnknownTask, a.Task)
+	}
+	r.pl = pl
+	m.runs.Add(1)
+	p := m.takeIdleLocked(pl)
+	if p == nil {
+		pl.waiting = append(pl.waiting, r)
+		m.launchForWaitersLocked(pl)
+	}
+	m.mu.Unlock()
+	if ctx.Done() != nil {
+		r.stopParent = context.AfterFunc(ctx, func() { r.Cancel(ErrCanceled) })
+	}
+	if p != nil {
+		r.attach(p)
+	}
 	return r, nil
 }
 
@@ -136,6 +157,22 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 func (r *Run) Outcome() Outcome {
 	<-r.done
 	return r.out
+}
+
+// OnDone arranges for fn to be called once the attempt is over: after Done
+// is closed, from the runner goroutine that closed it, or at once from the
+// caller's if it is already closed. It lets a caller collect outcomes (in
+// batches, say) without a goroutine per attempt waiting on Done. fn must
+// not block for long: it holds up the next attempt of the process.
+func (r *Run) OnDone(fn func()) {
+	r.mu.Lock()
+	if !r.finished {
+		r.onDone = append(r.onDone, fn)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	fn()
 }
 
 // PID is the plugin process's id, 0 before it has one.
@@ -187,172 +224,176 @@ func (r *Run) Resume() error {
 // outcome's kind. Only the first cause counts.
 func (r *Run) Cancel(cause error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cancelLocked(cause)
+	waiting := r.cancelLocked(cause)
+	r.mu.Unlock()
+	// An attempt still waiting for a process ends here, unless a launch
+	// took it meanwhile (attach then sees the cause).
+	if waiting && r.m.unwait(r) {
+		r.finish(nil, causeError(cause, r.a))
+	}
 }
 
-func (r *Run) cancelLocked(cause error) {
-	if r.cause != nil {
-		return
+// cancelLocked records cause and passes the cancel on; it reports whether
+// the attempt has no process yet.
+func (r *Run) cancelLocked(cause error) (waiting bool) {
+	if r.cause != nil || r.over {
+		return false
 	}
 	r.cause = cause
 	r.cancelAt = time.Now()
 	r.timeout.stop()
 	r.stall.stop()
+	if r.p == nil {
+		return true
+	}
 	if r.paused {
 		// A stopped process cannot see its cancellation; let it run to
 		// return within the grace period.
 		r.paused = false
-		if r.p != nil {
-			r.p.signal(syscall.SIGCONT)
-		}
+		r.p.signal(syscall.SIGCONT)
 	}
-	if r.cancelFn != nil {
+	if r.p.version == protocolV1 {
 		r.cancelFn(cause)
+	} else {
+		r.sendCancel(r.p)
 	}
+	return false
 }
 
-func (r *Run) run(parent context.Context) {
-	defer r.m.runs.Done()
-	defer close(r.done)
-	r.out.Started = time.Now()
-	defer func() { r.out.Finished = time.Now() }()
-
-	p, err := r.m.acquire(r.pl)
-	if err != nil {
-		r.out.Err = &AttemptError{Kind: errkind.PluginCrashed, Retryable: true,
-			Message: fmt.Sprintf("could not start plugin %s: %v", r.pl.name, err)}
-		if errors.Is(err, ErrClosed) {
-			r.out.Err = &AttemptError{Kind: errkind.Interrupted, Retryable: true, Message: "host is shutting down"}
-		}
+// attach gives the attempt its process and sends it off.
+func (r *Run) attach(p *proc) {
+	r.mu.Lock()
+	if r.cause != nil {
+		// Cancelled while the process was on its way.
+		cause := r.cause
+		r.mu.Unlock()
+		r.m.release(r.pl, p)
+		r.finish(nil, causeError(cause, r.a))
 		return
 	}
-	// The caller's ctx ending means cancel, not a broken stream: the stream
-	// itself runs on its own ctx so that a cancel is told apart from a crash.
-	stop := context.AfterFunc(parent, func() { r.Cancel(ErrCanceled) })
-	defer stop()
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	r.mu.Lock()
 	r.p = p
-	r.cancelFn = cancel
-	if r.cause != nil {
-		cancel(r.cause)
-	}
 	if r.paused {
 		p.signal(syscall.SIGSTOP)
 	}
 	r.timeout = newPausableTimer(r.a.Timeout, r.paused, func() { r.Cancel(errTimeout) })
 	r.stall = newPausableTimer(r.a.StallTimeout, r.paused, func() { r.Cancel(errStalled) })
-	r.mu.Unlock()
-
-	result, streamErr := r.execute(ctx, p)
-
-	r.mu.Lock()
-	r.timeout.stop()
-	r.stall.stop()
-	cause, cancelAt := r.cause, r.cancelAt
-	r.over = true
-	if r.paused {
-		// Stopped after the task returned: continue it before anyone
-		// else gets it.
-		r.paused = false
-		p.signal(syscall.SIGCONT)
+	if p.version == protocolV1 {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		r.cancelFn = cancel
+		r.mu.Unlock()
+		go r.runV1(ctx, p)
+		return
 	}
+	r.startV2(p)
 	r.mu.Unlock()
-
-	switch {
-	case result != nil:
-		// The task returned, so the process is free whatever else happened.
-		r.out.Output, r.out.Err = fromResult(result)
-		if r.out.Err != nil && cause != nil {
-			r.out.Err = causeError(cause, r.a)
-		}
-		r.m.release(r.pl, p)
-	case cause != nil:
-		r.out.Err = causeError(cause, r.a)
-		r.settle(p, cancelAt)
-	default:
-		r.out.Err = r.crash(p, streamErr)
-	}
 }
 
-// execute runs the Execute stream until its result or its end.
-func (r *Run) execute(ctx context.Context, p *proc) (*pluginpb.Result, error) {
+// request is the attempt as the plugin sees it.
+func (r *Run) request(heartbeat time.Duration) *pluginpb.ExecuteRequest {
 	req := &pluginpb.ExecuteRequest{
 		JobId:               r.a.JobID,
 		Attempt:             int32(r.a.Attempt),
 		Task:                r.a.Task[len(r.pl.name)+1:],
 		Args:                r.a.Args,
-		HeartbeatIntervalMs: r.m.cfg.HeartbeatInterval.Milliseconds(),
+		HeartbeatIntervalMs: heartbeat.Milliseconds(),
 		MaxAttempts:         int32(r.a.MaxAttempts),
 	}
 	if r.a.Timeout > 0 {
 		req.DeadlineUnixNano = time.Now().Add(r.a.Timeout).UnixNano()
 	}
-	stream, err := p.rpc.Execute(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			return nil, err
-		}
+	return req
+}
+
+// event passes one of the plugin's events on; a heartbeat only proves the
+// attempt alive.
+func (r *Run) event(ev *pluginpb.ExecuteEvent) {
+	if r.stall != nil {
 		r.mu.Lock()
 		r.stall.reset()
 		r.mu.Unlock()
-		switch e := ev.GetEvent().(type) {
-		case *pluginpb.ExecuteEvent_Progress:
-			r.onEvent(Event{Kind: EventProgress, Time: time.Now(), Fraction: e.Progress.GetFraction(), Message: e.Progress.GetMessage()})
-		case *pluginpb.ExecuteEvent_Log:
-			t := time.Now()
-			if ns := e.Log.GetTimeUnixNano(); ns > 0 {
-				t = time.Unix(0, ns)
-			}
-			var fields json.RawMessage
-			// Fields the log file could not read back are dropped.
-			if f := e.Log.GetFieldsJson(); len(f) > 0 && json.Valid(f) && jsonshape.Check(f) == nil {
-				fields = f
-			}
-			r.onEvent(Event{Kind: EventLog, Time: t, Level: levelName(e.Log.GetLevel()), Message: e.Log.GetMessage(), Fields: fields})
-		case *pluginpb.ExecuteEvent_Result:
-			return e.Result, nil
+	}
+	switch e := ev.GetEvent().(type) {
+	case *pluginpb.ExecuteEvent_Progress:
+		r.onEvent(Event{Kind: EventProgress, Time: time.Now(), Fraction: e.Progress.GetFraction(), Message: e.Progress.GetMessage()})
+	case *pluginpb.ExecuteEvent_Log:
+		t := time.Now()
+		if ns := e.Log.GetTimeUnixNano(); ns > 0 {
+			t = time.Unix(0, ns)
 		}
+		var fields json.RawMessage
+		// Fields the log file could not read back are dropped.
+		if f := e.Log.GetFieldsJson(); len(f) > 0 && json.Valid(f) && jsonshape.Check(f) == nil {
+			fields = f
+		}
+		r.onEvent(Event{Kind: EventLog, Time: t, Level: levelName(e.Log.GetLevel()), Message: e.Log.GetMessage(), Fields: fields})
 	}
 }
 
-// settle decides, after a cancel, whether the process can take another
-// attempt: it can once the plugin reports its task returned; if that has
-// not happened when the kill grace is over, the process group is killed.
-func (r *Run) settle(p *proc, cancelAt time.Time) {
-	deadline := cancelAt.Add(r.m.cfg.KillGrace)
-	for {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		n, err := p.running(ctx)
-		cancel()
-		if err == nil && n == 0 {
-			r.m.release(r.pl, p)
-			return
-		}
-		if err != nil || time.Now().After(deadline) {
-			r.m.discard(p)
-			return
-		}
-		time.Sleep(settlePoll)
+// end marks the attempt over, stops its clocks and continues a process
+// stopped after its task returned, before anyone else gets it. It returns
+// the cancel cause, if any.
+func (r *Run) end() (cause error, cancelAt time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timeout.stop()
+	r.stall.stop()
+	if r.grace != nil {
+		r.grace.Stop()
 	}
+	r.over = true
+	if r.paused {
+		r.paused = false
+		r.p.signal(syscall.SIGCONT)
+	}
+	return r.cause, r.cancelAt
 }
 
-// settlePoll is how often a cancelled attempt's plugin is asked whether
-// its task has returned.
-const settlePoll = 20 * time.Millisecond
+// returned records the result of a task that returned: the process is
+// free whatever else happened.
+func (r *Run) returned(p *proc, res *pluginpb.Result) {
+	cause, _ := r.end()
+	out, e := fromResult(res)
+	if e != nil && cause != nil {
+		e = causeError(cause, r.a)
+	}
+	r.m.release(r.pl, p)
+	r.finish(out, e)
+}
 
-// crash describes a stream that broke without a result: the plugin
-// exited, was killed, or closed the stream. The process is discarded.
-func (r *Run) crash(p *proc, streamErr error) *AttemptError {
+// finish records the outcome, closes Done and calls the OnDone functions.
+func (r *Run) finish(out []byte, e *AttemptError) {
+	if r.stopParent != nil {
+		r.stopParent()
+	}
+	r.out.Output, r.out.Err, r.out.Finished = out, e, time.Now()
+	close(r.done)
+	r.mu.Lock()
+	r.finished = true
+	fns := r.onDone
+	r.onDone = nil
+	r.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+	r.m.runs.Done()
+}
+
+// startFailed ends an attempt whose process could not be launched.
+func (r *Run) startFailed(err error) {
+	e := &AttemptError{Kind: errkind.PluginCrashed, Retryable: true,
+		Message: fmt.Sprintf("could not start plugin %s: %v", r.pl.name, err)}
+	if errors.Is(err, ErrClosed) {
+		e = &AttemptError{Kind: errkind.Interrupted, Retryable: true, Message: "host is shutting down"}
+	}
+	r.finish(nil, e)
+}
+
+// crash describes an attempt whose process broke off without a result: it
+// exited, was killed, or closed its end. The process is discarded.
+func (r *Run) crash(p *proc, broken error) *AttemptError {
 	exit, ok := p.waitExit(2 * time.Second)
 	if !ok {
-		// The stream broke but the process lives on: it is not to be trusted.
+		// The channel broke but the process lives on: it is not to be trusted.
 		p.signal(syscall.SIGKILL)
 		exit, _ = p.waitExit(killWatchdog)
 		if exit == "" {
@@ -363,7 +404,7 @@ func (r *Run) crash(p *proc, streamErr error) *AttemptError {
 	stderr := p.stderr.String()
 	msg := fmt.Sprintf("plugin %s exited during the attempt", r.pl.name)
 	if exit == "" {
-		msg = fmt.Sprintf("plugin %s broke the attempt's stream: %v", r.pl.name, oneLine(errString(streamErr)))
+		msg = fmt.Sprintf("plugin %s broke the attempt's stream: %v", r.pl.name, oneLine(errString(broken)))
 	}
 	marker := p.stderr.Marker()
 	switch {

@@ -4,7 +4,12 @@
 // import it.
 package testhook
 
-import "github.com/batchhost/batchhost/proto/pluginpb"
+import (
+	"io"
+
+	"github.com/batchhost/batchhost/proto/pluginpb"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
+)
 
 // Options are the test-only settings of a task server.
 type Options struct {
@@ -12,13 +17,18 @@ type Options struct {
 	// result instead of letting it kill the process. sdktest needs this
 	// because its tasks run inside the test binary.
 	RecoverPanics bool
-	// ExecuteDone, when non-nil, is called each time an Execute call
-	// returns, after its result was sent (or its send failed). sdktest
-	// uses it to learn whether a cancelled task really stopped.
-	ExecuteDone func()
+}
+
+// Server is the SDK's task server: Describe over gRPC, attempts on the
+// attempt channel.
+type Server interface {
+	pluginpb.TaskPluginServer
+	// ServeAttempts runs the attempts the host starts on c, taking their
+	// cancels from cancels, until either ends.
+	ServeAttempts(c *pluginrpc.Conn, cancels io.Reader) error
 }
 
 // NewServer builds the task server for p, which must be an sdk.Plugin; it
 // returns an error for an invalid plugin configuration. Package sdk sets it
 // in its init function, so it is non-nil once sdk is linked in.
-var NewServer func(p any, o Options) (pluginpb.TaskPluginServer, error)
+var NewServer func(p any, o Options) (Server, error)

@@ -7,4 +7,7 @@ import (
 	"github.com/batchhost/batchhost/sdk"
 )
 
-func main() { sdk.Serve(chaos.Plugin()) }
+func main() {
+	defer chaos.Profile()()
+	sdk.Serve(chaos.Plugin())
+}

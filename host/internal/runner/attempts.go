@@ -1,0 +1,138 @@
+package runner
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/batchhost/batchhost/proto/pluginpb"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
+)
+
+// Protocol version 2: attempts travel on the process's attempt channel. A
+// start frame goes out from Start's caller; one reader goroutine per
+// process takes the plugin's events and result and finishes the attempt.
+// No goroutine is started per attempt.
+
+// inlineArgs is the largest args sent from Start's caller. A start frame
+// of this size fits the socket's buffer, so the write cannot block on a
+// plugin slow to read; a larger one goes out on a goroutine.
+const inlineArgs = 64 << 10
+
+// minHeartbeat is the shortest heartbeat interval asked of a plugin.
+const minHeartbeat = 10 * time.Millisecond
+
+// startV2 sends the attempt to its process. r.mu is held.
+func (r *Run) startV2(p *proc) {
+	var hb time.Duration
+	if r.a.StallTimeout > 0 {
+		// Heartbeats only where a stall timeout needs them, and often
+		// enough that a live attempt cannot stall.
+		hb = max(min(r.m.cfg.HeartbeatInterval, r.a.StallTimeout/3), minHeartbeat)
+	}
+	r.seq = p.setCurrent(r)
+	frame := pluginrpc.StartFrame(r.seq, r.request(hb))
+	if len(r.a.Args) <= inlineArgs {
+		if err := p.attempts.Write(frame); err != nil {
+			p.brokenWrite(err)
+		}
+		return
+	}
+	go func() {
+		if err := p.attempts.Write(frame); err != nil {
+			p.brokenWrite(err)
+		}
+	}()
+}
+
+// brokenWrite handles a frame that could not be written: the process is
+// gone or its channel broken. Killing it makes sure its reader sees the
+// end and finishes the attempt as a crash.
+func (p *proc) brokenWrite(err error) {
+	if !errors.Is(err, net.ErrClosed) {
+		p.kill()
+	}
+}
+
+// sendCancel cancels r's task in p, on p's lifeline: 8 bytes into a pipe
+// the plugin always reads (the write cannot block), which may overtake a
+// start frame still on its way (the plugin then starts the attempt
+// cancelled). If the task has not returned after the kill grace, p is
+// killed. r.mu is held.
+func (r *Run) sendCancel(p *proc) {
+	if err := pluginrpc.WriteCancel(p.lifeline, r.seq); err != nil {
+		p.brokenWrite(err)
+	}
+	r.grace = time.AfterFunc(r.m.cfg.KillGrace, func() {
+		if p.current() == r {
+			r.m.log.Warn("plugin did not return from a cancelled task within the kill grace; killing it", "plugin", r.pl.name, "pid", p.pid)
+			p.kill()
+		}
+	})
+}
+
+// setCurrent makes r p's attempt in progress and returns its seq.
+func (p *proc) setCurrent(r *Run) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur = r
+	p.seq++
+	return p.seq
+}
+
+// current is the attempt p is running, nil between attempts.
+func (p *proc) current() *Run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// takeCurrent ends p's current attempt and returns it.
+func (p *proc) takeCurrent() *Run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.cur
+	p.cur = nil
+	return r
+}
+
+// readAttempts is the reader of p's attempt channel, for p's whole life:
+// it passes events on, finishes an attempt at its result, and when the
+// channel ends (the process died or was stopped) finishes the attempt in
+// progress, if any, and lets the process go.
+func (m *Manager) readAttempts(p *proc) {
+	defer m.bg.Done()
+	for {
+		ev := &pluginpb.ExecuteEvent{}
+		if err := p.attempts.Read(ev); err != nil {
+			m.lost(p, p.takeCurrent(), err)
+			return
+		}
+		if res := ev.GetResult(); res != nil {
+			if r := p.takeCurrent(); r != nil {
+				r.returned(p, res)
+			}
+			continue
+		}
+		if r := p.current(); r != nil {
+			r.event(ev)
+		}
+		// Events between attempts have no attempt to belong to; the SDK
+		// sends none.
+	}
+}
+
+// lost handles the end of p's attempt channel: p is discarded, and r, the
+// attempt it was running, is finished as cancelled (if it was) or crashed.
+func (m *Manager) lost(p *proc, r *Run, err error) {
+	if r == nil {
+		m.discard(p)
+		return
+	}
+	if cause, _ := r.end(); cause != nil {
+		m.discard(p)
+		r.finish(nil, causeError(cause, r.a))
+		return
+	}
+	r.finish(nil, r.crash(p, err))
+}
