@@ -24,7 +24,7 @@ func Plugin() sdk.Plugin {
 			sdk.NewTask("exit", `Exits the plugin process with {"code"} (default 1)`, exit),
 			sdk.NewTask("kill", "SIGKILLs its own plugin process", kill),
 			sdk.NewTask("hang", "Ignores cancellation and never returns", hang),
-			sdk.NewTask("progress", `Takes {"steps"} steps of {"ms"} milliseconds, reporting progress and a log record each step`, progress),
+			sdk.NewTask("progress", `Takes {"steps"} steps of {"ms"} milliseconds, reporting progress and a log record each step (and crashing after step {"crash_at"})`, progress),
 			sdk.NewTask("alloc", `Allocates and touches {"mb"} MiB and holds it {"hold_ms"} milliseconds`, alloc),
 			sdk.NewTask("log", `Writes {"lines"} log records at {"level"} (default info)`, logLines),
 		},

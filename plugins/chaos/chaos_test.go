@@ -157,6 +157,18 @@ func TestProgressEventsInOrder(t *testing.T) {
 	}
 }
 
+// TestProgressCrashAt: the events before the crash arrive, then the task
+// panics (a plugin_crashed result under sdktest).
+func TestProgressCrashAt(t *testing.T) {
+	res := sdktest.Run(t, chaos.Plugin(), "progress", map[string]int{"steps": 5, "ms": 1, "crash_at": 2})
+	if res.Err == nil || res.Err.Kind != "plugin_crashed" || !strings.Contains(res.Err.Message, "planned crash after step 2") {
+		t.Fatalf("err = %v, want the planned crash", res.Err)
+	}
+	if n := len(res.Progress()); n != 2 {
+		t.Errorf("%d progress reports before the crash, want 2", n)
+	}
+}
+
 func TestAlloc(t *testing.T) {
 	res := sdktest.Run(t, chaos.Plugin(), "alloc", map[string]int{"mb": 8, "hold_ms": 1})
 	var out struct{ MB int }
@@ -192,6 +204,7 @@ func TestInvalidArgs(t *testing.T) {
 		{"progress", `{}`, "steps must be"},
 		{"progress", `{"steps":0,"ms":1}`, "steps must be"},
 		{"progress", `{"steps":2,"ms":-5}`, "ms must be"},
+		{"progress", `{"steps":2,"crash_at":3}`, "crash_at must be"},
 		{"alloc", `{"mb":-1}`, "mb must be"},
 		{"alloc", `{"mb":1,"hold_ms":-1}`, "hold_ms must be"},
 		{"log", `{"lines":1,"level":"loud"}`, "level must be"},

@@ -13,6 +13,9 @@ import (
 type progressArgs struct {
 	Steps int `json:"steps"`
 	MS    int `json:"ms"`
+	// CrashAt makes the task panic right after reporting step CrashAt: a
+	// plugin that dies in the middle of an attempt's events.
+	CrashAt int `json:"crash_at"`
 }
 
 // maxSteps bounds progress so that a typo cannot flood the host's log.
@@ -21,6 +24,9 @@ const maxSteps = 1_000_000
 func (a progressArgs) Validate() error {
 	if a.Steps <= 0 || a.Steps > maxSteps {
 		return fmt.Errorf("steps must be between 1 and %d, got %d", maxSteps, a.Steps)
+	}
+	if a.CrashAt < 0 || a.CrashAt > a.Steps {
+		return fmt.Errorf("crash_at must be between 0 (never) and steps (%d), got %d", a.Steps, a.CrashAt)
 	}
 	return checkMS("ms", a.MS)
 }
@@ -38,6 +44,9 @@ func progress(ctx context.Context, job *sdk.Job, in progressArgs) (progressResul
 		}
 		job.Progress(float64(i)/float64(in.Steps), fmt.Sprintf("step %d/%d", i, in.Steps))
 		job.Log().Info("step", "i", i)
+		if i == in.CrashAt {
+			panic(fmt.Sprintf("chaos: planned crash after step %d", i))
+		}
 	}
 	return progressResult{Steps: in.Steps}, nil
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // chaosBin and bogusBin are built once for every test: the real chaos
-// plugin and a program that is not a plugin.
-var chaosBin, bogusBin, freshBin, execBin string
+// plugin and a program that is not a plugin. chaosV1Bin is the chaos
+// plugin built with the SDK of the last protocol version 1 commit.
+var chaosBin, chaosV1Bin, bogusBin, freshBin, execBin string
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
@@ -36,6 +37,9 @@ func TestMain(m *testing.M) {
 	}
 	if err == nil {
 		execBin, err = testbin.Build(tmp, "batchhost-plugin-exec", testbin.Exec)
+	}
+	if err == nil {
+		chaosV1Bin, err = testbin.BuildAtCommit(tmp, "batchhost-plugin-chaos-v1", "./plugins/chaos/cmd/batchhost-plugin-chaos", testbin.Protocol1Commit)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -84,6 +88,24 @@ func open(t testing.TB, mod func(*Config)) *Manager {
 		}
 	})
 	return m
+}
+
+// protocols runs fn once for each plugin protocol version the host speaks,
+// with the chaos plugin built for it: plugins built with earlier SDKs must
+// behave the same.
+func protocols(t *testing.T, fn func(t *testing.T, chaos string)) {
+	t.Run("v2", func(t *testing.T) { fn(t, chaosBin) })
+	t.Run("v1", func(t *testing.T) { fn(t, chaosV1Bin) })
+}
+
+// withChaos makes the plugin directory hold the given chaos binary.
+func withChaos(t testing.TB, bin string, mod func(*Config)) func(*Config) {
+	return func(c *Config) {
+		c.Dir = pluginDir(t, map[string]string{"batchhost-plugin-chaos": bin})
+		if mod != nil {
+			mod(c)
+		}
+	}
 }
 
 // attempt runs one attempt to its end and returns the outcome and events.

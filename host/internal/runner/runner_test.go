@@ -20,8 +20,10 @@ import (
 	"github.com/batchhost/batchhost/internal/testbin"
 )
 
-func TestEchoAndEventsInOrder(t *testing.T) {
-	m := open(t, nil)
+func TestEchoAndEventsInOrder(t *testing.T) { protocols(t, testEchoAndEventsInOrder) }
+
+func testEchoAndEventsInOrder(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	out, _ := attempt(t, m, Attempt{Task: "chaos.echo", Args: []byte(`{"a":[1,2,"ü"]}`)})
 	if out.Err != nil || string(out.Output) != `{"a":[1,2,"ü"]}` {
 		t.Fatalf("echo: %s %v", out.Output, out.Err)
@@ -46,7 +48,11 @@ func TestEchoAndEventsInOrder(t *testing.T) {
 }
 
 func TestMisbehavingPluginsFailOnlyTheirOwnAttempt(t *testing.T) {
-	m := open(t, nil)
+	protocols(t, testMisbehavingPluginsFailOnlyTheirOwnAttempt)
+}
+
+func testMisbehavingPluginsFailOnlyTheirOwnAttempt(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	var wg sync.WaitGroup
 	sleeps := make([]Outcome, 20)
 	for i := range sleeps {
@@ -94,7 +100,11 @@ func TestMisbehavingPluginsFailOnlyTheirOwnAttempt(t *testing.T) {
 }
 
 func TestHungPluginIsKilledAtItsTimeout(t *testing.T) {
-	m := open(t, func(c *Config) { c.KillGrace = 500 * time.Millisecond })
+	protocols(t, testHungPluginIsKilledAtItsTimeout)
+}
+
+func testHungPluginIsKilledAtItsTimeout(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, func(c *Config) { c.KillGrace = 500 * time.Millisecond }))
 	const timeout = time.Second
 	t0 := time.Now()
 	r, _ := start(t, m, Attempt{Task: "chaos.hang", Timeout: timeout})
@@ -128,7 +138,11 @@ func waitPID(t testing.TB, r *Run) int {
 }
 
 func TestCancelReachesTheTaskAndTheProcessIsReused(t *testing.T) {
-	m := open(t, nil)
+	protocols(t, testCancelReachesTheTaskAndTheProcessIsReused)
+}
+
+func testCancelReachesTheTaskAndTheProcessIsReused(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	r, _ := start(t, m, Attempt{Task: "chaos.progress", Args: []byte(`{"steps":1000,"ms":30}`)})
 	pid := waitPID(t, r)
 	t0 := time.Now()
@@ -149,7 +163,11 @@ func TestCancelReachesTheTaskAndTheProcessIsReused(t *testing.T) {
 }
 
 func TestPauseStopsProgressAndTheTimeoutClock(t *testing.T) {
-	m := open(t, nil)
+	protocols(t, testPauseStopsProgressAndTheTimeoutClock)
+}
+
+func testPauseStopsProgressAndTheTimeoutClock(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	var mu sync.Mutex
 	var progressAt []time.Time
 	got := make(chan struct{}, 100)
@@ -194,8 +212,10 @@ func TestPauseStopsProgressAndTheTimeoutClock(t *testing.T) {
 	}
 }
 
-func TestStallTimeout(t *testing.T) {
-	m := open(t, nil)
+func TestStallTimeout(t *testing.T) { protocols(t, testStallTimeout) }
+
+func testStallTimeout(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	// chaos.hang sends heartbeats (the SDK does) so it does not stall;
 	// a stopped process sends nothing, but pause stops the stall clock.
 	out, _ := attempt(t, m, Attempt{Task: "chaos.sleep", Args: []byte(`{"ms":1500}`), StallTimeout: 3 * time.Second})
@@ -212,8 +232,10 @@ func TestStallTimeout(t *testing.T) {
 	}
 }
 
-func TestCloseLeavesNoProcess(t *testing.T) {
-	m := open(t, nil)
+func TestCloseLeavesNoProcess(t *testing.T) { protocols(t, testCloseLeavesNoProcess) }
+
+func testCloseLeavesNoProcess(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	var runs []*Run
 	for range 3 {
 		r, _ := start(t, m, Attempt{Task: "chaos.sleep", Args: []byte(`{"ms":60000}`)})
@@ -301,8 +323,10 @@ func TestBadPluginDirectories(t *testing.T) {
 	}
 }
 
-func TestMemoryLimit(t *testing.T) {
-	m := open(t, func(c *Config) { c.MemoryLimit = 256 << 20 })
+func TestMemoryLimit(t *testing.T) { protocols(t, testMemoryLimit) }
+
+func testMemoryLimit(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, func(c *Config) { c.MemoryLimit = 256 << 20 }))
 	if out, _ := attempt(t, m, Attempt{Task: "chaos.alloc", Args: []byte(`{"mb":32}`)}); out.Err != nil {
 		t.Fatalf("small allocation under the limit: %v", out.Err)
 	}
@@ -377,7 +401,11 @@ func TestIdleProcessThatDiesIsReplacedAndReleased(t *testing.T) {
 }
 
 func TestCallerContextCancelIsACancelNotACrash(t *testing.T) {
-	m := open(t, nil)
+	protocols(t, testCallerContextCancelIsACancelNotACrash)
+}
+
+func testCallerContextCancelIsACancelNotACrash(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	r, err := m.Start(ctx, Attempt{JobID: "c", Attempt: 1, Task: "chaos.sleep", Args: []byte(`{"ms":60000}`)}, nil)
 	if err != nil {
@@ -468,7 +496,11 @@ func TestPauseAndKillReachCommandsInTheirOwnGroups(t *testing.T) {
 // A Pause that arrives after the attempt ended must not stop the process,
 // which is back in the pool for the next attempt.
 func TestPauseAfterTheAttemptEndedLeavesTheProcessAlone(t *testing.T) {
-	m := open(t, nil)
+	protocols(t, testPauseAfterTheAttemptEndedLeavesTheProcessAlone)
+}
+
+func testPauseAfterTheAttemptEndedLeavesTheProcessAlone(t *testing.T, chaos string) {
+	m := open(t, withChaos(t, chaos, nil))
 	r, _ := start(t, m, Attempt{Task: "chaos.noop"})
 	r.Outcome()
 	if err := r.Pause(); err != nil {
