@@ -3,12 +3,14 @@ package pythonplugin_test
 import (
 	"context"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/internal/testbin"
 	"github.com/batchhost/batchhost/proto/pluginpb"
 	"github.com/batchhost/batchhost/proto/pluginrpc"
 )
@@ -31,66 +33,68 @@ func BenchmarkStartToReady(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			path := filepath.Join(pluginDir, p.file)
 			for range b.N {
-				c, _ := newClient(b, path, nil)
-				rc, err := c.Client()
-				if err != nil {
-					b.Fatal(err)
-				}
-				raw, err := rc.Dispense(pluginrpc.PluginKey)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := raw.(pluginpb.TaskPluginClient).Describe(context.Background(), &pluginpb.DescribeRequest{}); err != nil {
+				pl := testbin.StartPlugin(b, exec.Command(path))
+				if _, err := pl.Tasks.Describe(context.Background(), &pluginpb.DescribeRequest{}); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
-				c.Kill()
+				pl.Client.Kill()
 				b.StartTimer()
 			}
 		})
 	}
 }
 
-// BenchmarkNoopAttempts: Execute calls of a task that returns at once, one
+// BenchmarkNoopAttempts: attempts of a task that returns at once, one
 // after the other on one warm process, as the host's runner makes them:
-// the protocol's per-attempt cost in each SDK.
+// the protocol's per-attempt cost in each SDK (the Python SDK speaks
+// protocol version 1, an Execute call per attempt; the Go SDK version 2).
 func BenchmarkNoopAttempts(b *testing.B) {
 	for _, p := range benchPlugins {
 		b.Run(p.name, func(b *testing.B) {
-			c, _ := newClient(b, filepath.Join(pluginDir, p.file), nil)
-			defer c.Kill()
-			rc, err := c.Client()
-			if err != nil {
-				b.Fatal(err)
-			}
-			raw, err := rc.Dispense(pluginrpc.PluginKey)
-			if err != nil {
-				b.Fatal(err)
-			}
-			client := raw.(pluginpb.TaskPluginClient)
+			pl := testbin.StartPlugin(b, exec.Command(filepath.Join(pluginDir, p.file)))
 			_, task, _ := strings.Cut(p.noop, ".")
+			req := &pluginpb.ExecuteRequest{JobId: "bench", Attempt: 1, Task: task}
 			b.ResetTimer()
 			start := time.Now()
 			for range b.N {
-				stream, err := client.Execute(context.Background(), &pluginpb.ExecuteRequest{JobId: "bench", Attempt: 1, Task: task})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for {
-					ev, err := stream.Recv()
-					if err == io.EOF {
-						break
-					}
+				var res *pluginpb.Result
+				if pl.Client.NegotiatedVersion() == pluginrpc.ProtocolVersion1 {
+					res = executeV1(b, pl.Tasks, req)
+				} else {
+					events, err := pl.Execute(context.Background(), req)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if r := ev.GetResult(); r != nil && r.GetError() != nil {
-						b.Fatal(r.GetError())
-					}
+					res = events[len(events)-1].GetResult()
+				}
+				if res.GetError() != nil {
+					b.Fatal(res.GetError())
 				}
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "attempts/s")
 		})
+	}
+}
+
+// executeV1 runs one attempt as an Execute call and returns its result.
+func executeV1(b *testing.B, client pluginpb.TaskPluginClient, req *pluginpb.ExecuteRequest) *pluginpb.Result {
+	stream, err := client.Execute(context.Background(), req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var res *pluginpb.Result
+	for {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			return res
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r := ev.GetResult(); r != nil {
+			res = r
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ print(json.dumps({k: getattr(p, k) for k in dir(p) if k.isupper()}))`)
 	}
 	want := map[string]any{
 		"CORE_PROTOCOL_VERSION": float64(plugin.CoreProtocolVersion),
-		"PROTOCOL_VERSION":      float64(pluginrpc.ProtocolVersion),
+		"PROTOCOL_VERSION":      float64(pluginrpc.ProtocolVersion1), // the Python SDK serves version 1
 		"MAGIC_COOKIE_KEY":      pluginrpc.Handshake.MagicCookieKey,
 		"MAGIC_COOKIE_VALUE":    pluginrpc.Handshake.MagicCookieValue,
 		"LIFELINE_FD_ENV":       pluginrpc.LifelineFDEnv,
@@ -103,7 +103,7 @@ func TestGoPluginClientSpeaksToPythonPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("handshake: %v", err)
 	}
-	if v := c.NegotiatedVersion(); v != pluginrpc.ProtocolVersion {
+	if v := c.NegotiatedVersion(); v != pluginrpc.ProtocolVersion1 {
 		t.Errorf("negotiated version %d", v)
 	}
 	if err := rc.Ping(); err != nil {

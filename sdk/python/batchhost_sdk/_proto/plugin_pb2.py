@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='batchhost_sdk/_proto/plugin.proto',
   package='batchhost.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x9e\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\xba\x01\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x42/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
+  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x9e\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\"W\n\tHostFrame\x12\x34\n\x05start\x18\x01 \x01(\x0b\x32#.batchhost.plugin.v1.ExecuteRequestH\x00\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x42\x07\n\x05\x66rame\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\xba\x01\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x42/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
 )
 
 _LOGLEVEL = _descriptor.EnumDescriptor(
@@ -56,8 +56,8 @@ _LOGLEVEL = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1069,
-  serialized_end=1209,
+  serialized_start=1158,
+  serialized_end=1298,
 )
 _sym_db.RegisterEnumDescriptor(_LOGLEVEL)
 
@@ -123,8 +123,8 @@ _ERRORKIND = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1212,
-  serialized_end=1596,
+  serialized_start=1301,
+  serialized_end=1685,
 )
 _sym_db.RegisterEnumDescriptor(_ERRORKIND)
 
@@ -352,6 +352,47 @@ _EXECUTEREQUEST = _descriptor.Descriptor(
 )
 
 
+_HOSTFRAME = _descriptor.Descriptor(
+  name='HostFrame',
+  full_name='batchhost.plugin.v1.HostFrame',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='start', full_name='batchhost.plugin.v1.HostFrame.start', index=0,
+      number=1, type=11, cpp_type=10, label=1,
+      has_default_value=False, default_value=None,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='seq', full_name='batchhost.plugin.v1.HostFrame.seq', index=1,
+      number=2, type=4, cpp_type=4, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+    _descriptor.OneofDescriptor(
+      name='frame', full_name='batchhost.plugin.v1.HostFrame.frame',
+      index=0, containing_type=None, fields=[]),
+  ],
+  serialized_start=456,
+  serialized_end=543,
+)
+
+
 _EXECUTEEVENT = _descriptor.Descriptor(
   name='ExecuteEvent',
   full_name='batchhost.plugin.v1.ExecuteEvent',
@@ -402,8 +443,8 @@ _EXECUTEEVENT = _descriptor.Descriptor(
       name='event', full_name='batchhost.plugin.v1.ExecuteEvent.event',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=457,
-  serialized_end=678,
+  serialized_start=546,
+  serialized_end=767,
 )
 
 
@@ -440,8 +481,8 @@ _PROGRESS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=680,
-  serialized_end=725,
+  serialized_start=769,
+  serialized_end=814,
 )
 
 
@@ -492,8 +533,8 @@ _LOGRECORD = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=727,
-  serialized_end=846,
+  serialized_start=816,
+  serialized_end=935,
 )
 
 
@@ -516,8 +557,8 @@ _HEARTBEAT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=848,
-  serialized_end=859,
+  serialized_start=937,
+  serialized_end=948,
 )
 
 
@@ -557,8 +598,8 @@ _RESULT = _descriptor.Descriptor(
       name='outcome', full_name='batchhost.plugin.v1.Result.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=861,
-  serialized_end=947,
+  serialized_start=950,
+  serialized_end=1036,
 )
 
 
@@ -609,11 +650,15 @@ _TASKERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=949,
-  serialized_end=1066,
+  serialized_start=1038,
+  serialized_end=1155,
 )
 
 _DESCRIBERESPONSE.fields_by_name['tasks'].message_type = _TASKINFO
+_HOSTFRAME.fields_by_name['start'].message_type = _EXECUTEREQUEST
+_HOSTFRAME.oneofs_by_name['frame'].fields.append(
+  _HOSTFRAME.fields_by_name['start'])
+_HOSTFRAME.fields_by_name['start'].containing_oneof = _HOSTFRAME.oneofs_by_name['frame']
 _EXECUTEEVENT.fields_by_name['progress'].message_type = _PROGRESS
 _EXECUTEEVENT.fields_by_name['log'].message_type = _LOGRECORD
 _EXECUTEEVENT.fields_by_name['heartbeat'].message_type = _HEARTBEAT
@@ -643,6 +688,7 @@ DESCRIPTOR.message_types_by_name['DescribeRequest'] = _DESCRIBEREQUEST
 DESCRIPTOR.message_types_by_name['DescribeResponse'] = _DESCRIBERESPONSE
 DESCRIPTOR.message_types_by_name['TaskInfo'] = _TASKINFO
 DESCRIPTOR.message_types_by_name['ExecuteRequest'] = _EXECUTEREQUEST
+DESCRIPTOR.message_types_by_name['HostFrame'] = _HOSTFRAME
 DESCRIPTOR.message_types_by_name['ExecuteEvent'] = _EXECUTEEVENT
 DESCRIPTOR.message_types_by_name['Progress'] = _PROGRESS
 DESCRIPTOR.message_types_by_name['LogRecord'] = _LOGRECORD
@@ -680,6 +726,13 @@ ExecuteRequest = _reflection.GeneratedProtocolMessageType('ExecuteRequest', (_me
   # @@protoc_insertion_point(class_scope:batchhost.plugin.v1.ExecuteRequest)
   ))
 _sym_db.RegisterMessage(ExecuteRequest)
+
+HostFrame = _reflection.GeneratedProtocolMessageType('HostFrame', (_message.Message,), dict(
+  DESCRIPTOR = _HOSTFRAME,
+  __module__ = 'batchhost_sdk._proto.plugin_pb2'
+  # @@protoc_insertion_point(class_scope:batchhost.plugin.v1.HostFrame)
+  ))
+_sym_db.RegisterMessage(HostFrame)
 
 ExecuteEvent = _reflection.GeneratedProtocolMessageType('ExecuteEvent', (_message.Message,), dict(
   DESCRIPTOR = _EXECUTEEVENT,
@@ -733,8 +786,8 @@ _TASKPLUGIN = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1599,
-  serialized_end=1785,
+  serialized_start=1688,
+  serialized_end=1874,
   methods=[
   _descriptor.MethodDescriptor(
     name='Describe',

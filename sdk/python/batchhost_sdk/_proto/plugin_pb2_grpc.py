@@ -6,8 +6,15 @@ from batchhost_sdk._proto import plugin_pb2 as batchhost__sdk_dot___proto_dot_pl
 
 class TaskPluginStub(object):
   """TaskPlugin is served by every plugin binary. The host calls Describe once
-  after launching a process, then Execute once per job attempt. A process runs
-  at most one Execute at a time.
+  after launching a process. A process runs at most one attempt at a time.
+
+  Protocol version 1 runs each attempt as one Execute call. Protocol version 2
+  (negotiated in go-plugin's handshake) leaves Execute unimplemented and runs
+  attempts on the attempt channel instead: a stream socket the host passes to
+  the plugin at launch (see proto/pluginrpc), carrying length-prefixed
+  messages, HostFrame from the host and ExecuteEvent from the plugin. One
+  attempt there costs one message each way instead of an HTTP/2 stream.
+  Cancels travel on the lifeline pipe (see HostFrame).
   """
 
   def __init__(self, channel):
@@ -30,8 +37,15 @@ class TaskPluginStub(object):
 
 class TaskPluginServicer(object):
   """TaskPlugin is served by every plugin binary. The host calls Describe once
-  after launching a process, then Execute once per job attempt. A process runs
-  at most one Execute at a time.
+  after launching a process. A process runs at most one attempt at a time.
+
+  Protocol version 1 runs each attempt as one Execute call. Protocol version 2
+  (negotiated in go-plugin's handshake) leaves Execute unimplemented and runs
+  attempts on the attempt channel instead: a stream socket the host passes to
+  the plugin at launch (see proto/pluginrpc), carrying length-prefixed
+  messages, HostFrame from the host and ExecuteEvent from the plugin. One
+  attempt there costs one message each way instead of an HTTP/2 stream.
+  Cancels travel on the lifeline pipe (see HostFrame).
   """
 
   def Describe(self, request, context):
@@ -42,9 +56,10 @@ class TaskPluginServicer(object):
     raise NotImplementedError('Method not implemented!')
 
   def Execute(self, request, context):
-    """Execute runs one attempt of one job. The stream carries progress, log
-    records and heartbeats, and ends with exactly one Result. Cancelling the
-    call (host cancel, timeout, shutdown) cancels the task's context.
+    """Execute runs one attempt of one job (protocol version 1). The stream
+    carries progress, log records and heartbeats, and ends with exactly one
+    Result. Cancelling the call (host cancel, timeout, shutdown) cancels the
+    task's context.
     """
     context.set_code(grpc.StatusCode.UNIMPLEMENTED)
     context.set_details('Method not implemented!')
