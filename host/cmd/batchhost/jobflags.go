@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/batchhost/batchhost/host"
@@ -29,6 +33,7 @@ func (v *priorityValue) Set(s string) error {
 // jobFlags are the job options submit and create share.
 type jobFlags struct {
 	args         string
+	argsFile     string
 	priority     priorityValue
 	after        []string
 	group        string
@@ -42,10 +47,12 @@ type jobFlags struct {
 
 // jobFlagNames lists the flags register adds, for commands that must
 // refuse them in another mode (submit --batch).
-var jobFlagNames = []string{"args", "priority", "after", "group", "max-attempts", "timeout", "stall-timeout", "delay", "key", "label"}
+var jobFlagNames = []string{"args", "args-file", "priority", "after", "group", "max-attempts", "timeout", "stall-timeout", "delay", "key", "label"}
 
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.args, "args", "", "task arguments as JSON")
+	fs.StringVar(&f.argsFile, "args-file", "", "task arguments as JSON, read from `FILE` (instead of --args; no shell quoting)")
+	fs.SetAnnotation("args-file", cobra.BashCompFilenameExt, []string{})
 	fs.Var(&f.priority, "priority", "priority: low, normal, high or critical")
 	fs.StringArrayVar(&f.after, "after", nil, "run after job `ID` completes (repeatable)")
 	fs.StringVar(&f.group, "group", "", "add the job to group `GID`")
@@ -73,6 +80,22 @@ func (f *jobFlags) spec(task string) (host.JobSpec, error) {
 	}
 	if len(s.DependsOn) == 0 {
 		s.DependsOn = nil
+	}
+	if f.args != "" && f.argsFile != "" {
+		return s, usageErrorf("give --args or --args-file, not both")
+	}
+	if f.argsFile != "" {
+		b, err := os.ReadFile(f.argsFile)
+		if err != nil {
+			return s, usageErrorf("--args-file: %v", err)
+		}
+		if !utf8.Valid(b) {
+			return s, usageErrorf("invalid --args-file %s: not valid UTF-8", f.argsFile)
+		}
+		if err := checkJSON(string(b)); err != nil {
+			return s, usageErrorf("invalid --args-file %s: %v", f.argsFile, err)
+		}
+		s.Args = json.RawMessage(bytes.TrimSpace(b))
 	}
 	if f.args != "" {
 		if err := checkJSON(f.args); err != nil {

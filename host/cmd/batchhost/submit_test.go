@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,4 +91,26 @@ func TestSubmitRefusalsNameTheProblem(t *testing.T) {
 			t.Errorf("submit %s --args %s: exit %d, error %v; want %s %q", tc.task, tc.args, r.code, e, tc.kind, tc.want)
 		}
 	}
+}
+
+// TestSubmitArgsFile: --args-file reads the args from a file, so a path
+// needs no shell quoting; it cannot be combined with --args.
+func TestSubmitArgsFile(t *testing.T) {
+	d := startDaemon(t, nil)
+	file := filepath.Join(t.TempDir(), "args.json")
+	if err := os.WriteFile(file, []byte("{\"path\": \"/tmp/it's \\\"quoted\\\"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jid := id(t, d.ok(t, "submit", "chaos.echo", "--args-file", file))
+	d.ok(t, "wait", jid)
+	if out := d.ok(t, "result", jid); out != `{"path":"/tmp/it's \"quoted\""}`+"\n" {
+		t.Fatalf("result %q", out)
+	}
+	d.fails(t, 2, "give --args or --args-file, not both", "submit", "chaos.echo", "--args-file", file, "--args", "{}")
+	d.fails(t, 2, "--args-file: open /nonexistent.json: no such file or directory", "create", "chaos.echo", "--args-file", "/nonexistent.json")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"a":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.fails(t, 2, "invalid --args-file "+bad+": unexpected end of JSON input", "submit", "chaos.echo", "--args-file", bad)
 }
