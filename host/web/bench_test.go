@@ -17,17 +17,38 @@ import (
 //
 //	go test ./host/web -run '^$' -bench Dashboard100k -benchtime 2000x
 func BenchmarkDashboard100k(b *testing.B) {
+	f, done, last := fixture100k(b)
+	benchPages(b, f, []struct{ name, path string }{
+		{"JobListFirstPage", "/jobs"},
+		{"JobListFirstPage100", "/jobs?limit=100"},
+		{"JobPageFinished", "/jobs/" + done},
+		{"JobPageQueued", "/jobs/" + last},
+		{"Overview", "/"},
+		{"Metrics", "/metrics"},
+	})
+}
+
+// BenchmarkJobSearch100k is the job list's worst case: a filter that
+// matches nothing reads all 100,000 records.
+//
+//	go test ./host/web -run '^$' -bench JobSearch100k -benchtime 20x
+func BenchmarkJobSearch100k(b *testing.B) {
+	f, _, _ := fixture100k(b)
+	benchPages(b, f, []struct{ name, path string }{{"NoMatch", "/jobs?q=no-such-text"}})
+}
+
+// fixture100k serves a host holding a finished job with attempts and a
+// log, then 100,000 queued ones (dispatch paused), so that the list's
+// first page is theirs. It returns the finished job and the newest one.
+func fixture100k(b *testing.B) (f *fixture, done, last string) {
 	const total = 100_000
-	f := serve(b, Options{}, func(c *host.Config) { c.NoSync = true; c.MaxQueueSize = 2 * total })
+	f = serve(b, Options{}, func(c *host.Config) { c.NoSync = true; c.MaxQueueSize = 2 * total })
 	ctx := ctxT(b)
-	// A finished job with attempts and a log, then 100,000 queued ones on
-	// top of it (dispatch paused), so the list's first page is theirs.
-	done := submit(b, f.h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 20, "ms": 1}})
+	done = submit(b, f.h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 20, "ms": 1}})
 	wait(b, f.h, done)
 	if err := f.h.PauseDispatch(ctx); err != nil {
 		b.Fatal(err)
 	}
-	var last string
 	for n := 0; n < total; n += 1000 {
 		specs := make([]host.JobSpec, 1000)
 		for i := range specs {
@@ -40,16 +61,12 @@ func BenchmarkDashboard100k(b *testing.B) {
 		}
 		last = ids[len(ids)-1]
 	}
-	for _, page := range []struct{ name, path string }{
-		{"JobListFirstPage", "/jobs"},
-		{"JobListFirstPage100", "/jobs?limit=100"},
-		{"JobPageFinished", "/jobs/" + done},
-		{"JobPageQueued", "/jobs/" + last},
-		// A filter that matches nothing reads every job: the worst case.
-		{"JobListSearchNoMatch", "/jobs?q=no-such-text"},
-		{"Overview", "/"},
-		{"Metrics", "/metrics"},
-	} {
+	return f, done, last
+}
+
+// benchPages times GETs of each page and reports their percentiles.
+func benchPages(b *testing.B, f *fixture, pages []struct{ name, path string }) {
+	for _, page := range pages {
 		b.Run(page.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			for b.Loop() {
