@@ -7,13 +7,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/internal/runner"
 )
 
 // benchOptions are the bench command's flags.
@@ -45,6 +49,11 @@ type benchResult struct {
 	SubmitMany float64 `json:"submit_many_jobs_per_sec"`
 	// EndToEnd: SubmitMany of Jobs jobs until the last one is finished.
 	EndToEnd float64 `json:"end_to_end_jobs_per_sec"`
+	// RunnerCeiling: Jobs attempts of Task straight through the plugin
+	// runner, Workers at once, on processes started beforehand: no queue,
+	// no store. End to end cannot beat it; the gap is what the engine and
+	// the store add.
+	RunnerCeiling float64 `json:"runner_ceiling_attempts_per_sec"`
 	// Latency: from calling Submit to receiving the job's running event,
 	// one job at a time on an otherwise idle host.
 	LatencyP50     float64 `json:"latency_p50_ms"`
@@ -75,6 +84,9 @@ and measure, as medians over --rounds rounds:
   submit jobs/s       durable Submit calls, one at a time and from 16 callers
   submit many jobs/s  one SubmitMany of --jobs jobs
   end-to-end jobs/s   --jobs jobs of --task with --workers, submit to finished
+  runner ceiling      --jobs attempts of --task, --workers at once, straight
+                      through the plugin runner (no queue, no store): what
+                      end to end could reach, and how close it comes
   latency p50/p99     Submit to the job's running event on an idle host
 Nothing touches the daemon or its data directory. --no-sync skips fsync
 (unsafe for real use; shows what durability costs).`,
@@ -142,6 +154,7 @@ func (c *cli) printBench(r *benchResult) error {
 	row(tw, fmt.Sprintf("submit, %d callers (%d jobs)", benchCallers, r.Jobs), fmt.Sprintf("%.0f jobs/s", r.SubmitParallel))
 	row(tw, fmt.Sprintf("submit many (%d jobs a call)", r.Jobs), fmt.Sprintf("%.0f jobs/s", r.SubmitMany))
 	row(tw, fmt.Sprintf("end to end (%d jobs)", r.Jobs), fmt.Sprintf("%.0f jobs/s", r.EndToEnd))
+	row(tw, fmt.Sprintf("runner ceiling (%d attempts)", r.Jobs), fmt.Sprintf("%.0f attempts/s; end to end is %.0f%% of it", r.RunnerCeiling, 100*r.EndToEnd/r.RunnerCeiling))
 	row(tw, fmt.Sprintf("enqueue-to-start latency (%d jobs, idle)", r.LatencySamples), fmt.Sprintf("p50 %.2fms  p99 %.2fms", r.LatencyP50, r.LatencyP99))
 	return tw.Flush()
 }
@@ -245,7 +258,70 @@ func runBench(ctx context.Context, o benchOptions, progress func(string)) (*benc
 		return nil, err
 	}
 	r.LatencyP50, r.LatencyP99 = ms(quantile(lat, 0.50)), ms(quantile(lat, 0.99))
-	return r, h.Close()
+	if err := h.Close(); err != nil {
+		return nil, err
+	}
+
+	progress("bench: runner ceiling...")
+	if r.RunnerCeiling, err = runnerCeiling(ctx, o); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// runnerCeiling is the median rate of --jobs attempts of --task run
+// straight through a plugin runner, --workers at once, on processes
+// started beforehand: what end to end would reach if the queue and the
+// store cost nothing.
+func runnerCeiling(ctx context.Context, o benchOptions) (float64, error) {
+	m, err := runner.Open(runner.Config{Dir: o.pluginDir, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	plugin, _, _ := strings.Cut(o.task, ".")
+	if err := m.Prewarm(ctx, map[string]int{plugin: o.workers}); err != nil {
+		return 0, err
+	}
+	if err := runAttempts(ctx, m, o.task, 4*o.workers, o.workers); err != nil { // warm up
+		return 0, err
+	}
+	var rates []float64
+	for range o.rounds {
+		rate, err := timeRate(o.jobs, func() error { return runAttempts(ctx, m, o.task, o.jobs, o.workers) })
+		if err != nil {
+			return 0, err
+		}
+		rates = append(rates, rate)
+	}
+	return median(rates), m.Close()
+}
+
+// runAttempts runs n attempts of task, workers at once; an attempt that
+// fails is an error, so a broken plugin cannot pass for a fast one.
+func runAttempts(ctx context.Context, m *runner.Manager, task string, n, workers int) error {
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				r, err := m.Start(ctx, runner.Attempt{JobID: "bench", Attempt: 1, MaxAttempts: 1, Task: task}, nil)
+				if err == nil {
+					if out := r.Outcome(); out.Err != nil {
+						err = fmt.Errorf("bench attempt of %s: %v", task, out.Err)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // timeRate runs fn and returns n divided by the seconds it took.

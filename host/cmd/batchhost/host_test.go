@@ -69,7 +69,7 @@ func TestBench(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bench: %+v", r)
 	}
-	for _, want := range []string{"chaos.noop, 8 workers, fsync OFF", "submit, 1 caller (200 jobs)", "submit many (200 jobs a call)", "end to end (200 jobs)", "enqueue-to-start latency (5 jobs, idle)  p50 "} {
+	for _, want := range []string{"chaos.noop, 8 workers, fsync OFF", "submit, 1 caller (200 jobs)", "submit many (200 jobs a call)", "end to end (200 jobs)", "runner ceiling (200 attempts)", " attempts/s; end to end is ", "enqueue-to-start latency (5 jobs, idle)  p50 "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("bench output lacks %q:\n%s", want, r.stdout)
 		}
@@ -77,7 +77,7 @@ func TestBench(t *testing.T) {
 	r = runCLI(t, nil, "", "--json", "bench", "--plugin-dir", pluginDir, "--jobs", "50", "--rounds", "1", "--samples", "3", "--workers", "2")
 	var b benchResult
 	decode(t, r.stdout, &b)
-	if r.code != 0 || !b.Sync || b.EndToEnd <= 0 || b.SubmitMany <= 0 || b.SubmitOne <= 0 || b.SubmitParallel <= 0 || b.LatencyP50 <= 0 || b.LatencyP99 < b.LatencyP50 {
+	if r.code != 0 || !b.Sync || b.EndToEnd <= 0 || b.RunnerCeiling <= 0 || b.SubmitMany <= 0 || b.SubmitOne <= 0 || b.SubmitParallel <= 0 || b.LatencyP50 <= 0 || b.LatencyP99 < b.LatencyP50 {
 		t.Fatalf("bench --json: %+v %+v", r, b)
 	}
 	expectFail(t, runCLI(t, nil, "", "bench", "--plugin-dir", pluginDir, "--task", "chaos.nothing"), 1, "no plugin in "+pluginDir+" offers task chaos.nothing", nil)
