@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package pluginrpc
 
@@ -8,12 +8,12 @@ import (
 	"os"
 )
 
-var errNoChannel = errors.New("the attempt channel needs a unix system")
+var errNoChannel = errors.New("the attempt channel needs Linux, where the host runs")
 
-// NewAttemptChannel is unix only.
+// NewAttemptChannel is Linux only.
 func NewAttemptChannel() (*Conn, *os.File, error) { return nil, nil, errNoChannel }
 
-// OpenAttemptChannel is unix only.
+// OpenAttemptChannel is Linux only.
 func OpenAttemptChannel() (*Conn, error) { return nil, errNoChannel }
 
 // Pipe returns both ends of an in-memory attempt channel, the host's
