@@ -22,8 +22,12 @@ const inlineArgs = 64 << 10
 // minHeartbeat is the shortest heartbeat interval asked of a plugin.
 const minHeartbeat = 10 * time.Millisecond
 
-// startV2 sends the attempt to its process. r.mu is held.
-func (r *Run) startV2(p *proc) {
+// startV2 makes r p's attempt and returns the start frame that sends it
+// off. r.mu is held; the frame is written after it is released (see
+// send), so that the reader never waits on this attempt's lock for a
+// result that came back before the write returned. A cancel in between
+// still reaches the attempt: cancels name its seq and may overtake it.
+func (r *Run) startV2(p *proc) *pluginpb.HostFrame {
 	var hb time.Duration
 	if r.a.StallTimeout > 0 {
 		// Heartbeats only where a stall timeout needs them, and often
@@ -31,8 +35,12 @@ func (r *Run) startV2(p *proc) {
 		hb = max(min(r.m.cfg.HeartbeatInterval, r.a.StallTimeout/3), minHeartbeat)
 	}
 	r.seq = p.setCurrent(r)
-	frame := pluginrpc.StartFrame(r.seq, r.request(hb))
-	if len(r.a.Args) <= inlineArgs {
+	return pluginrpc.StartFrame(r.seq, r.request(hb))
+}
+
+// send writes an attempt's start frame to p.
+func (p *proc) send(frame *pluginpb.HostFrame) {
+	if len(frame.GetStart().GetArgs()) <= inlineArgs {
 		if err := p.attempts.Write(frame); err != nil {
 			p.brokenWrite(err)
 		}

@@ -284,8 +284,9 @@ func (r *Run) attach(p *proc) {
 		go r.runV1(ctx, p)
 		return
 	}
-	r.startV2(p)
+	frame := r.startV2(p)
 	r.mu.Unlock()
+	p.send(frame)
 }
 
 // request is the attempt as the plugin sees it.
