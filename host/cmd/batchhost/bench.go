@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +33,11 @@ type benchOptions struct {
 	samples   int
 	pluginDir string
 	dir       string
+	// cpuProfile and blockProfile name files for pprof profiles of the
+	// whole run (the plugins' own: see the chaos plugin's
+	// BATCHHOST_CHAOS_PROFILE).
+	cpuProfile   string
+	blockProfile string
 }
 
 // benchResult is what bench prints; rates are medians over the rounds.
@@ -114,12 +122,19 @@ Nothing touches the daemon or its data directory. --no-sync skips fsync
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			stopProfiles, err := startProfiles(o)
+			if err != nil {
+				return err
+			}
 			r, err := runBench(ctx, o, func(msg string) {
 				// Progress for a person watching; scripts get stderr clean.
 				if isTerminal(c.stderr) {
 					fmt.Fprintln(c.stderr, msg)
 				}
 			})
+			if perr := stopProfiles(); err == nil {
+				err = perr
+			}
 			if err != nil {
 				return err
 			}
@@ -138,9 +153,47 @@ Nothing touches the daemon or its data directory. --no-sync skips fsync
 	fl.IntVar(&o.samples, "samples", 200, "jobs of the latency measure")
 	fl.StringVar(&o.dir, "dir", "", "make the temporary data directory in `DIR`, to measure that disk (default: the system temp dir)")
 	fl.StringVar(&o.pluginDir, "plugin-dir", "", "plugin directory (env BATCHHOST_PLUGIN_DIR; default: plugins/ beside batchhost)")
+	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
+	fl.StringVar(&o.blockProfile, "blockprofile", "", "write a pprof block profile of the run to `FILE`")
 	cmd.MarkFlagDirname("dir")
 	cmd.MarkFlagDirname("plugin-dir")
+	cmd.MarkFlagFilename("cpuprofile")
+	cmd.MarkFlagFilename("blockprofile")
 	return cmd
+}
+
+// startProfiles starts the profiles o asks for and returns the function
+// that writes them.
+func startProfiles(o benchOptions) (stop func() error, err error) {
+	var cpu *os.File
+	if o.cpuProfile != "" {
+		if cpu, err = os.Create(o.cpuProfile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, err
+		}
+	}
+	if o.blockProfile != "" {
+		runtime.SetBlockProfileRate(1)
+	}
+	return func() error {
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if o.blockProfile != "" {
+			f, err := os.Create(o.blockProfile)
+			if err == nil {
+				err = pprof.Lookup("block").WriteTo(f, 0)
+				errs = append(errs, f.Close())
+			}
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 func (c *cli) printBench(r *benchResult) error {
