@@ -23,19 +23,24 @@ const inlineArgs = 64 << 10
 const minHeartbeat = 10 * time.Millisecond
 
 // startV2 makes r p's attempt and returns the start frame that sends it
-// off. r.mu is held; the frame is written after it is released (see
-// send), so that the reader never waits on this attempt's lock for a
-// result that came back before the write returned. A cancel in between
-// still reaches the attempt: cancels name its seq and may overtake it.
-func (r *Run) startV2(p *proc) *pluginpb.HostFrame {
+// off, or false if p's channel has already ended. r.mu is held; the frame
+// is written after it is released (see send), so that the reader never
+// waits on this attempt's lock for a result that came back before the
+// write returned. A cancel in between still reaches the attempt: cancels
+// name its seq and may overtake it.
+func (r *Run) startV2(p *proc) (*pluginpb.HostFrame, bool) {
+	seq, ok := p.setCurrent(r)
+	if !ok {
+		return nil, false
+	}
+	r.seq = seq
 	var hb time.Duration
 	if r.a.StallTimeout > 0 {
 		// Heartbeats only where a stall timeout needs them, and often
 		// enough that a live attempt cannot stall.
 		hb = max(min(r.m.cfg.HeartbeatInterval, r.a.StallTimeout/3), minHeartbeat)
 	}
-	r.seq = p.setCurrent(r)
-	return pluginrpc.StartFrame(r.seq, r.request(hb))
+	return pluginrpc.StartFrame(r.seq, r.request(hb)), true
 }
 
 // send writes an attempt's start frame to p.
@@ -79,13 +84,17 @@ func (r *Run) sendCancel(p *proc) {
 	})
 }
 
-// setCurrent makes r p's attempt in progress and returns its seq.
-func (p *proc) setCurrent(r *Run) uint64 {
+// setCurrent makes r p's attempt in progress and returns its seq; false
+// if p's channel has ended (its reader will finish no attempt any more).
+func (p *proc) setCurrent(r *Run) (uint64, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ended {
+		return 0, false
+	}
 	p.cur = r
 	p.seq++
-	return p.seq
+	return p.seq, true
 }
 
 // current is the attempt p is running, nil between attempts.
@@ -95,12 +104,14 @@ func (p *proc) current() *Run {
 	return p.cur
 }
 
-// takeCurrent ends p's current attempt and returns it.
-func (p *proc) takeCurrent() *Run {
+// takeCurrent ends p's current attempt and returns it; with ended, p's
+// channel has ended too, and no attempt may become current any more.
+func (p *proc) takeCurrent(ended bool) *Run {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.cur
 	p.cur = nil
+	p.ended = p.ended || ended
 	return r
 }
 
@@ -113,11 +124,11 @@ func (m *Manager) readAttempts(p *proc) {
 	for {
 		ev := &pluginpb.ExecuteEvent{}
 		if err := p.attempts.Read(ev); err != nil {
-			m.lost(p, p.takeCurrent(), err)
+			m.lost(p, p.takeCurrent(true), err)
 			return
 		}
 		if res := ev.GetResult(); res != nil {
-			if r := p.takeCurrent(); r != nil {
+			if r := p.takeCurrent(false); r != nil {
 				r.returned(p, res)
 			}
 			continue

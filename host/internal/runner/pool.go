@@ -100,6 +100,20 @@ func (m *Manager) launched(pl *plugin, p *proc, err error) error {
 	return nil
 }
 
+// requeue puts r, whose process died before the attempt reached it, first
+// in line for the next process.
+func (m *Manager) requeue(r *Run) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		r.startFailed(ErrClosed)
+		return
+	}
+	r.pl.waiting = slices.Insert(r.pl.waiting, 0, r)
+	m.launchForWaitersLocked(r.pl)
+	m.mu.Unlock()
+}
+
 // unwait takes r out of its plugin's waiting attempts; false if it is not
 // there (it got a process meanwhile).
 func (m *Manager) unwait(r *Run) bool {

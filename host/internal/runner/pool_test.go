@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func liveProcs(m *Manager) map[int]bool {
@@ -88,5 +90,49 @@ func TestPrewarmUnknownPlugin(t *testing.T) {
 	err := m.Prewarm(context.Background(), map[string]int{"nope": 1, "chaos": 1})
 	if err == nil || !strings.Contains(err.Error(), `no plugin "nope"`) {
 		t.Fatalf("Prewarm of an unknown plugin: %v", err)
+	}
+}
+
+// TestProcessDeadBeforeItsAttemptArrives: a process taken from the pool
+// whose channel ended before the attempt reached it (it died while idle)
+// hands the attempt on to a new process instead of losing it.
+func TestProcessDeadBeforeItsAttemptArrives(t *testing.T) {
+	m := open(t, nil)
+	if out, _ := attempt(t, m, Attempt{Task: "chaos.noop"}); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	pl := m.plugins["chaos"]
+	m.mu.Lock()
+	p := m.takeIdleLocked(pl) // as Start does
+	m.mu.Unlock()
+	if p == nil {
+		t.Fatal("no warm process")
+	}
+	dead := p.pid
+	p.signal(syscall.SIGKILL)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		ended := p.ended
+		p.mu.Unlock()
+		if ended {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process's channel did not end")
+		}
+		time.Sleep(time.Millisecond) // the reader's end has no event to wait on
+	}
+	// Start's second half, with the process it took.
+	r := &Run{m: m, pl: pl, a: Attempt{JobID: "j", Attempt: 1, Task: "chaos.noop"}, onEvent: func(Event) {}, done: make(chan struct{})}
+	m.runs.Add(1)
+	r.attach(p)
+	select {
+	case <-r.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the attempt was lost with its dead process")
+	}
+	if out := r.Outcome(); out.Err != nil || r.PID() == dead || r.PID() == 0 {
+		t.Fatalf("attempt after its process died: pid %d (dead %d): %v", r.PID(), dead, out.Err)
 	}
 }

@@ -36,6 +36,7 @@ type proc struct {
 	mu      sync.Mutex
 	cur     *Run          // protocol version 2: the attempt in progress
 	seq     uint64        // protocol version 2: the last attempt's seq
+	ended   bool          // protocol version 2: the attempt channel has ended
 	idle    *time.Timer   // armed while the process is idle in the pool
 	stopped bool          // a kill or stop has begun
 	gone    chan struct{} // closed when that kill or stop is over

@@ -271,6 +271,17 @@ func (r *Run) attach(p *proc) {
 		r.finish(nil, causeError(cause, r.a))
 		return
 	}
+	var frame *pluginpb.HostFrame
+	if p.version == protocolV2 {
+		var ok bool
+		if frame, ok = r.startV2(p); !ok {
+			// The process died while idle, after it was taken from the
+			// pool: the attempt never reached it and waits for another.
+			r.mu.Unlock()
+			r.m.requeue(r)
+			return
+		}
+	}
 	r.p = p
 	if r.paused {
 		p.signal(syscall.SIGSTOP)
@@ -284,7 +295,6 @@ func (r *Run) attach(p *proc) {
 		go r.runV1(ctx, p)
 		return
 	}
-	frame := r.startV2(p)
 	r.mu.Unlock()
 	p.send(frame)
 }
