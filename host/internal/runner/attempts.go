@@ -3,6 +3,8 @@ package runner
 import (
 	"errors"
 	"net"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/batchhost/batchhost/proto/pluginpb"
@@ -59,11 +61,19 @@ func (p *proc) send(frame *pluginpb.HostFrame) {
 }
 
 // brokenWrite handles a frame that could not be written: the process is
-// gone or its channel broken. Killing it makes sure its reader sees the
-// end and finishes the attempt as a crash.
+// gone or its channel broken. A SIGKILL makes sure its reader sees the end
+// and finishes the attempt as a crash; the reader cleans up. Only the
+// signal is sent here: the caller (the engine) must not wait for the
+// cleanup. A channel this host closed is being killed already.
 func (p *proc) brokenWrite(err error) {
-	if !errors.Is(err, net.ErrClosed) {
-		p.kill()
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+		return
+	}
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	if !stopped {
+		p.signal(syscall.SIGKILL)
 	}
 }
 

@@ -123,14 +123,21 @@ func (m *Manager) Start(ctx context.Context, a Attempt, onEvent func(Event)) (*R
 		onEvent = func(Event) {}
 	}
 	r := &Run{a: a, m: m, onEvent: onEvent, done: make(chan struct{}), out: Outcome{Started: time.Now()}}
+	// Watched before anyone else sees r; a ctx already done cancels it
+	// before it starts.
+	if ctx.Done() != nil {
+		r.stopParent = context.AfterFunc(ctx, func() { r.Cancel(ErrCanceled) })
+	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
+		r.unwatch()
 		return nil, ErrClosed
 	}
 	pl := m.plugins[name]
 	if _, known := m.tasks[a.Task]; !known || pl == nil {
 		m.mu.Unlock()
+		r.unwatch()
 		return nil, fmt.Errorf("%w %q", ErrUnknownTask, a.Task)
 	}
 	r.pl = pl
@@ -141,13 +148,17 @@ func (m *Manager) Start(ctx context.Context, a Attempt, onEvent func(Event)) (*R
 		m.launchForWaitersLocked(pl)
 	}
 	m.mu.Unlock()
-	if ctx.Done() != nil {
-		r.stopParent = context.AfterFunc(ctx, func() { r.Cancel(ErrCanceled) })
-	}
 	if p != nil {
 		r.attach(p)
 	}
 	return r, nil
+}
+
+// unwatch ends the watch on Start's ctx.
+func (r *Run) unwatch() {
+	if r.stopParent != nil {
+		r.stopParent()
+	}
 }
 
 // Done is closed when the attempt is over and its process settled.
@@ -373,9 +384,7 @@ func (r *Run) returned(p *proc, res *pluginpb.Result) {
 
 // finish records the outcome, closes Done and calls the OnDone functions.
 func (r *Run) finish(out []byte, e *AttemptError) {
-	if r.stopParent != nil {
-		r.stopParent()
-	}
+	r.unwatch()
 	r.out.Output, r.out.Err, r.out.Finished = out, e, time.Now()
 	close(r.done)
 	r.mu.Lock()
