@@ -74,7 +74,7 @@
 //     package) is kept by the host as a crash diagnostic.
 //   - If the host dies, even by SIGKILL, the plugin exits with code 3
 //     through the lifeline the host passes, abandoning a running task.
-//   - Progress and Log send on the attempt's stream and block while the
+//   - Progress and Log send on the attempt's channel and block while the
 //     host is slow to read; call them a few times a second, not per item
 //     of a tight loop. Oversized messages are truncated (progress 4 KiB,
 //     log message 64 KiB, log fields 256 KiB, error 64 KiB); a result must

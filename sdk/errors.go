@@ -72,7 +72,7 @@ type panicError struct {
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n\n%s", e.value, e.stack) }
 
 // maxErrorMessage bounds the message of an error sent to the host, so that
-// an enormous error string cannot break the stream.
+// an enormous error string cannot break the attempt channel.
 const maxErrorMessage = 64 << 10
 
 // toTaskError converts a task's error to the wire. The outermost marked

@@ -79,8 +79,9 @@ const maxProgressMessage = 4 << 10
 // host keeps the latest value with the job and forwards every report to
 // subscribers, in the order the task made them.
 //
-// Progress blocks while the host is slow to read (gRPC flow control); it is
-// meant for a few reports a second, not one per item of a tight loop.
+// Progress blocks while the host is slow to read (the socket's buffer is
+// full); it is meant for a few reports a second, not one per item of a
+// tight loop.
 func (j *Job) Progress(fraction float64, message string) {
 	if j == nil || j.events == nil || math.IsNaN(fraction) {
 		return

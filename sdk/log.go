@@ -13,14 +13,14 @@ import (
 )
 
 // Limits on one log record, so that a runaway log call cannot exceed the
-// protocol's message limit and break the attempt's stream.
+// protocol's message limit and break the attempt channel.
 const (
 	maxLogMessage = 64 << 10
 	maxLogFields  = 256 << 10
 )
 
 // logHandler is the slog.Handler behind Job.Log: each record becomes a
-// LogRecord event on the attempt's stream. Attributes become a JSON object
+// LogRecord event on the attempt channel. Attributes become a JSON object
 // (groups nest); values that JSON cannot carry (NaN, channels, funcs) are
 // written as text rather than failing the record.
 type logHandler struct {

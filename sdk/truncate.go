@@ -6,10 +6,10 @@ import (
 )
 
 // truncate makes a task's text safe to send: invalid UTF-8 is replaced
-// (protobuf refuses such strings, which would break the stream and lose
+// (protobuf refuses such strings, which would break the channel and lose
 // the attempt's result), and the text is cut to at most n bytes on a rune
-// boundary with the cut marked, so that an oversized text never breaks a
-// gRPC message limit.
+// boundary with the cut marked, so that an oversized text never breaks the
+// protocol's message limit.
 func truncate(s string, n int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")

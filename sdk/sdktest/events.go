@@ -7,7 +7,7 @@ import (
 	"github.com/batchhost/batchhost/proto/pluginpb"
 )
 
-// Event is one event of an attempt's stream other than its result:
+// Event is one event of an attempt other than its result:
 // Progress, Log or Heartbeat. Switch on the type:
 //
 //	for _, ev := range res.Events {

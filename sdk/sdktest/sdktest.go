@@ -47,7 +47,8 @@ type Result struct {
 	Output json.RawMessage
 	// Err is nil on success.
 	Err *Error
-	// Events are the progress, log and heartbeat events, in stream order.
+	// Events are the progress, log and heartbeat events, in the order
+	// they arrived.
 	Events []Event
 	// Abandoned is true when the call was cancelled (timeout or context)
 	// and the task had not returned within the grace period: it ignores
