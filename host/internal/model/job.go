@@ -43,6 +43,9 @@ type Job struct {
 	// CancelRequested records a cancel of a running job until its attempt
 	// has stopped, so that a crash in between cannot turn it into a retry.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Owner is the host that claimed the running attempt (a backend shared
+	// by several hosts guards every write about the attempt with it).
+	Owner string `json:"owner,omitempty"`
 
 	Result   json.RawMessage `json:"result,omitempty"`
 	Error    *JobError       `json:"error,omitempty"`

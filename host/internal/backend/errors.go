@@ -1,0 +1,24 @@
+package backend
+
+import "errors"
+
+// Sentinel errors of the port. Backends return errors that match one of
+// them under errors.Is and carry a message naming the id or value involved.
+var (
+	// ErrNotFound: no such job, group or schedule (never stored, or pruned).
+	ErrNotFound = errors.New("not found")
+	// ErrState: the job's state does not allow the request (retry of a
+	// running job, pause of a finished one). The message names both.
+	ErrState = errors.New("not allowed in this state")
+	// ErrConflict: the write would break a rule of the stored queue (a
+	// dependency cycle, a group id already taken).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: refused before touching the store (an empty id, a bad
+	// limit or cursor).
+	ErrInvalid = errors.New("invalid store input")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+	// ErrFailed: the store cannot commit (a failed fsync, a full disk);
+	// the write was not acknowledged. Reads may still answer.
+	ErrFailed = errors.New("store failed")
+)

@@ -1,0 +1,162 @@
+package backend
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// InsertParams is one Insert call.
+type InsertParams struct {
+	// Now stamps QueuedAt and the ready order of jobs queued at once.
+	Now time.Time
+	// Groups are created in the same transaction, before the jobs; a
+	// group id already stored is ErrConflict.
+	Groups []*model.Group
+	// Jobs are complete records built and validated by the engine: ID,
+	// Task, Args, Priority, DependsOn (policies set), Group, Key, Labels,
+	// RunAt, MaxAttempts, Backoff, timeouts, CreatedAt, Schedule. The
+	// store sets State (and QueuedAt, Error for a job canceled at once).
+	// A dependency or group that is not stored (nor inserted earlier in
+	// the same call) is ErrNotFound, naming it; a pruned dependency counts
+	// as finished successfully. A job may depend on one earlier in Jobs.
+	Jobs []*model.Job
+	// Hold stores the jobs as created: they wait for Request{Kind:
+	// RequestSubmit} and count toward nothing until then.
+	Hold bool
+}
+
+// Inserted is what became of one job of an Insert, in the order given.
+type Inserted struct {
+	Job *model.Job // as stored after the insert
+	// Existing: the job's idempotency key was already stored; Job is the
+	// job stored under it and nothing was inserted for this entry.
+	Existing bool
+}
+
+// ClaimParams is one Claim call.
+type ClaimParams struct {
+	Owner string // this host's id, recorded on each claimed job
+	Limit int    // at most this many jobs (the host's free worker slots)
+	Now   time.Time
+	// Quota is, per task, how many more attempts of it this host may
+	// start (tasks it serves, minus concurrency limits in use). A task
+	// that is absent is not claimed at all.
+	Quota map[string]int
+}
+
+// Finish is the decided outcome of one attempt (see the retry package for
+// the decision). The guard is ID, Owner and Attempt.
+type Finish struct {
+	ID      string
+	Owner   string
+	Attempt int
+	// State is Completed, Failed, Canceled, or Queued for a retry (then
+	// RetryAt is its not-before time).
+	State    model.State
+	RetryAt  time.Time
+	Result   json.RawMessage // Completed only
+	Error    *model.JobError // the attempt's error (nil when Completed)
+	At       time.Time       // when the attempt ended
+	Progress *model.Progress // the last progress seen, if newer than stored
+}
+
+// ProgressUpdate is the latest progress of one running attempt.
+type ProgressUpdate struct {
+	ID       string
+	Owner    string
+	Attempt  int
+	Progress model.Progress
+}
+
+// Changes is what a write changed besides its own target.
+type Changes struct {
+	// Jobs are the jobs whose state changed, after the change: the
+	// finished ones, then dependents released (waiting → queued) or
+	// canceled by a dependency's failure (with Error.Kind
+	// dependency_failed naming it), transitively, in cascade order.
+	Jobs []*model.Job
+	// Groups are the groups whose counts or outcome changed, after.
+	Groups []*model.Group
+	// Stop are running jobs the change asked to stop (a group's
+	// cancel-on-failure reached them): CancelRequested is set on each; the
+	// host that owns one must cancel its attempt, which then finishes
+	// through Finish with State Canceled.
+	Stop []*model.Job
+	// Skipped are the ids of finishes whose guard did not hold.
+	Skipped []string
+}
+
+// RequestKind names a user's request about one job.
+type RequestKind int
+
+// The requests.
+const (
+	RequestCancel RequestKind = iota + 1 // any unfinished or created job
+	RequestPause                         // queued, waiting or running
+	RequestResume                        // paused
+	RequestRetry                         // failed or canceled: again, with a fresh attempt budget
+	RequestSubmit                        // created → waiting or queued
+)
+
+// Request is one Request call.
+type Request struct {
+	Kind RequestKind
+	ID   string
+	Now  time.Time
+	// Why is recorded on a canceled job (nil: canceled by the user).
+	Why *model.JobError
+}
+
+// RequestResult says what the request did and what is left to do.
+type RequestResult struct {
+	Job *model.Job // after the request
+	// Owner is set when the job is running (or paused while running): the
+	// host whose plugin process must be told (cancel: the attempt ends
+	// through Finish with State Canceled; pause/resume: stop or continue
+	// the process). The stored job already says what was asked.
+	Owner string
+	// Changes are the other jobs and groups the request changed (a
+	// canceled job's dependents, re-armed dependents of a retried one).
+	Changes Changes
+}
+
+// Fire is one firing of a schedule.
+type Fire struct {
+	Schedule string
+	At       time.Time  // the nominal fire time; must equal the stored NextFire
+	Next     time.Time  // the NextFire to store (zero: none)
+	Job      *model.Job // the job to insert, or nil for a skipped firing
+	Now      time.Time
+}
+
+// FireResult says whether the firing was committed.
+type FireResult struct {
+	Fired    bool
+	Schedule *model.Schedule // after
+	Job      *model.Job      // as inserted, when one was
+	Changes  Changes
+}
+
+// JobFilter selects jobs for ListJobs. Zero fields select everything.
+type JobFilter struct {
+	States     []model.State
+	Task       string
+	Group      string
+	Priorities []model.Priority
+	// Label is "key=value" or "key" (any value).
+	Label string
+	// Search matches id, task or error message, ignoring case.
+	Search string
+	// Before is the paging cursor: only ids less than it (older jobs).
+	Before string
+	// Limit is the page size: 1..MaxLimit, 0 meaning DefaultLimit.
+	Limit int
+}
+
+// Page sizes.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10000
+)
