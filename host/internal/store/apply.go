@@ -107,7 +107,7 @@ func (s *Store) putJob(bk buckets, cnt *counts, p *jobPut) error {
 		inLive       bool
 	)
 	if v := bk.live.Get(id); v != nil {
-		prevState, inLive = model.State(v), true
+		prevState, inLive = liveState(v), true
 	} else if old := bk.jobs.Get(id); old != nil {
 		h, err := s.decodeHead(id, old)
 		if err != nil {

@@ -122,11 +122,12 @@ func withFinishedAt(data []byte, t time.Time) ([]byte, error) {
 // jobHead is the part of a stored job that index maintenance needs when the
 // job is not in the live index. Decoding into it skips the big fields.
 type jobHead struct {
-	State      model.State `json:"state"`
-	FinishedAt time.Time   `json:"finished_at"`
-	Key        string      `json:"key"`
-	Group      string      `json:"group"`
-	DependsOn  []model.Dep `json:"depends_on"`
+	State      model.State    `json:"state"`
+	Priority   model.Priority `json:"priority"`
+	FinishedAt time.Time      `json:"finished_at"`
+	Key        string         `json:"key"`
+	Group      string         `json:"group"`
+	DependsOn  []model.Dep    `json:"depends_on"`
 }
 
 func (s *Store) decodeHead(id, b []byte) (*jobHead, error) {

@@ -1,13 +1,17 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+)
 
 // Sentinel errors. Callers branch on them with errors.Is; the errors actually
 // returned carry a message naming the file, id or numbers involved.
 var (
 	// ErrNotFound: no job or group with that id is stored (never was, or was
 	// pruned).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = backend.ErrNotFound
 
 	// ErrLocked: another process (or another Store in this one) holds the
 	// data file. The message names the data directory.
@@ -28,14 +32,14 @@ var (
 	// ErrFailed: an earlier commit failed, so the store refuses every write
 	// after it. The error wraps the original cause. The engine treats it as
 	// fatal: continuing could acknowledge work that is not on disk.
-	ErrFailed = errors.New("store failed")
+	ErrFailed = backend.ErrFailed
 
 	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = backend.ErrClosed
 
 	// ErrInvalid: a write or a query was refused before touching the file
 	// (an empty id, an oversized key, a bad limit).
-	ErrInvalid = errors.New("invalid store input")
+	ErrInvalid = backend.ErrInvalid
 )
 
 // detailError is an error with its own message that matches one sentinel

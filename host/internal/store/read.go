@@ -184,7 +184,7 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 			if len(want) > 0 {
 				st := bk.live.Get(id)
 				if (liveOnly && st == nil) || (terminalOnly && st != nil) ||
-					(st != nil && !want[model.State(st)]) {
+					(st != nil && !want[liveState(st)]) {
 					return false, nil
 				}
 			}
@@ -223,7 +223,7 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 		case liveOnly:
 			c := bk.live.Cursor()
 			for k, v := seekBefore(c, f.Before); k != nil; k, v = c.Prev() {
-				if !want[model.State(v)] {
+				if !want[liveState(v)] {
 					continue
 				}
 				if full, err := visit(k); err != nil || full {

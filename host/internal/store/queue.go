@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+)
+
+// Queue is the bbolt backend of the store port: one host owns the file,
+// and the file is the queue's truth. It keeps in memory only what dispatch
+// needs — the ready index (id, priority, task, ready time, sequence) and
+// the running jobs' records — and reads everything else from the file.
+//
+// Writes are operations run by one writer goroutine: every operation
+// queued while the previous commit was in flight runs in the next
+// transaction, which is committed (fsynced) once for all of them (group
+// commit). An operation that fails is taken out and the others run again
+// in a fresh transaction, so a failed operation changes nothing.
+type Queue struct {
+	s *Store
+
+	mu      sync.Mutex
+	pending []*op
+	closing bool
+	failErr error
+	wake    chan struct{}
+	done    chan struct{}
+
+	// Owned by the writer goroutine (and read under idx.mu by reads).
+	idx     readyIndex
+	running runningSet
+	seq     uint64 // the last ready sequence handed out
+
+	changed chan struct{}
+
+	commits, ops atomic.Int64
+}
+
+var _ backend.Store = (*Queue)(nil)
+
+// op is one port operation: run executes it inside the writer's
+// transaction; done receives its outcome once the transaction is durable.
+type op struct {
+	run  func(w *wtx) error
+	done chan error
+}
+
+// OpenQueue opens (creating if absent) the data file at path as the
+// backend of the store port, with the same refusals as Open, and loads the
+// ready index and the running jobs.
+func OpenQueue(path string, opts Options) (*Queue, error) {
+	s, err := Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{s: s, wake: make(chan struct{}, 1), done: make(chan struct{}), changed: make(chan struct{}, 1)}
+	if err := q.load(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	go q.loop()
+	return q, nil
+}
+
+// Changed is signalled after a commit that made work claimable or asked
+// something of a running attempt.
+func (q *Queue) Changed() <-chan struct{} { return q.changed }
+
+func (q *Queue) signal() {
+	select {
+	case q.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Close commits what is queued, stops the writer and closes the file.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closing = true
+	q.mu.Unlock()
+	q.kick()
+	<-q.done
+	return q.s.Close()
+}
+
+// Path is the data file's path.
+func (q *Queue) Path() string { return q.s.path }
+
+// Commits reports the write transactions and operations committed since
+// open, for benchmarks (operations per commit shows group commit).
+func (q *Queue) Commits() (commits, ops int64) { return q.commits.Load(), q.ops.Load() }
+
+func (q *Queue) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// do queues fn as one operation and waits until it is durable (or failed).
+// The context bounds the wait for a place in the queue, not the commit: an
+// operation handed to the writer is carried out, as a committed write must
+// not be reported as lost.
+func (q *Queue) do(ctx context.Context, fn func(w *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &op{run: fn, done: make(chan error, 1)}
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return closedErr(q.s.path)
+	}
+	if q.failErr != nil {
+		err := q.failErr
+		q.mu.Unlock()
+		return err
+	}
+	q.pending = append(q.pending, o)
+	q.mu.Unlock()
+	q.kick()
+	return <-o.done
+}
+
+func closedErr(path string) error {
+	return newError(backend.ErrClosed, nil, fmt.Sprintf("data file %s: store is closed", path))
+}
+
+func (q *Queue) loop() {
+	defer close(q.done)
+	for {
+		<-q.wake
+		q.mu.Lock()
+		batch := q.pending
+		q.pending = nil
+		closing := q.closing
+		q.mu.Unlock()
+		if len(batch) > 0 {
+			q.commit(batch)
+		}
+		if closing {
+			q.mu.Lock()
+			rest := q.pending
+			q.pending = nil
+			q.mu.Unlock()
+			for _, o := range rest {
+				o.done <- closedErr(q.s.path)
+			}
+			return
+		}
+	}
+}
+
+// commit runs batch in one transaction. An operation that fails is
+// answered with its error and the transaction is run again without it, so
+// that nothing it half-did is committed; when the commit itself fails the
+// store fails: every operation of the batch and every later write gets the
+// error (an unknown outcome must not be reported as success).
+func (q *Queue) commit(batch []*op) {
+	for {
+		var w *wtx
+		failed := -1
+		var opErr error
+		err := q.s.update(func(tx *bolt.Tx) error {
+			var err error
+			w, err = q.begin(tx)
+			if err != nil {
+				return err
+			}
+			for i, o := range batch {
+				mark := w.writes
+				if err := o.run(w); err != nil {
+					if w.writes == mark {
+						// Refused before writing anything: the others go on.
+						o.done <- err
+						batch[i] = nil
+						continue
+					}
+					failed, opErr = i, err
+					return errRetryBatch
+				}
+			}
+			return w.flush()
+		})
+		if errors.Is(err, errRetryBatch) {
+			w.undo()
+			batch[failed].done <- opErr
+			batch = compact(batch, failed)
+			continue
+		}
+		if err != nil {
+			if w != nil {
+				w.undo()
+			}
+			err = q.fail(err)
+			for _, o := range batch {
+				if o != nil {
+					o.done <- err
+				}
+			}
+			return
+		}
+		q.applied(w)
+		n := 0
+		for _, o := range batch {
+			if o != nil {
+				o.done <- nil
+				n++
+			}
+		}
+		q.commits.Add(1)
+		q.ops.Add(int64(n))
+		return
+	}
+}
+
+var errRetryBatch = errors.New("an operation failed part-way; run the batch again without it")
+
+// compact drops batch[i] and the nils of refused operations.
+func compact(batch []*op, drop int) []*op {
+	out := batch[:0]
+	for i, o := range batch {
+		if o != nil && i != drop {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// fail puts the queue in the failed state: writes are refused with the
+// cause until the host reopens the file.
+func (q *Queue) fail(cause error) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failErr == nil {
+		if errors.Is(cause, backend.ErrClosed) || errors.Is(cause, ErrCorrupt) {
+			q.failErr = cause
+		} else {
+			q.failErr = newError(backend.ErrFailed, cause, fmt.Sprintf("store failed: commit to data file %s: %v", q.s.path, cause))
+		}
+		q.s.log.Error("commit failed; refusing all further writes", "path", q.s.path, "error", cause)
+	}
+	return q.failErr
+}

@@ -1,0 +1,234 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/deps"
+	"github.com/batchhost/batchhost/host/internal/errkind"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// changes collects what one operation changed, for its answer.
+type changes struct {
+	seen    map[string]bool
+	jobs    []*jobEntry
+	groups  map[string]bool
+	gorder  []string
+	stop    []*jobEntry
+	skipped []string
+	cascade []*jobEntry // finished jobs whose dependents and group are not settled yet
+}
+
+func (w *wtx) newChanges() *changes {
+	return &changes{seen: map[string]bool{}, groups: map[string]bool{}}
+}
+
+func (c *changes) job(e *jobEntry) {
+	if !c.seen[e.j.ID] {
+		c.seen[e.j.ID] = true
+		c.jobs = append(c.jobs, e)
+	}
+	if g := e.j.Group; g != "" && !c.groups[g] {
+		c.groups[g] = true
+		c.gorder = append(c.gorder, g)
+	}
+}
+
+// move is setState plus bookkeeping of the operation's changes: a job that
+// finishes joins the cascade.
+func (w *wtx) move(c *changes, e *jobEntry, to model.State) error {
+	if err := w.setState(e, to); err != nil {
+		return err
+	}
+	c.job(e)
+	if to.Terminal() {
+		c.cascade = append(c.cascade, e)
+	}
+	return nil
+}
+
+// settle resolves the cascade: dependents of finished jobs are released or
+// canceled, and a failed member of a cancel-on-failure group cancels the
+// rest of its group, transitively. A worklist, so long chains cost no
+// stack.
+func (w *wtx) settle(c *changes) error {
+	for len(c.cascade) > 0 {
+		e := c.cascade[0]
+		c.cascade = c.cascade[1:]
+		j := e.j
+		if !j.State.Terminal() {
+			continue
+		}
+		if err := w.forDependents(j.ID, func(dep string, policy model.DepPolicy) error {
+			de, err := w.job(dep)
+			if err != nil {
+				return nil // pruned
+			}
+			return w.depFinished(c, de, j, policy)
+		}); err != nil {
+			return err
+		}
+		if j.Group != "" && j.State == model.Failed {
+			ge, err := w.group(j.Group)
+			if err != nil {
+				return err
+			}
+			if ge.g.CancelOnFailure {
+				why := &model.JobError{Kind: errkind.Canceled, Message: fmt.Sprintf("canceled: group member %s failed", j.ID)}
+				if err := w.forMembers(j.Group, func(id string) error {
+					st, ok, err := w.state(id)
+					if err != nil || !ok || st.Terminal() {
+						return err
+					}
+					me, err := w.job(id)
+					if err != nil {
+						return err
+					}
+					return w.cancel(c, me, why)
+				}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// depFinished applies the outcome of dependency dep to the job de.
+func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model.DepPolicy) error {
+	j := de.j
+	if j.State.Terminal() || j.State == model.Created {
+		return nil
+	}
+	switch deps.Judge(dep.State, policy) {
+	case deps.Cancel:
+		return w.cancel(c, de, DependencyFailed(dep.ID, dep.State))
+	case deps.Satisfied:
+		if j.State != model.Waiting {
+			return nil
+		}
+		pending, _, err := w.readiness(j)
+		if err != nil || pending > 0 {
+			return err
+		}
+		return w.move(c, de, model.Queued)
+	}
+	return nil
+}
+
+// DependencyFailed is the error of a job canceled because a dependency
+// ended failed or canceled under the cancel policy.
+func DependencyFailed(dep string, st model.State) *model.JobError {
+	return &model.JobError{Kind: errkind.DependencyFailed, Dependency: dep,
+		Message: fmt.Sprintf("dependency %s ended %s", dep, st)}
+}
+
+// cancel cancels an unfinished job. A running attempt is asked to stop:
+// the job is canceled when its attempt finishes.
+func (w *wtx) cancel(c *changes, e *jobEntry, why *model.JobError) error {
+	j := e.j
+	if runs(j) {
+		if !j.CancelRequested {
+			j.CancelRequested = true
+			j.Error = why
+			w.touch(e)
+			c.job(e)
+			c.stop = append(c.stop, e)
+			w.signal = true
+		}
+		return nil
+	}
+	j.Error = why
+	return w.move(c, e, model.Canceled)
+}
+
+// readiness counts a job's unfinished dependencies and finds the first
+// that cancels it. A dependency that is no longer stored was pruned after
+// it finished: it blocks nothing.
+func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, err error) {
+	for _, d := range j.DependsOn {
+		st, ok, err := w.state(d.ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !ok {
+			continue
+		}
+		switch deps.Judge(st, d.Policy) {
+		case deps.Pending:
+			pending++
+		case deps.Cancel:
+			if cancelBy == nil {
+				cancelBy = &model.Job{ID: d.ID, State: st}
+			}
+		}
+	}
+	return pending, cancelBy, nil
+}
+
+// enqueue places a job that is entering the queue (submitted, resumed,
+// retried): canceled if a dependency failed under the cancel policy,
+// waiting while any is unfinished, else queued.
+func (w *wtx) enqueue(c *changes, e *jobEntry) error {
+	pending, cancelBy, err := w.readiness(e.j)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cancelBy != nil:
+		e.j.Error = DependencyFailed(cancelBy.ID, cancelBy.State)
+		return w.move(c, e, model.Canceled)
+	case pending > 0:
+		return w.move(c, e, model.Waiting)
+	}
+	return w.move(c, e, model.Queued)
+}
+
+// forDependents calls fn for each stored edge dep → dependent.
+func (w *wtx) forDependents(dep string, fn func(dependent string, policy model.DepPolicy) error) error {
+	p := prefix(dep)
+	var ids []string
+	var pols []model.DepPolicy
+	cur := w.bk.edges.Cursor()
+	for k, v := cur.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = cur.Next() {
+		ids = append(ids, string(k[len(p):]))
+		pols = append(pols, model.DepPolicy(v))
+	}
+	for i, id := range ids {
+		if err := fn(id, pols[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forMembers calls fn for each member of a group, in add order.
+func (w *wtx) forMembers(group string, fn func(id string) error) error {
+	for _, id := range memberIDs(w.bk.members, group) {
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// result turns the operation's changes into the port's answer, with
+// copies: the records stay the transaction's.
+func (w *wtx) result(c *changes) backend.Changes {
+	var out backend.Changes
+	for _, e := range c.jobs {
+		out.Jobs = append(out.Jobs, e.j.Clone())
+	}
+	for _, id := range c.gorder {
+		if ge := w.groups[id]; ge != nil && ge.dirty {
+			out.Groups = append(out.Groups, ge.g.Clone())
+		}
+	}
+	for _, e := range c.stop {
+		out.Stop = append(out.Stop, e.j.Clone())
+	}
+	out.Skipped = c.skipped
+	return out
+}

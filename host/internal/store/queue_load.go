@@ -1,0 +1,104 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// load prepares the file for the Queue (once: compact live records and
+// counts by priority, built from the records of a file written before
+// them) and loads the ready index and the running jobs. It reads the live
+// index and only the running jobs' records, so start-up follows the
+// number of unfinished jobs, not the size of their records.
+func (q *Queue) load() error {
+	if err := q.s.update(q.upgrade); err != nil {
+		return fmt.Errorf("open queue %s: %w", q.s.path, err)
+	}
+	err := q.s.view(func(tx *bolt.Tx) error {
+		live, jobs := tx.Bucket(bLive), tx.Bucket(bJobs)
+		c := live.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			r, err := decodeLive(v)
+			if err != nil {
+				return newError(ErrCorrupt, err, fmt.Sprintf("data file %s: live index entry of job %s: %v", q.s.path, k, err))
+			}
+			q.seq = max(q.seq, r.seq)
+			switch {
+			case r.state == model.Queued:
+				q.idx.push(readyEntry{readyAt: r.readyAt, seq: r.seq, id: string(k), task: r.task, prio: r.priority})
+			case r.state == model.Running || (r.state == model.Paused && r.pausedFrom == model.Running):
+				data := jobs.Get(k)
+				if data == nil {
+					return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: live index names job %s, which has no record", q.s.path, k))
+				}
+				j, err := q.s.decodeJob(k, data)
+				if err != nil {
+					return err
+				}
+				q.running.set(j)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open queue %s: %w", q.s.path, err)
+	}
+	return nil
+}
+
+// upgrade writes what a file made before the Queue lacks: a compact live
+// record for each unfinished job (in the order the jobs became ready) and
+// the counts by state and priority.
+func (q *Queue) upgrade(tx *bolt.Tx) error {
+	bk := openBuckets(tx)
+	if _, ok := decodeCountsP(bk.meta.Get(countsPKey)); ok {
+		return nil
+	}
+	var cnt countsP
+	if err := bk.jobs.ForEach(func(k, v []byte) error {
+		h, err := q.s.decodeHead(k, v)
+		if err != nil {
+			return err
+		}
+		cnt.add(h.State, h.Priority, 1)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var old []*model.Job
+	c := bk.live.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) > 0 && v[0] == liveFormat {
+			continue
+		}
+		data := bk.jobs.Get(k)
+		if data == nil {
+			return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: live index names job %s, which has no record", q.s.path, k))
+		}
+		j, err := q.s.decodeJob(k, data)
+		if err != nil {
+			return err
+		}
+		old = append(old, j)
+	}
+	slices.SortStableFunc(old, func(a, b *model.Job) int {
+		if d := readyTime(a) - readyTime(b); d != 0 {
+			if d < 0 {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare([]byte(a.ID), []byte(b.ID))
+	})
+	for i, j := range old {
+		if err := bk.live.Put([]byte(j.ID), liveOf(j, uint64(i+1)).encode()); err != nil {
+			return err
+		}
+	}
+	return bk.meta.Put(countsPKey, cnt.encode())
+}
