@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -133,7 +134,7 @@ func (e *engine) runAttempt(ctl *attemptCtl, a runner.Attempt, group string) {
 	if err != nil {
 		now := time.Now()
 		kind := errkind.PluginCrashed
-		if strings.Contains(err.Error(), "unknown task") {
+		if errors.Is(err, runner.ErrUnknownTask) {
 			kind = errkind.UnknownTask
 		}
 		out = runner.Outcome{Started: now, Finished: now, Err: &runner.AttemptError{Kind: kind, Message: err.Error(), Retryable: kind == errkind.PluginCrashed}}
@@ -280,34 +281,49 @@ func (e *engine) onAttemptDone(r attemptResult) {
 		}
 	}
 	rec.Error = jerr
-	paused := j.State == model.Paused
-
-	switch {
-	case jerr == nil:
+	var retryAfter time.Duration
+	if out.Err != nil {
+		retryAfter = out.Err.RetryAfter
+	}
+	if jerr == nil {
 		j.Result = out.Output
+	}
+	e.settle(js, jerr, retryAfter)
+}
+
+// settle applies the decision on a job whose attempt has ended with jerr
+// (nil: it succeeded): completed, queued again for another attempt (paused,
+// if it was paused while running), failed, or canceled. Dispatch and
+// recovery both settle through here, so an attempt ends the same way
+// whether the host saw it end or found it interrupted.
+func (e *engine) settle(js *jobState, jerr *model.JobError, retryAfter time.Duration) {
+	j := js.job
+	d := retry.Decide(retry.Ended{
+		Err:             jerr,
+		RetryAfter:      retryAfter,
+		CancelRequested: j.CancelRequested,
+		Used:            j.Attempt - j.AttemptBase,
+		Max:             j.MaxAttempts,
+		Backoff:         j.Backoff,
+	}, e.clock.Now(), e.rnd.Float64)
+	switch d.Verdict {
+	case retry.Complete:
 		j.Error = nil
 		j.CancelRequested = false
 		e.setProgress(js, model.Progress{Fraction: 1, Message: j.Progress.Message})
 		e.setState(js, model.EvSucceed, model.Completed)
-	case j.CancelRequested:
+	case retry.Cancel:
 		j.CancelRequested = false
 		if j.Error == nil {
 			j.Error = jerr
 		}
 		e.setState(js, model.EvCancel, model.Canceled)
-	case e.retryable(j, jerr):
+	case retry.Retry:
 		j.Error = jerr
-		delay := time.Duration(0)
-		if jerr.Kind != errkind.Interrupted {
-			delay = retry.Delay(j.Backoff, j.Attempt-j.AttemptBase, e.rnd.Float64)
-			if out.Err != nil && out.Err.RetryAfter > 0 {
-				delay = out.Err.RetryAfter
-			}
+		if !d.At.IsZero() {
+			j.RunAt = d.At
 		}
-		if delay > 0 {
-			j.RunAt = now.Add(delay)
-		}
-		if paused {
+		if j.State == model.Paused {
 			// Paused while running: the next attempt waits for resume.
 			j.PausedFrom = model.Queued
 			e.setState(js, model.EvRetry, model.Paused)
@@ -318,16 +334,4 @@ func (e *engine) onAttemptDone(r attemptResult) {
 		j.Error = jerr
 		e.setState(js, model.EvFail, model.Failed)
 	}
-}
-
-// retryable decides whether a failed attempt gets another one.
-func (e *engine) retryable(j *model.Job, jerr *model.JobError) bool {
-	if j.AttemptsLeft() <= 0 || errkind.NeverRetried(jerr.Kind) {
-		return false
-	}
-	switch jerr.Kind {
-	case errkind.PluginCrashed, errkind.Timeout, errkind.Stalled, errkind.Interrupted:
-		return true
-	}
-	return jerr.Retryable
 }

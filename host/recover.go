@@ -98,24 +98,5 @@ func (e *engine) interrupted(js *jobState) {
 		j.Attempts[n-1].FinishedAt = e.clock.Now()
 		j.Attempts[n-1].Error = jerr
 	}
-	paused := j.State == model.Paused
-	switch {
-	case j.CancelRequested:
-		j.CancelRequested = false
-		if j.Error == nil {
-			j.Error = jerr
-		}
-		e.setState(js, model.EvCancel, model.Canceled)
-	case j.AttemptsLeft() > 0:
-		j.Error = jerr
-		if paused {
-			e.setState(js, model.EvRetry, model.Paused)
-			j.PausedFrom = model.Queued
-		} else {
-			e.setState(js, model.EvRetry, model.Queued)
-		}
-	default:
-		j.Error = jerr
-		e.setState(js, model.EvFail, model.Failed)
-	}
+	e.settle(js, jerr, 0)
 }

@@ -1,6 +1,8 @@
-// Package retry computes the delay before a job's next attempt: exponential
-// backoff with a cap and jitter. It is pure; randomness is passed in so that
-// tests can pin it.
+// Package retry decides what becomes of a job whose attempt has ended
+// (completed, retried when, failed or canceled) and computes the delay
+// before its next attempt: exponential backoff with a cap and jitter. It is
+// pure; the time and the randomness are passed in so that tests can pin
+// them.
 package retry
 
 import (
