@@ -88,42 +88,21 @@ func (e *engine) canJoin(js *jobState, gs *groupState) error {
 }
 
 // cycle reports the cycle that making job depend on dep would close, as
-// job → dep → ... → job, or nil. It searches from job along the reverse
-// edges (the jobs that wait for it), so its cost is the size of job's
-// downstream: nothing at all for a job nobody waits for yet, which is the
-// common case of adding a new job to a long sequential group.
+// job → dep → ... → job, or nil.
 func (e *engine) cycle(job, dep string) []string {
-	back := deps.FindCycle(dep, job, e.dependentsOf)
-	if back == nil {
-		return nil
-	}
-	// back is dep, job, d1, ..., dep along "is waited for by"; turn it
-	// into job → dep → ... → d1 → job along "waits for".
-	path := []string{job}
-	for i := len(back) - 1; i >= 2; i-- {
-		path = append(path, back[i])
-	}
-	return append(path, job)
+	return deps.CycleVia(job, dep, e.dependentsOf)
 }
 
 // sequentialCycle refuses, before anything changes, the cycle that adding
 // jobs in order to a sequential group whose last member is last would
-// close: each will wait for the one before it, so for every job before it.
-// Such a cycle needs one of those earlier jobs to wait, already, for the
-// job itself; a job nothing waits for (a fresh one) costs O(1).
+// close.
 func (e *engine) sequentialCycle(last string, jobs []*jobState) error {
-	earlier := make(map[string]bool, len(jobs)+1)
-	if last != "" {
-		earlier[last] = true
+	ids := make([]string, len(jobs))
+	for i, js := range jobs {
+		ids[i] = js.job.ID
 	}
-	for _, js := range jobs {
-		id := js.job.ID
-		if len(e.dependents[id]) > 0 {
-			if hit := deps.FindAny(id, e.dependentsOf, func(d string) bool { return earlier[d] }); hit != "" {
-				return &CycleError{Path: e.cycle(id, hit)}
-			}
-		}
-		earlier[id] = true
+	if cyc := deps.SequentialCycle(last, ids, e.dependentsOf); cyc != nil {
+		return &CycleError{Path: cyc}
 	}
 	return nil
 }

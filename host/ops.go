@@ -138,29 +138,22 @@ func (e *engine) idByKey(key string) (string, error) {
 	return id, nil
 }
 
-// readiness says where a submitted job belongs now: its unfinished
-// dependency count, or the dependency whose failure cancels it.
-func (e *engine) readiness(j *model.Job) (unfinished int, cancelBy *model.Job, err error) {
-	for _, d := range j.DependsOn {
+// readiness says where a submitted job belongs now, from the current
+// states of its dependencies.
+func (e *engine) readiness(j *model.Job) (deps.Readiness, error) {
+	edges := make([]deps.Edge, len(j.DependsOn))
+	for i, d := range j.DependsOn {
+		edges[i] = deps.Edge{Dep: d.ID, Policy: d.Policy}
 		dep, err := e.lookup(d.ID)
 		if errors.Is(err, ErrNotFound) {
-			// Pruned after its retention: it finished long ago. Treat it as
-			// done rather than block forever.
-			continue
+			continue // pruned: deps.Assess counts it as done
 		}
 		if err != nil {
-			return 0, nil, err
+			return deps.Readiness{}, err
 		}
-		switch deps.Judge(dep.State, d.Policy) {
-		case deps.Pending:
-			unfinished++
-		case deps.Cancel:
-			if cancelBy == nil {
-				cancelBy = dep
-			}
-		}
+		edges[i].State = dep.State
 	}
-	return unfinished, cancelBy, nil
+	return deps.Assess(edges), nil
 }
 
 // enqueue submits a created (or re-armed) job: waiting if dependencies are
@@ -168,13 +161,12 @@ func (e *engine) readiness(j *model.Job) (unfinished int, cancelBy *model.Job, e
 // from is the event that applies (submit, requeue, resume).
 func (e *engine) enqueue(js *jobState, ev model.Event) error {
 	j := js.job
-	unfinished, cancelBy, err := e.readiness(j)
+	r, err := e.readiness(j)
 	if err != nil {
 		return err
 	}
-	if cancelBy != nil {
-		j.Error = &model.JobError{Kind: errkind.DependencyFailed, Dependency: cancelBy.ID,
-			Message: fmt.Sprintf("dependency %s ended %s", cancelBy.ID, cancelBy.State)}
+	if r.Cancel != nil {
+		j.Error = r.Cancel
 		if ev == model.EvResume {
 			e.setState(js, model.EvCancel, model.Canceled)
 		} else {
@@ -185,8 +177,8 @@ func (e *engine) enqueue(js *jobState, ev model.Event) error {
 		}
 		return nil
 	}
-	js.unfinished = unfinished
-	if unfinished > 0 {
+	js.unfinished = r.Unfinished
+	if r.Unfinished > 0 {
 		e.linkAll(js) // a resumed job may wait for a dependency retried since
 		e.setState(js, ev, model.Waiting)
 	} else {
@@ -235,11 +227,11 @@ func (e *engine) wouldQueue(jss []*jobState) (int, error) {
 		if blocked {
 			continue
 		}
-		unfinished, cancelBy, err := e.readiness(js.job)
+		r, err := e.readiness(js.job)
 		if err != nil {
 			return 0, err
 		}
-		if unfinished == 0 && cancelBy == nil {
+		if r.Unfinished == 0 && r.Cancel == nil {
 			n++
 		}
 	}
@@ -348,23 +340,25 @@ func (e *engine) retryJob(js *jobState) error {
 				continue // pruned
 			}
 			dj := djs.job
-			switch {
-			case dj.State == model.Canceled && dj.Error != nil && dj.Error.Kind == errkind.DependencyFailed && dj.Error.Dependency == dep.ID:
+			switch deps.OnRetry(dj, dep.ID) {
+			case deps.Requeue:
 				if _, err := e.groupOf(dj); err != nil {
 					return err
 				}
 				e.adopt(djs)
 				e.requeue(djs)
 				work = append(work, dj)
-			case dj.State == model.Waiting || (dj.State == model.Paused && dj.PausedFrom == model.Waiting):
+			case deps.WaitAgain:
 				// It had counted dep as settled (ignore policy); wait again.
 				if _, linked := e.dependents[dep.ID][dj.ID]; !linked && e.jobs[dj.ID] != nil {
 					djs.unfinished++
 					e.link(dep.ID, dj.ID)
 				}
-			case dj.State == model.Created && e.jobs[dj.ID] != nil:
+			case deps.Relink:
 				// Submitted later, it must wait for dep again.
-				e.link(dep.ID, dj.ID)
+				if e.jobs[dj.ID] != nil {
+					e.link(dep.ID, dj.ID)
+				}
 			}
 		}
 	}

@@ -71,17 +71,16 @@ func (e *engine) recover(snap *store.Snapshot) error {
 		if len(j.DependsOn) == 0 || !(j.State == model.Waiting || j.State == model.Paused) {
 			continue
 		}
-		unfinished, cancelBy, err := e.readiness(j)
+		r, err := e.readiness(j)
 		if err != nil {
 			return err
 		}
-		if cancelBy != nil {
-			e.cancelJob(js, &model.JobError{Kind: errkind.DependencyFailed, Dependency: cancelBy.ID,
-				Message: "dependency " + cancelBy.ID + " ended " + string(cancelBy.State)})
+		if r.Cancel != nil {
+			e.cancelJob(js, r.Cancel)
 			continue
 		}
-		js.unfinished = unfinished
-		if unfinished == 0 && j.State == model.Waiting {
+		js.unfinished = r.Unfinished
+		if r.Unfinished == 0 && j.State == model.Waiting {
 			e.setState(js, model.EvDepsReady, model.Queued)
 		}
 	}

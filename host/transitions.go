@@ -98,19 +98,9 @@ func (e *engine) resolveCascade() {
 // depFinished applies the outcome of dependency dep to the waiting job dj.
 func (e *engine) depFinished(dj *jobState, dep *model.Job) {
 	j := dj.job
-	if j.State.Terminal() || j.State == model.Created {
-		return
-	}
-	policy := model.DepCancel
-	for _, d := range j.DependsOn {
-		if d.ID == dep.ID {
-			policy = d.Policy
-		}
-	}
-	switch deps.Judge(dep.State, policy) {
+	switch deps.OnFinish(j, dep.ID, dep.State) {
 	case deps.Cancel:
-		e.cancelJob(dj, &model.JobError{Kind: errkind.DependencyFailed, Dependency: dep.ID,
-			Message: fmt.Sprintf("dependency %s ended %s", dep.ID, dep.State)})
+		e.cancelJob(dj, deps.FailedError(dep.ID, dep.State))
 	case deps.Satisfied:
 		dj.unfinished--
 		if dj.unfinished <= 0 {

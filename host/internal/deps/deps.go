@@ -1,6 +1,9 @@
-// Package deps holds the pure rules of the dependency graph: cycle checks
-// and the readiness of a job from the outcomes of its dependencies. The
-// engine owns the graph; this package only reads it through callbacks.
+// Package deps holds the pure rules of the dependency graph: cycle checks,
+// cancel and ignore edges, where a submitted job belongs, what a finished
+// job means for its dependents, what a retried one means for the
+// dependents its end canceled, and the dependency_failed error. The engine
+// owns the graph; this package only reads it through callbacks and
+// records.
 package deps
 
 import (
