@@ -61,6 +61,12 @@ func invalidf(format string, args ...any) error {
 	return &kindError{ErrInvalid, fmt.Sprintf(format, args...)}
 }
 
+// invalid gives err, a problem with the caller's input, the ErrInvalid
+// sentinel, keeping its message.
+func invalid(err error) error {
+	return &kindError{ErrInvalid, err.Error()}
+}
+
 func stateErr(format string, args ...any) error {
 	return &kindError{ErrState, fmt.Sprintf(format, args...)}
 }

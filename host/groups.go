@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/batchhost/batchhost/host/internal/deps"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -163,14 +162,8 @@ func (e *engine) addDeps(js *jobState, add []model.Dep) error {
 
 func (e *engine) createGroup(g *model.Group) error {
 	g.Name = strings.TrimSpace(g.Name)
-	if g.Name == "" {
-		return invalidf("group name is required")
-	}
-	if len(g.Name) > 256 {
-		return invalidf("group name is longer than 256 bytes")
-	}
-	if !utf8.ValidString(g.Name) {
-		return invalidf("group name is not valid UTF-8")
+	if err := model.CheckName("group name", g.Name); err != nil {
+		return invalid(err)
 	}
 	gs := &groupState{g: g, live: map[string]struct{}{}}
 	e.groups[g.ID] = gs

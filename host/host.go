@@ -330,14 +330,10 @@ func (h *Host) SubmitCreated(ctx context.Context, ids ...string) error {
 func (h *Host) AddDependencies(ctx context.Context, id string, deps ...Dep) error {
 	add := make([]model.Dep, len(deps))
 	for i, d := range deps {
-		p := d.Policy
-		if p == "" {
-			p = model.DepCancel
+		var err error
+		if add[i], err = d.resolve(); err != nil {
+			return err
 		}
-		if p != model.DepCancel && p != model.DepIgnore {
-			return invalidf("dependency %s: unknown policy %q (want cancel or ignore)", d.Job, d.Policy)
-		}
-		add[i] = model.Dep{ID: d.Job, Policy: p}
 	}
 	return h.exec(ctx, func(e *engine) error {
 		js, err := e.live(id)

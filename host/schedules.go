@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/batchhost/batchhost/host/internal/cronspec"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -23,14 +22,8 @@ type scheduleState struct {
 // makes the record.
 func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*model.Schedule, error) {
 	name := strings.TrimSpace(spec.Name)
-	if name == "" {
-		return nil, invalidf("schedule name is required")
-	}
-	if len(name) > 256 {
-		return nil, invalidf("schedule name is longer than 256 bytes")
-	}
-	if !utf8.ValidString(name) {
-		return nil, invalidf("schedule name is not valid UTF-8")
+	if err := model.CheckName("schedule name", name); err != nil {
+		return nil, invalid(err)
 	}
 	if len(spec.Cron) > 1024 || len(spec.TimeZone) > 256 {
 		return nil, invalidf("schedule spec or time zone is absurdly long")

@@ -95,6 +95,15 @@ type Dep struct {
 	Policy DepPolicy `json:"policy,omitempty"`
 }
 
+// resolve checks d's policy and returns the engine's edge for it.
+func (d Dep) resolve() (model.Dep, error) {
+	p, err := d.Policy.Resolve()
+	if err != nil {
+		return model.Dep{}, invalidf("dependency %s: %v", d.Job, err)
+	}
+	return model.Dep{ID: d.Job, Policy: p}, nil
+}
+
 // After returns dependencies on ids with the default (cancel) policy.
 func After(ids ...string) []Dep {
 	out := make([]Dep, len(ids))
@@ -119,6 +128,9 @@ type GroupSpec struct {
 // unfinished job.
 const maxLabels = 64
 
+// maxLabelValue bounds a label's value, for the same reason.
+const maxLabelValue = 4096
+
 // maxDuration bounds user-given durations; anything longer is a mistake.
 const maxDuration = 10 * 365 * 24 * time.Hour
 
@@ -127,11 +139,8 @@ const maxDuration = 10 * 365 * 24 * time.Hour
 // engine's state; the engine checks task, dependencies and group.
 func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, error) {
 	task := strings.TrimSpace(spec.Task)
-	if task == "" {
-		return nil, invalidf("task is required")
-	}
-	if len(task) > 256 {
-		return nil, invalidf("task name %.40q... is longer than 256 bytes", task)
+	if err := model.CheckName("task", task); err != nil {
+		return nil, invalid(err)
 	}
 	if !strings.Contains(task, ".") {
 		return nil, invalidf("task %q must be <plugin>.<task>", spec.Task)
@@ -178,14 +187,17 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 		return nil, invalidf("%d labels, at most %d", len(spec.Labels), maxLabels)
 	}
 	for k, v := range spec.Labels {
-		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, invalidf("label names must be non-empty UTF-8, values UTF-8")
+		if err := model.CheckName("label name", k); err != nil {
+			return nil, invalid(err)
 		}
 		if strings.HasPrefix(k, reservedLabelPrefix) {
 			return nil, invalidf("label %.40q: names starting with %q are the host's", k, reservedLabelPrefix)
 		}
-		if len(k) > 256 || len(v) > 4096 {
-			return nil, invalidf("label %.40q: names are at most 256 bytes, values 4096", k)
+		if !utf8.ValidString(v) {
+			return nil, invalidf("label %.40q: value is not valid UTF-8", k)
+		}
+		if len(v) > maxLabelValue {
+			return nil, invalidf("label %.40q: value is longer than %d bytes", k, maxLabelValue)
 		}
 	}
 	j := &model.Job{
@@ -237,14 +249,11 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 			return nil, invalidf("dependency %s listed twice", d.Job)
 		}
 		seen[d.Job] = true
-		p := d.Policy
-		if p == "" {
-			p = model.DepCancel
+		md, err := d.resolve()
+		if err != nil {
+			return nil, err
 		}
-		if p != model.DepCancel && p != model.DepIgnore {
-			return nil, invalidf("dependency %s: unknown policy %q (want cancel or ignore)", d.Job, d.Policy)
-		}
-		j.DependsOn = append(j.DependsOn, model.Dep{ID: d.Job, Policy: p})
+		j.DependsOn = append(j.DependsOn, md)
 	}
 	return j, nil
 }

@@ -74,8 +74,8 @@ func fromProtoPriority(p pb.Priority) (host.Priority, error) {
 // letting a typo become the default.
 func checkDeps(deps []host.Dep) error {
 	for _, d := range deps {
-		if d.Policy != "" && d.Policy != host.DepCancel && d.Policy != host.DepIgnore {
-			return fmt.Errorf("%w: dependency %s: unknown policy %q (want cancel or ignore)", host.ErrInvalid, d.Job, d.Policy)
+		if _, err := d.Policy.Resolve(); err != nil {
+			return fmt.Errorf("%w: dependency %s: %v", host.ErrInvalid, d.Job, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/errkind"
@@ -106,6 +107,20 @@ const (
 	// DepIgnore runs the dependent anyway once the dependency is finished.
 	DepIgnore DepPolicy = "ignore"
 )
+
+// Resolve returns the policy p stands for ("" is the default, DepCancel),
+// or an error for a policy this build does not know: a typo must not
+// silently become the default. Every surface that accepts a policy checks
+// it here.
+func (p DepPolicy) Resolve() (DepPolicy, error) {
+	switch p {
+	case "":
+		return DepCancel, nil
+	case DepCancel, DepIgnore:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown policy %q (want %s or %s)", p, DepCancel, DepIgnore)
+}
 
 // Dep is one dependency edge: the job waits for ID.
 type Dep struct {

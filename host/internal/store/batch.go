@@ -155,11 +155,9 @@ func (b *Batch) AddEdge(depID, dependentID string, policy model.DepPolicy) {
 		b.fail(err)
 		return
 	}
-	if policy == "" {
-		policy = model.DepCancel
-	}
-	if policy != model.DepCancel && policy != model.DepIgnore {
-		b.fail(fmt.Errorf("add edge %s -> %s: unknown policy %q", depID, dependentID, policy))
+	policy, err := policy.Resolve()
+	if err != nil {
+		b.fail(fmt.Errorf("add edge %s -> %s: %w", depID, dependentID, err))
 		return
 	}
 	b.edges = append(b.edges, edgePut{dep: depID, dependent: dependentID, policy: policy})

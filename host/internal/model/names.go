@@ -1,0 +1,26 @@
+package model
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// MaxNameLen bounds the names users give tasks, groups, schedules and
+// labels: they are kept in memory, in indexes and in every event.
+const MaxNameLen = 256
+
+// CheckName checks a name users give: not empty, at most MaxNameLen
+// bytes, valid UTF-8. what names it in the error ("task", "group name",
+// "label name"...). Callers trim it first where surrounding space means
+// nothing (task, group and schedule names; label names are kept as given).
+func CheckName(what, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%s is required", what)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%s %.40q... is longer than %d bytes", what, name, MaxNameLen)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	return nil
+}
