@@ -68,3 +68,15 @@ func TestServeExecAllowEnv(t *testing.T) {
 		t.Fatalf("refused variable: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestServeExecAllowWinsOverTheDaemonsEnvironment: a BATCHHOST_EXEC_ALLOW
+// exported in the daemon's own environment must not widen the list given
+// with --exec-allow: the runner's configuration of a plugin comes last.
+func TestServeExecAllowWinsOverTheDaemonsEnvironment(t *testing.T) {
+	t.Setenv("BATCHHOST_EXEC_ALLOW", "echo,true")
+	cli := serveExec(t, "--exec-allow", "echo")
+	r := cli("submit", "exec.run", "--args", `{"argv":["true"]}`, "--wait", "--json")
+	if r.code != 1 || !strings.Contains(r.stdout, `"permanent"`) || !strings.Contains(r.stdout, "BATCHHOST_EXEC_ALLOW") {
+		t.Fatalf("a command only the daemon's environment allows: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

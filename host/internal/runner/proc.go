@@ -68,7 +68,7 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 	}
 	defer ar.Close()
 	cmd := exec.Command(path)
-	cmd.Env = append(append([]string{}, cfg.Env...),
+	cmd.Env = pluginEnv(cfg.Env,
 		pluginrpc.LifelineFDEnv+"=3",
 		pluginrpc.AttemptFDEnv+"=4",
 		// go-plugin only passes its socket directory to the plugin this way.
@@ -81,6 +81,9 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 		HandshakeConfig:  pluginrpc.Handshake,
 		VersionedPlugins: pluginrpc.HostPlugins(),
 		Cmd:              cmd,
+		// cmd.Env already holds the host's environment, first (see
+		// pluginEnv); go-plugin would append it again, after ours.
+		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     cfg.StartTimeout,
 		Logger:           cfg.Logger,
@@ -127,6 +130,17 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 		}
 	}
 	return p, nil
+}
+
+// pluginEnv is a plugin process's environment: the host's own, then the
+// configured variables, then the runner's. A variable given twice takes
+// its last value (os/exec keeps the last), so a variable exported in the
+// daemon's shell never overrides what the host was configured to pass
+// (BATCHHOST_EXEC_ALLOW from --exec-allow, say).
+func pluginEnv(configured []string, runner ...string) []string {
+	env := os.Environ()
+	env = append(env, configured...)
+	return append(env, runner...)
 }
 
 // limitMemory caps the address space the process may add from now on.
