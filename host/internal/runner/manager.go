@@ -134,14 +134,15 @@ func (m *Manager) discover() error {
 	return nil
 }
 
-// describe launches a plugin once and asks what it offers.
+// describe launches a plugin once and asks what it offers, all within
+// StartTimeout: a plugin that never answers holds up Open no longer.
 func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StartTimeout)
+	defer cancel()
 	p, err := launch(&m.cfg, path, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("is it a batchhost plugin? %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StartTimeout)
-	defer cancel()
 	d, err := p.rpc.Describe(ctx, &pluginpb.DescribeRequest{})
 	if err != nil {
 		p.kill()

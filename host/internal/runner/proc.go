@@ -103,11 +103,15 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 		return nil, errors.New(msg)
 	}
 	rc, err := p.client.Client()
+	// go-plugin kills only the process itself when its start fails; its
+	// children keep the stdout and stderr pipes (and go-plugin's readers
+	// and the process's descriptors) alive. Knowing the pid lets kill end
+	// the whole group.
+	if cmd.Process != nil {
+		p.pid = cmd.Process.Pid
+	}
 	if err != nil {
 		return fail("start", err)
-	}
-	if rp := p.client.ReattachConfig(); rp != nil {
-		p.pid = rp.Pid
 	}
 	raw, err := rc.Dispense(pluginrpc.PluginKey)
 	if err != nil {

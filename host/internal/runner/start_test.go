@@ -1,0 +1,99 @@
+package runner
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/batchhost/batchhost/internal/testbin"
+)
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t testing.TB) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// script writes an executable shell script named name into dir.
+func script(t testing.TB, dir, name, body string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// waitGone waits until no live process carries the environment entry tag,
+// or fails the test. A SIGKILL is delivered asynchronously and another
+// process's death has no event to wait on, so this polls.
+func waitGone(t testing.TB, tag, what string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		left := testbin.FindByEnv(tag)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: processes left: %+v", what, left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFailedStartLeavesNothing: a plugin that never completes its handshake,
+// or answers it with garbage, has started children that hold its stdout
+// and stderr. When its launch fails, its whole process group goes with it
+// and every descriptor the launch opened is closed by the time Open
+// returns.
+func TestFailedStartLeavesNothing(t *testing.T) {
+	for name, body := range map[string]string{
+		"hang":    "sleep 300 &\nsleep 300 &\nexec sleep 300\n",
+		"garbage": "sleep 300 &\necho not a handshake\nexec sleep 300\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			script(t, dir, "batchhost-plugin-"+name, body)
+			tag := fmt.Sprintf("BH_RUNNER_TAG=%d", rand.Int64())
+			// A first Open and Close, so that what the runtime opens once
+			// (its poller) is not counted as a leak.
+			warm, err := Open(Config{Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			warm.Close()
+			fds := openFDs(t)
+			began := time.Now()
+			m, err := Open(Config{Dir: dir, Env: []string{tag}, StartTimeout: time.Second,
+				Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Off})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("Open took %s with StartTimeout 1s", time.Since(began))
+			if probs := m.Problems(); len(probs) != 1 || !strings.Contains(probs[0].Error(), "batchhost-plugin-"+name) {
+				t.Fatalf("problems: %v", probs)
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := openFDs(t); n != fds {
+				t.Errorf("%d descriptors open after a failed start, %d before", n, fds)
+			}
+			if left := testbin.Descendants(os.Getpid()); len(left) > 0 {
+				t.Errorf("children left: %+v", left)
+			}
+			waitGone(t, tag, "after a failed start")
+		})
+	}
+}
