@@ -1,0 +1,203 @@
+package backendtest
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+var concurrentRules = []rule{
+	{"Claimers", testConcurrentClaimers},
+	{"Firers", testConcurrentFirers},
+	{"SameKey", testConcurrentKey},
+}
+
+// testConcurrentClaimers: several claimers (hosts) claiming and finishing
+// at once never claim one job twice, and together claim every job; the
+// retries among them come back once each.
+func testConcurrentClaimers(e *env) {
+	const (
+		jobs     = 120
+		claimers = 4
+	)
+	batch := make([]*model.Job, jobs)
+	for i := range batch {
+		batch[i] = newJob(withPriority(model.Priorities[i%4]))
+	}
+	e.insert(at(1), batch...)
+	var (
+		mu      sync.Mutex
+		claims  = map[string][]string{} // job → "owner/attempt" of each claim
+		errs    []error
+		wg      sync.WaitGroup
+		retried = map[string]bool{}
+		done    int // completions committed
+	)
+	finished := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return done == jobs || len(errs) > 0
+	}
+	for c := range claimers {
+		owner := fmt.Sprintf("host-%d", c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !finished() {
+				js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: owner, Limit: 1 + c%3, Now: at(2), Quota: allTasks()})
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: Claim: %w", owner, err))
+					mu.Unlock()
+					return
+				}
+				if len(js) == 0 {
+					// The rest is claimed by others, or is a retry another
+					// claimer has yet to commit.
+					runtime.Gosched()
+					continue
+				}
+				var fs []backend.Finish
+				mu.Lock()
+				for _, j := range js {
+					claims[j.ID] = append(claims[j.ID], fmt.Sprintf("%s/%d", j.Owner, j.Attempt))
+					st := model.Completed
+					// Every fifth job is retried once, at once.
+					if !retried[j.ID] && len(claims)%5 == 0 {
+						retried[j.ID] = true
+						st = model.Queued
+					}
+					fs = append(fs, backend.Finish{ID: j.ID, Owner: owner, Attempt: j.Attempt, State: st, At: at(3)})
+				}
+				mu.Unlock()
+				c, err := e.s.Finish(e.ctx, fs)
+				if err == nil && len(c.Skipped) > 0 {
+					err = fmt.Errorf("finishes of its own claims skipped: %v", c.Skipped)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: Finish: %w", owner, err))
+					mu.Unlock()
+					return
+				}
+				mu.Lock()
+				for _, f := range fs {
+					if f.State == model.Completed {
+						done++
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		e.t.Error(err)
+	}
+	for _, j := range batch {
+		want := 1
+		if retried[j.ID] {
+			want = 2
+		}
+		if got := claims[j.ID]; len(got) != want {
+			e.t.Errorf("job %s was claimed %d times (%v), want %d", j.ID, len(got), got, want)
+		}
+	}
+	c, _ := e.s.Counts(e.ctx)
+	if n := c.ByState()[model.Completed]; n != jobs {
+		e.t.Errorf("%d jobs completed after the claimers stopped, want %d", n, jobs)
+	}
+	if len(retried) == 0 {
+		e.t.Errorf("no job was retried: the test did not exercise re-claims")
+	}
+}
+
+// testConcurrentFirers: hosts firing one schedule's time at once: exactly
+// one wins, and one job is inserted.
+func testConcurrentFirers(e *env) {
+	const firers = 6
+	s := newSchedule(at(60))
+	if err := e.s.PutSchedule(e.ctx, s); err != nil {
+		e.t.Fatal(err)
+	}
+	for round := range 3 {
+		fireAt, next := at(float64(60*(round+1))), at(float64(60*(round+2)))
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			won   []string
+			start = make(chan struct{})
+		)
+		for range firers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j := newJob() // each host builds its own job (and id)
+				<-start
+				fr, err := e.s.Fire(e.ctx, backend.Fire{Schedule: s.ID, At: fireAt, Next: next, Job: j, Now: fireAt})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					e.t.Errorf("round %d: Fire: %v", round, err)
+					return
+				}
+				if fr.Fired {
+					won = append(won, j.ID)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(won) != 1 {
+			e.t.Errorf("round %d: %d firers won the time %v, want exactly 1", round, len(won), fireAt)
+			continue
+		}
+		sc, _ := e.s.Schedule(e.ctx, s.ID)
+		if sc.LastJob != won[0] || !sc.NextFire.Equal(next) {
+			e.t.Errorf("round %d: schedule last job %s next %v, want the winner's %s and %v", round, sc.LastJob, sc.NextFire, won[0], next)
+		}
+	}
+	if c, _ := e.s.Counts(e.ctx); c.ByState()[model.Queued] != 3 {
+		e.t.Errorf("%d jobs after 3 contested firings, want 3", c.ByState()[model.Queued])
+	}
+}
+
+// testConcurrentKey: inserts racing with one idempotency key store one
+// job; every racer is answered with it.
+func testConcurrentKey(e *env) {
+	const racers = 6
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		got   = map[string]int{}
+		fresh int
+		start = make(chan struct{})
+	)
+	for range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j := newJob(withKey("raced"))
+			<-start
+			ins, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(1), Jobs: []*model.Job{j}})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				e.t.Errorf("Insert racing on a key: %v", err)
+				return
+			}
+			got[ins[0].Job.ID]++
+			if !ins[0].Existing {
+				fresh++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(got) != 1 || fresh != 1 {
+		e.t.Errorf("%d racers on one key were answered with jobs %v, %d of them as new; want one job, inserted once", racers, got, fresh)
+	}
+}
