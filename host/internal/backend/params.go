@@ -19,8 +19,10 @@ type InsertParams struct {
 	// RunAt, MaxAttempts, Backoff, timeouts, CreatedAt, Schedule. The
 	// store sets State (and QueuedAt, Error for a job canceled at once).
 	// A dependency or group that is not stored (nor inserted earlier in
-	// the same call) is ErrNotFound, naming it; a pruned dependency counts
-	// as finished successfully. A job may depend on one earlier in Jobs.
+	// the same call) is ErrNotFound, naming it. A job may depend on one
+	// earlier in Jobs. (A dependency pruned after this insert counts as
+	// finished successfully when the job is placed later: submit, resume,
+	// retry.)
 	Jobs []*model.Job
 	// Hold stores the jobs as created: they wait for Request{Kind:
 	// RequestSubmit} and count toward nothing until then.

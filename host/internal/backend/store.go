@@ -54,7 +54,8 @@ type Writer interface {
 	// queued (inserted, released by its dependencies, retried, resumed);
 	// ties go in the order the store made the jobs ready. Each claimed job
 	// is running, Owner = p.Owner, Attempt incremented, StartedAt = p.Now,
-	// with a new AttemptRecord.
+	// with a new AttemptRecord; RunAt and Progress (the previous
+	// attempt's) are cleared.
 	Claim(ctx context.Context, p ClaimParams) ([]*model.Job, error)
 
 	// Finish ends attempts in one transaction, each guarded by "running
@@ -62,6 +63,11 @@ type Writer interface {
 	// a finish whose guard does not hold is skipped and its id reported in
 	// Changes.Skipped. Dependents released or canceled by the outcomes
 	// (transitively) and groups whose counts changed are in the Changes.
+	// Every end clears Owner and CancelRequested; a cancel requested
+	// before the finish turns a retry or a failure into Canceled (with the
+	// request's error), since the user asked first. Times come from f.At,
+	// as every stamp of the port comes from the call, never the store's
+	// clock.
 	Finish(ctx context.Context, fs []Finish) (Changes, error)
 
 	// Progress records the progress of running attempts, guarded like
@@ -78,8 +84,11 @@ type Writer interface {
 	// deps; refused with ErrConflict if that closes a cycle.
 	AddDependencies(ctx context.Context, id string, deps []model.Dep, now time.Time) (Changes, error)
 
-	// AddToGroup adds unfinished jobs to an existing group, all or none;
-	// in a sequential group each new member waits for the one before.
+	// AddToGroup adds created, waiting or queued jobs that are in no group
+	// to an existing group, in the order given, all or none (ErrState for
+	// a job in another state or group); in a sequential group each new
+	// member waits for the one before, and a queued one goes back to
+	// waiting while that one is unfinished.
 	AddToGroup(ctx context.Context, group string, ids []string, now time.Time) (Changes, error)
 
 	// PutSchedule stores a new or changed schedule; DeleteSchedule removes
