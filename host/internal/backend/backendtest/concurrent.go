@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
+
+// stallLimit bounds how long the concurrent claimers look for work that
+// a correct store has made claimable; a failure bound, not a wait.
+const stallLimit = 20 * time.Second
 
 var concurrentRules = []rule{
 	{"Claimers", testConcurrentClaimers},
@@ -35,6 +40,10 @@ func testConcurrentClaimers(e *env) {
 		wg      sync.WaitGroup
 		retried = map[string]bool{}
 		done    int // completions committed
+		// progressed is when a claim last took a job: claimers that find
+		// nothing for stallLimit after it give up (a store that never
+		// makes a retry claimable again must fail the test, not hang it).
+		progressed = time.Now()
 	)
 	finished := func() bool {
 		mu.Lock()
@@ -57,11 +66,21 @@ func testConcurrentClaimers(e *env) {
 				if len(js) == 0 {
 					// The rest is claimed by others, or is a retry another
 					// claimer has yet to commit.
+					mu.Lock()
+					stalled := time.Since(progressed) > stallLimit
+					if stalled && len(errs) == 0 {
+						errs = append(errs, fmt.Errorf("%d of %d jobs completed, and nothing was claimable for %s", done, jobs, stallLimit))
+					}
+					mu.Unlock()
+					if stalled {
+						return
+					}
 					runtime.Gosched()
 					continue
 				}
 				var fs []backend.Finish
 				mu.Lock()
+				progressed = time.Now()
 				for _, j := range js {
 					claims[j.ID] = append(claims[j.ID], fmt.Sprintf("%s/%d", j.Owner, j.Attempt))
 					st := model.Completed
