@@ -63,7 +63,8 @@ type Writer interface {
 	// a finish whose guard does not hold is skipped and its id reported in
 	// Changes.Skipped. Dependents released or canceled by the outcomes
 	// (transitively) and groups whose counts changed are in the Changes.
-	// Every end clears Owner and CancelRequested; a cancel requested
+	// Every end clears Owner and CancelRequested; a completion makes the
+	// progress whole (fraction 1, the message kept); a cancel requested
 	// before the finish turns a retry or a failure into Canceled (with the
 	// request's error), since the user asked first. Times come from f.At,
 	// as every stamp of the port comes from the call, never the store's
@@ -84,11 +85,10 @@ type Writer interface {
 	// deps; refused with ErrConflict if that closes a cycle.
 	AddDependencies(ctx context.Context, id string, deps []model.Dep, now time.Time) (Changes, error)
 
-	// AddToGroup adds created, waiting or queued jobs that are in no group
-	// to an existing group, in the order given, all or none (ErrState for
-	// a job in another state or group); in a sequential group each new
-	// member waits for the one before, and a queued one goes back to
-	// waiting while that one is unfinished.
+	// AddToGroup adds created jobs that are in no group to an existing
+	// group, in the order given, all or none (ErrState for a job in
+	// another state or group, as the engine has always refused them); in a
+	// sequential group each new member waits for the one before.
 	AddToGroup(ctx context.Context, group string, ids []string, now time.Time) (Changes, error)
 
 	// PutSchedule stores a new or changed schedule; DeleteSchedule removes

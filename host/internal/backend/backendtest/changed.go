@@ -63,11 +63,9 @@ func testChanged(e *env) {
 
 	g := newGroup(false, true)
 	e.groups(g)
-	a := e.one(at(16), inGroup(g.ID), withTask(taskB))
-	b := e.one(at(16), inGroup(g.ID), withTask(taskDone))
+	e.one(at(16), inGroup(g.ID), withTask(taskB))
+	e.one(at(16), inGroup(g.ID), withTask(taskDone))
 	ra := e.claimQ("host-1", 1, at(17), map[string]int{taskB: 1})[0]
 	e.claimQ("host-2", 1, at(17), map[string]int{taskDone: 1})
 	must("a failure that asked a running group member to stop", func() { e.end(ra, model.Failed, at(18)) })
-	_ = a
-	_ = b
 }

@@ -50,12 +50,13 @@
 //     failed, canceled or queued, is ErrInvalid and refuses the batch. An
 //     unknown job is skipped like any failed guard. Every end clears Owner
 //     and CancelRequested and closes the last attempt record (FinishedAt =
-//     At, Error = f.Error). A cancel requested before the finish wins over
-//     a retry or a failure (the job ends canceled with the request's
-//     error), not over a completion. A retry stamps QueuedAt = At and
-//     RunAt = RetryAt; of a job paused while running it stays paused, with
-//     PausedFrom queued. Changes.Jobs holds each changed job once, the
-//     finished ones first.
+//     At, Error = f.Error); f.Progress, when given, is stored, and a
+//     completion makes the progress whole (fraction 1, as the engine did).
+//     A cancel requested before the finish wins over a retry or a failure
+//     (the job ends canceled with the request's error), not over a
+//     completion. A retry stamps QueuedAt = At and RunAt = RetryAt; of a
+//     job paused while running it stays paused, with PausedFrom queued.
+//     Changes.Jobs holds each changed job once, the finished ones first.
 //   - Requests follow model.Transition: cancel of a finished job, pause of
 //     a paused, created or finished one, resume of one not paused, retry of
 //     one not failed or canceled, submit of one not created, are ErrState.
@@ -83,10 +84,10 @@
 //     since a retry revives them). A waiting or queued job is placed
 //     again: canceled at once if a new dependency failed, waiting if one
 //     is unfinished.
-//   - AddToGroup accepts created, waiting and queued jobs not in a group
-//     (else ErrState), in the order given, all or none; a sequential
-//     group's edge that closes a cycle is ErrConflict; a done group is
-//     reopened.
+//   - AddToGroup accepts created jobs not in a group (else ErrState, as
+//     the engine always refused others), in the order given, all or none;
+//     a sequential group's edge that closes a cycle is ErrConflict; a done
+//     group is reopened.
 //   - Groups keep Size and Counts when members are pruned; Members no
 //     longer lists them. A group is deleted by Prune when it is done, has
 //     no member left and no schedule's template names it.

@@ -58,8 +58,12 @@ func testFinishOutcomes(e *env) {
 		if d := diff([]model.AttemptRecord{rec}, got.Attempts); d != "" {
 			e.t.Errorf("%s: attempt records (-want +got):\n%s", name, d)
 		}
-		if got.Progress != *f.Progress {
-			e.t.Errorf("%s: progress %+v, want the finish's %+v", name, got.Progress, *f.Progress)
+		wantProgress := *f.Progress
+		if tc.state == model.Completed {
+			wantProgress.Fraction = 1
+		}
+		if got.Progress != wantProgress {
+			e.t.Errorf("%s: progress %+v, want %+v (the finish's; whole when completed)", name, got.Progress, wantProgress)
 		}
 		switch tc.state {
 		case model.Completed:

@@ -174,8 +174,8 @@ func testGroupCancelOnFailure(e *env) {
 	e.wantState(b.ID, model.Queued, "a member of a cancel-on-failure group whose other member was canceled")
 }
 
-// testAddToGroup: jobs join in order, all or none; in a sequential group
-// each waits for the one before; a done group reopens.
+// testAddToGroup: created jobs join in order, all or none; in a
+// sequential group each waits for the one before; a done group reopens.
 func testAddToGroup(e *env) {
 	g := newGroup(true, false)
 	e.groups(g)
@@ -185,52 +185,57 @@ func testAddToGroup(e *env) {
 	if !e.group(g.ID).Done() {
 		e.t.Fatalf("group with its only member completed is not done")
 	}
-	held := e.insertP(backend.InsertParams{Now: at(3), Hold: true, Jobs: []*model.Job{newJob()}})[0]
-	q := e.one(at(3))
 	pending := e.one(at(3), withTask(taskB))
-	w := e.one(at(3), dependsOn(model.DepCancel, pending.ID))
-	c, err := e.s.AddToGroup(e.ctx, g.ID, []string{q.ID, held.ID, w.ID}, at(4))
+	held := e.insertP(backend.InsertParams{Now: at(3), Hold: true, Jobs: []*model.Job{
+		newJob(), newJob(), newJob(dependsOn(model.DepCancel, pending.ID)),
+	}})
+	a, b, w := held[0], held[1], held[2]
+	c, err := e.s.AddToGroup(e.ctx, g.ID, []string{a.ID, b.ID, w.ID}, at(4))
 	if err != nil {
 		e.t.Fatalf("AddToGroup: %v", err)
 	}
 	gr := e.group(g.ID)
-	if ms, _ := e.s.Members(e.ctx, g.ID); !slices.Equal(ms, []string{first.ID, q.ID, held.ID, w.ID}) {
+	if ms, _ := e.s.Members(e.ctx, g.ID); !slices.Equal(ms, []string{first.ID, a.ID, b.ID, w.ID}) {
 		e.t.Errorf("Members = %v, want the first member then the added ones in order", ms)
 	}
 	if gr.Size != 4 || gr.Last != w.ID || gr.Done() || !gr.FinishedAt.IsZero() {
 		e.t.Errorf("group after adding 3: size %d last %s done %v finished %v; want 4, %s, reopened", gr.Size, gr.Last, gr.Done(), gr.FinishedAt, w.ID)
 	}
-	if want := map[model.State]int{model.Completed: 1, model.Queued: 1, model.Created: 1, model.Waiting: 1}; diff(want, gr.Counts) != "" {
+	if want := map[model.State]int{model.Completed: 1, model.Created: 3}; diff(want, gr.Counts) != "" {
 		e.t.Errorf("group counts after adding (-want +got):\n%s", diff(want, gr.Counts))
 	}
 	if len(c.Groups) != 1 || c.Groups[0].ID != g.ID {
 		e.t.Errorf("Changes.Groups = %v, want the group", c.Groups)
 	}
-	e.wantState(q.ID, model.Queued, "a queued job joining a sequential group whose last member completed")
-	if got := e.job(held.ID); got.Group != g.ID || !slices.Contains(depIDs(got.DependsOn), q.ID) {
-		e.t.Errorf("second added job: group %q deps %v; want %s and waiting for %s", got.Group, depIDs(got.DependsOn), g.ID, q.ID)
+	for i, pair := range [][2]string{{a.ID, first.ID}, {b.ID, a.ID}, {w.ID, b.ID}} {
+		got := e.job(pair[0])
+		if got.Group != g.ID || got.State != model.Created || !slices.Contains(depIDs(got.DependsOn), pair[1]) {
+			e.t.Errorf("added job %d: group %q state %s deps %v; want %s, created, waiting for %s", i+1, got.Group, got.State, depIDs(got.DependsOn), g.ID, pair[1])
+		}
 	}
-	if got := e.job(w.ID); !slices.Contains(depIDs(got.DependsOn), held.ID) {
-		e.t.Errorf("third added job deps %v, want it waiting for %s", depIDs(got.DependsOn), held.ID)
+	// Submitted, they run one after the other.
+	for _, id := range []string{a.ID, b.ID, w.ID} {
+		e.request(backend.RequestSubmit, id, at(5))
 	}
-	// A queued job joining behind an unfinished member goes back to waiting.
-	q2 := e.one(at(5))
-	if _, err := e.s.AddToGroup(e.ctx, g.ID, []string{q2.ID}, at(6)); err != nil {
-		e.t.Fatal(err)
-	}
-	e.wantState(q2.ID, model.Waiting, "a queued job joining a sequential group behind an unfinished member")
+	e.wantState(a.ID, model.Queued, "the first added member, behind a completed one")
+	e.wantState(b.ID, model.Waiting, "the second added member")
 }
 
-// testAddToGroupRefusals: bad input, jobs that cannot join and cycles are
-// refused, and nothing joins.
+// testAddToGroupRefusals: bad input, jobs that are not created or are in
+// a group, and cycles are refused, and nothing joins.
 func testAddToGroupRefusals(e *env) {
 	g := newGroup(true, false)
 	other := newGroup(false, false)
 	e.groups(g, other)
 	last := e.one(at(1), inGroup(g.ID))
-	free := e.one(at(1))
-	dependent := e.one(at(1), dependsOn(model.DepCancel, last.ID))
-	member := e.one(at(1), inGroup(other.ID))
+	hold := func(mods ...func(*model.Job)) *model.Job {
+		return e.insertP(backend.InsertParams{Now: at(1), Hold: true, Jobs: []*model.Job{newJob(mods...)}})[0]
+	}
+	free := hold()
+	dependent := hold(dependsOn(model.DepCancel, last.ID))
+	member := hold(inGroup(other.ID))
+	queued := e.one(at(1))
+	waiting := e.one(at(1), dependsOn(model.DepCancel, last.ID))
 	running := e.jobIn("running", 2)
 	done := e.finished(model.Completed, at(3))
 	paused := e.jobIn("paused-queued", 4)
@@ -239,10 +244,10 @@ func testAddToGroupRefusals(e *env) {
 	// later one (which will wait for it).
 	g2, g3 := newGroup(true, false), newGroup(true, false)
 	e.groups(g2, g3)
-	free2 := e.one(at(5), withTask(taskB))
+	free2 := hold()
 	e.one(at(5), inGroup(g2.ID), dependsOn(model.DepCancel, free2.ID))
-	later := e.one(at(5), withTask(taskB))
-	earlier := e.one(at(5), dependsOn(model.DepCancel, later.ID))
+	later := hold()
+	earlier := hold(dependsOn(model.DepCancel, later.ID))
 	for _, tc := range []struct {
 		name  string
 		group string
@@ -260,6 +265,8 @@ func testAddToGroupRefusals(e *env) {
 		{"a running job", g.ID, []string{free.ID, running}, backend.ErrState},
 		{"a finished job", g.ID, []string{free.ID, done.ID}, backend.ErrState},
 		{"a paused job", g.ID, []string{free.ID, paused}, backend.ErrState},
+		{"a queued job", g.ID, []string{free.ID, queued.ID}, backend.ErrState},
+		{"a waiting job", g.ID, []string{free.ID, waiting.ID}, backend.ErrState},
 		{"a job the last member waits for", g2.ID, []string{free2.ID}, backend.ErrConflict},
 		{"a job waiting for one after it in the list", g3.ID, []string{earlier.ID, later.ID}, backend.ErrConflict},
 	} {

@@ -439,7 +439,11 @@ func (h *history) addToGroup() error {
 	g := h.grps[h.r.IntN(len(h.grps))]
 	var ids []string
 	for range 1 + h.r.IntN(2) {
-		if id := h.anyJob(); !containsString(ids, id) {
+		id := h.anyJob()
+		if j := h.jobWhere(func(j *model.Job) bool { return j.State == model.Created && j.Group == "" }); j != nil && h.chance(0.7) {
+			id = j.ID
+		}
+		if !containsString(ids, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
-	"github.com/batchhost/batchhost/host/internal/errkind"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -195,5 +194,4 @@ func testInsertRefusals(e *env) {
 			e.wantErr(err, tc.want, "Insert with "+tc.name)
 		})
 	}
-	_ = errkind.None
 }

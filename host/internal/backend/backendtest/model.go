@@ -237,9 +237,11 @@ func (m *Model) setState(c *change, j *model.Job, to model.State, now time.Time)
 		j.FinishedAt = time.Time{}
 	}
 	if g := m.groups[j.Group]; g != nil {
-		g.Counts[from]--
-		if g.Counts[from] <= 0 {
-			delete(g.Counts, from)
+		if from != "" { // "" is a job being inserted
+			g.Counts[from]--
+			if g.Counts[from] <= 0 {
+				delete(g.Counts, from)
+			}
 		}
 		g.Counts[to]++
 		m.groupTime(g, now)

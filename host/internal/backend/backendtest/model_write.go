@@ -98,9 +98,6 @@ func (m *Model) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 		if j.Key != "" {
 			m.keys[j.Key] = j.ID
 		}
-		if g := m.groups[j.Group]; g != nil {
-			g.Counts[""]++ // setState moves it from "" to its first state
-		}
 		if p.Hold {
 			m.setState(c, j, model.Created, p.Now)
 		} else {
@@ -259,6 +256,9 @@ func (m *Model) finish(c *change, j *model.Job, f backend.Finish) {
 	j.Owner = ""
 	switch state {
 	case model.Completed:
+		// A completed job is done: its progress is whole, whatever the
+		// task last said.
+		j.Progress.Fraction = 1
 		j.Result = f.Result
 		j.Error = nil
 		m.setState(c, j, model.Completed, f.At)
@@ -505,10 +505,8 @@ func (m *Model) AddToGroup(group string, ids []string, now time.Time) (backend.C
 			if j == nil {
 				return errorf(backend.ErrNotFound, "job %s not found", id)
 			}
-			switch j.State {
-			case model.Created, model.Waiting, model.Queued:
-			default:
-				return errorf(backend.ErrState, "job %s is %s: only created, waiting or queued jobs can join a group", id, j.State)
+			if j.State != model.Created {
+				return errorf(backend.ErrState, "job %s is %s: only created jobs can join a group", id, j.State)
 			}
 			if j.Group != "" {
 				return errorf(backend.ErrState, "job %s is already in group %s; a job belongs to at most one group", id, j.Group)
@@ -522,7 +520,6 @@ func (m *Model) AddToGroup(group string, ids []string, now time.Time) (backend.C
 			if !slices.Contains(c.groups, group) {
 				c.groups = append(c.groups, group)
 			}
-			w.recheck(c, j, now)
 		}
 		w.settle(c, now)
 		out = w.changes(c, "")

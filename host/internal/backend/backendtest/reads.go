@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
-	"github.com/batchhost/batchhost/host/internal/errkind"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -63,7 +62,6 @@ func testListFilters(e *env) {
 			e.t.Errorf("ListJobs with %s: next %q on the only page", tc.name, next)
 		}
 	}
-	_ = errkind.None
 }
 
 // testListPaging: pages of any size cover every job once, newest first;
