@@ -202,7 +202,7 @@ type hostCollector struct {
 var (
 	descJobs        = prometheus.NewDesc("batchhost_jobs", "Stored jobs by state.", []string{"state"}, nil)
 	descQueued      = prometheus.NewDesc("batchhost_jobs_queued", "Queued jobs (ready or delayed) by priority.", []string{"priority"}, nil)
-	descByPriority  = prometheus.NewDesc("batchhost_jobs_by_priority", "Stored jobs by state and priority.", []string{"state", "priority"}, nil)
+	descByPriority  = prometheus.NewDesc("batchhost_jobs_by_priority", "Unfinished jobs by state and priority.", []string{"state", "priority"}, nil)
 	descOldest      = prometheus.NewDesc("batchhost_queue_oldest_age_seconds", "Age of the oldest ready job, by priority (0 when none is ready).", []string{"priority"}, nil)
 	descBusy        = prometheus.NewDesc("batchhost_workers_busy", "Attempts running now.", nil, nil)
 	descMaxWorkers  = prometheus.NewDesc("batchhost_workers", "Attempts that may run at once (MaxWorkers).", nil, nil)
@@ -262,10 +262,11 @@ func (c *hostCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.NewInvalidMetric(descByPriority, err)
 		}
 		for _, s := range allStates {
+			if _, ok := byp[s]; !ok || err != nil {
+				continue
+			}
 			for _, p := range allPriorities {
-				if err == nil {
-					gauge(descByPriority, float64(byp[s][p]), string(s), p.String())
-				}
+				gauge(descByPriority, float64(byp[s][p]), string(s), p.String())
 			}
 		}
 	}

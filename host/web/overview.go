@@ -17,12 +17,15 @@ type overviewData struct {
 	Priorities []priorityCount
 	// ByPriority is set when the host reports counts by state and
 	// priority; else only the queue's depth by priority is known.
-	ByPriority map[host.State]map[host.Priority]int
-	Chart      template.HTML
-	Finished   int // over the chart's span
-	Failed     int
-	Plugins    []pluginRow
-	Problems   []string
+	// ByPriorityStates are the states it reports, but queued (the
+	// queue's depth is that).
+	ByPriority       map[host.State]map[host.Priority]int
+	ByPriorityStates []host.State
+	Chart            template.HTML
+	Finished         int // over the chart's span
+	Failed           int
+	Plugins          []pluginRow
+	Problems         []string
 }
 
 type stateCount struct {
@@ -59,6 +62,11 @@ func (s *Server) loadOverview(ctx context.Context) (*overviewData, error) {
 	if s.src.CountsByPriority != nil {
 		if d.ByPriority, err = s.src.CountsByPriority(ctx); err != nil {
 			return nil, err
+		}
+		for _, state := range allStates {
+			if _, ok := d.ByPriority[state]; ok && state != host.StateQueued {
+				d.ByPriorityStates = append(d.ByPriorityStates, state)
+			}
 		}
 	}
 	series := s.chart.series()

@@ -27,7 +27,9 @@ type Sources struct {
 	// (queued, not delayed) became ready. A priority without ready jobs
 	// is absent.
 	OldestReady func() map[host.Priority]time.Time
-	// CountsByPriority reports the stored jobs by state and priority.
+	// CountsByPriority reports jobs by state and priority. A state it
+	// leaves out is not shown by priority (the host counts unfinished
+	// jobs only).
 	CountsByPriority func(ctx context.Context) (map[host.State]map[host.Priority]int, error)
 	// Dependents reports the jobs that wait for job id.
 	Dependents func(ctx context.Context, id string) ([]host.Dep, error)

@@ -155,6 +155,14 @@ func (m *Manager) readAttempts(p *proc) {
 // attempt it was running, is finished as cancelled (if it was) or crashed.
 func (m *Manager) lost(p *proc, r *Run, err error) {
 	if r == nil {
+		p.mu.Lock()
+		asked := p.stopped
+		p.mu.Unlock()
+		if !asked {
+			// It died while idle.
+			exit, _ := p.waitExit(time.Second)
+			m.stats.crashed(p.pl.name, exitKind(exit))
+		}
 		m.discard(p)
 		return
 	}

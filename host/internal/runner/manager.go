@@ -50,6 +50,7 @@ type Manager struct {
 	procs    map[*proc]struct{} // every live process, idle or busy
 	closed   bool
 	runs     sync.WaitGroup // attempts not finished
+	stats    counters
 	// bg counts the goroutines Close must wait for: launches, attempt
 	// channel readers, processes being stopped. Added to under mu while
 	// not closed.

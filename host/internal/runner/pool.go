@@ -27,6 +27,10 @@ func (m *Manager) takeIdleLocked(pl *plugin) *proc {
 		case poolReady:
 			return p
 		case poolExited:
+			if p.version == protocolV1 {
+				// A version 2 process's death is counted by its reader.
+				m.stats.crashed(pl.name, exitKind(p.cmd.ProcessState.String()))
+			}
 			m.removeProcLocked(p)
 			m.bg.Add(1)
 			go func() {
@@ -76,6 +80,7 @@ func (m *Manager) launched(pl *plugin, p *proc, err error) error {
 	}
 	var r *Run
 	if err != nil {
+		m.stats.crashed(pl.name, CrashStart)
 		if len(pl.waiting) > pl.launching {
 			r = pl.waiting[0]
 			pl.waiting = pl.waiting[1:]
@@ -133,6 +138,7 @@ func (m *Manager) addProcLocked(pl *plugin, p *proc) {
 	p.pl = pl
 	m.procs[p] = struct{}{}
 	pl.live++
+	m.stats.started(pl.name)
 	if p.version == protocolV2 {
 		m.bg.Add(1)
 		go m.readAttempts(p)

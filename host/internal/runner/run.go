@@ -412,6 +412,7 @@ func (r *Run) startFailed(err error) {
 // exited, was killed, or closed its end. The process is discarded.
 func (r *Run) crash(p *proc, broken error) *AttemptError {
 	exit, ok := p.waitExit(2 * time.Second)
+	kind := exitKind(exit)
 	if !ok {
 		// The channel broke but the process lives on: it is not to be trusted.
 		p.signal(syscall.SIGKILL)
@@ -421,6 +422,7 @@ func (r *Run) crash(p *proc, broken error) *AttemptError {
 		}
 	}
 	r.m.discard(p)
+	r.m.stats.crashed(r.pl.name, kind)
 	stderr := p.stderr.String()
 	msg := fmt.Sprintf("plugin %s exited during the attempt", r.pl.name)
 	if exit == "" {

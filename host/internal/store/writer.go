@@ -35,6 +35,46 @@ type writer struct {
 	done chan struct{} // closed when the loop has exited
 
 	transactions, batches, jobs atomic.Int64
+
+	// observers are called after every committed transaction. The writer
+	// only loads the pointer: registering copies the list under obsMu.
+	observers atomic.Pointer[[]*commitObserver]
+	obsMu     sync.Mutex
+}
+
+type commitObserver struct {
+	fn func(latency time.Duration, jobs int)
+}
+
+// ObserveCommits registers fn, called on the writer's goroutine after each
+// committed write transaction with its latency (fsync included) and the
+// job records it wrote, until stop is called. fn must be quick and must
+// not call the store: commits wait for it.
+func (s *Store) ObserveCommits(fn func(latency time.Duration, jobs int)) (stop func()) {
+	w := &s.w
+	o := &commitObserver{fn: fn}
+	w.obsMu.Lock()
+	defer w.obsMu.Unlock()
+	var list []*commitObserver
+	if cur := w.observers.Load(); cur != nil {
+		list = append(list, *cur...)
+	}
+	list = append(list, o)
+	w.observers.Store(&list)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			w.obsMu.Lock()
+			defer w.obsMu.Unlock()
+			var rest []*commitObserver
+			for _, x := range *w.observers.Load() {
+				if x != o {
+					rest = append(rest, x)
+				}
+			}
+			w.observers.Store(&rest)
+		})
+	}
 }
 
 // Stats counts the writer's work since Open, for benchmarks and the
@@ -184,6 +224,7 @@ func (w *writer) commit(group []*Batch) {
 	}
 	if !preFailed && len(writes) > 0 {
 		var n int
+		began := time.Now()
 		err := w.s.update(func(tx *bolt.Tx) error {
 			var err error
 			n, err = w.s.apply(tx, writes)
@@ -195,6 +236,12 @@ func (w *writer) commit(group []*Batch) {
 			w.transactions.Add(1)
 			w.batches.Add(int64(len(writes)))
 			w.jobs.Add(int64(n))
+			if obs := w.observers.Load(); obs != nil {
+				took := time.Since(began)
+				for _, o := range *obs {
+					o.fn(took, n)
+				}
+			}
 		}
 	}
 
