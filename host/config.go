@@ -27,6 +27,11 @@ type Config struct {
 	// count); a Submit beyond it fails at once with ErrQueueFull. Defaults
 	// to 100000.
 	MaxQueueSize int
+	// MaxWatchers bounds the event subscriptions open at once (Watch,
+	// Subscribe, the control API's watch and followed logs, one per
+	// dashboard); one more is refused with ErrTooManyWatchers. Defaults
+	// to 1024.
+	MaxWatchers int
 	// PollInterval is the fallback tick of the dispatcher. Dispatch is woken
 	// by events (a submit, a finished job, a due retry); the tick only
 	// guards against a missed wake-up. Defaults to 1s.
@@ -154,6 +159,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, err := range []error{
 		intDefault("MaxWorkers", &c.MaxWorkers, runtime.NumCPU()),
 		intDefault("MaxQueueSize", &c.MaxQueueSize, 100000),
+		intDefault("MaxWatchers", &c.MaxWatchers, 1024),
 		intDefault("DefaultMaxAttempts", &c.DefaultMaxAttempts, 3),
 		intDefault("MaxArgsBytes", &c.MaxArgsBytes, 1<<20),
 		intDefault("MaxResultBytes", &c.MaxResultBytes, 1<<20),

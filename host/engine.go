@@ -167,7 +167,7 @@ func newEngine(cfg *Config, st jobStore, pm *runner.Manager, logs *joblog.Dir) *
 		store:       st,
 		plugins:     pm,
 		logs:        logs,
-		hub:         newHub(),
+		hub:         newHub(cfg.MaxWatchers),
 		clock:       cfg.Clock,
 		log:         cfg.Logger,
 		calls:       make(chan call, 256),

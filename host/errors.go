@@ -33,6 +33,8 @@ var (
 	// ErrFailed: the host's store failed (disk full, I/O error); the host
 	// refuses further changes. Reopen it after fixing the cause.
 	ErrFailed = errors.New("host failed")
+	// ErrTooManyWatchers: MaxWatchers event subscriptions are open.
+	ErrTooManyWatchers = errors.New("too many watchers")
 )
 
 // CycleError names the dependency cycle a change would close.

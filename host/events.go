@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -88,87 +89,256 @@ func (f *EventFilter) match(e *Event) bool {
 		(e.Group != "" && slices.Contains(f.Groups, e.Group))
 }
 
-// subscriberBuffer is how many events a subscriber may fall behind before
-// events are dropped (and an EventLagged tells it so). Publishing never
-// blocks: a slow UI must not stall the engine.
-const subscriberBuffer = 8192
+// journalSize is how many recent events the hub keeps for its watchers to
+// read at their own pace, whatever their number: a watcher that falls
+// further behind loses the oldest and is told so by an EventLagged. About
+// 250 bytes each, shared by all watchers.
+const journalSize = 8192
 
-type subscriber struct {
-	filter  EventFilter
-	ch      chan Event
-	dropped int
-}
-
-// hub fans events out to subscribers.
+// hub fans events out to watchers through one shared journal, so that
+// neither memory nor the publisher's work grows with the watchers:
+//   - the journal is a ring of the last journalSize events; every watcher
+//     reads it from a cursor of its own, so a slow one costs nothing;
+//   - watchers of all events (perhaps of some types) are woken together by
+//     closing one channel: O(1) for the publisher;
+//   - watchers of given jobs or groups are indexed by them: the publisher
+//     touches only those an event is about, and they only read the
+//     journal when something of theirs is in it.
+//
+// publish runs on the store's writer (after a commit), never under the
+// engine: a slow watcher cannot stall either.
 type hub struct {
-	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
-	closed bool
+	max int // watchers at most; 0 means no limit
+
+	mu       sync.Mutex
+	ring     []Event // grows to journalSize, then wraps: event seq is at ring[seq%journalSize]
+	next     uint64  // seq of the next event; those in [next-len(ring), next) are held
+	notify   chan struct{}
+	byJob    map[string]map[*watcher]struct{}
+	byGroup  map[string]map[*watcher]struct{}
+	watchers int
+	closed   bool
+	done     chan struct{} // closed with the hub
 }
 
-func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+func newHub(max int) *hub {
+	return &hub{max: max, notify: make(chan struct{}), done: make(chan struct{}),
+		byJob: map[string]map[*watcher]struct{}{}, byGroup: map[string]map[*watcher]struct{}{}}
+}
 
-// subscribe registers a subscriber until ctx ends or the hub closes; the
-// channel is closed then.
-func (h *hub) subscribe(ctx context.Context, f EventFilter) <-chan Event {
-	s := &subscriber{filter: f, ch: make(chan Event, subscriberBuffer)}
+// watcher is one reader of the journal.
+type watcher struct {
+	h      *hub
+	filter EventFilter
+	keyed  bool          // filter names jobs or groups: indexed, woken only for those
+	done   chan struct{} // closed by stop
+
+	// Under h.mu.
+	cursor  uint64        // the next seq to read
+	pending int           // keyed: matching events published and not yet read
+	first   uint64        // keyed: seq of the first of those
+	mark    uint64        // keyed: seq+1 of the last event counted, so one counted twice is not
+	wake    chan struct{} // keyed: capacity 1, "pending > 0"
+	stopped bool
+}
+
+// watch registers a watcher that sees every event published from now on.
+func (h *hub) watch(f EventFilter) (*watcher, error) {
+	w := &watcher{h: h, filter: f, keyed: len(f.Jobs) > 0 || len(f.Groups) > 0, done: make(chan struct{})}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.closed {
+		return nil, ErrClosed
+	}
+	if h.max > 0 && h.watchers >= h.max {
+		return nil, &kindError{ErrTooManyWatchers, fmt.Sprintf("too many watchers: the host serves at most %d at once (MaxWatchers); close some or raise the limit", h.max)}
+	}
+	h.watchers++
+	w.cursor = h.next
+	if w.keyed {
+		w.wake = make(chan struct{}, 1)
+		for _, id := range f.Jobs {
+			index(h.byJob, id, w)
+		}
+		for _, id := range f.Groups {
+			index(h.byGroup, id, w)
+		}
+	}
+	return w, nil
+}
+
+func index(m map[string]map[*watcher]struct{}, key string, w *watcher) {
+	if m[key] == nil {
+		m[key] = map[*watcher]struct{}{}
+	}
+	m[key][w] = struct{}{}
+}
+
+func unindex(m map[string]map[*watcher]struct{}, key string, w *watcher) {
+	delete(m[key], w)
+	if len(m[key]) == 0 {
+		delete(m, key)
+	}
+}
+
+// stop unregisters w; its next ends with ErrClosed. Stopping twice is
+// harmless.
+func (w *watcher) stop() {
+	h := w.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	w.stopped = true
+	h.watchers--
+	for _, id := range w.filter.Jobs {
+		unindex(h.byJob, id, w)
+	}
+	for _, id := range w.filter.Groups {
+		unindex(h.byGroup, id, w)
+	}
+	close(w.done)
+}
+
+// next returns the next event for w, an EventLagged first if some were
+// lost, waiting for one until ctx ends, w is stopped, or the hub closes
+// (ErrClosed, once w has read what it still holds).
+func (w *watcher) next(ctx context.Context) (Event, error) {
+	h := w.h
+	for {
+		h.mu.Lock()
+		if w.stopped {
+			h.mu.Unlock()
+			return Event{}, ErrClosed
+		}
+		if ev, ok := w.read(); ok {
+			h.mu.Unlock()
+			return ev, nil
+		}
+		closed := h.closed
+		notify := h.notify
 		h.mu.Unlock()
-		close(s.ch)
-		return s.ch
-	}
-	h.subs[s] = struct{}{}
-	h.mu.Unlock()
-	context.AfterFunc(ctx, func() { h.unsubscribe(s) })
-	return s.ch
-}
-
-func (h *hub) unsubscribe(s *subscriber) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.subs[s]; ok {
-		delete(h.subs, s)
-		close(s.ch)
-	}
-}
-
-// publish delivers events in order without blocking. It takes the write
-// lock: publishers run on several goroutines and update drop counts.
-func (h *hub) publish(events ...Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.subs {
-		for i := range events {
-			e := &events[i]
-			if !s.filter.match(e) {
-				continue
-			}
-			if s.dropped > 0 {
-				select {
-				case s.ch <- Event{Type: EventLagged, Time: e.Time, Dropped: s.dropped}:
-					s.dropped = 0
-				default:
-					s.dropped++
-					continue
-				}
-			}
-			select {
-			case s.ch <- *e:
-			default:
-				s.dropped++
-			}
+		if closed {
+			return Event{}, ErrClosed
+		}
+		if w.keyed {
+			notify = w.wake
+		}
+		select {
+		case <-notify:
+		case <-w.done:
+		case <-h.done:
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
 		}
 	}
 }
 
-// close ends every subscription.
+// read takes the next event of w from the journal, if there is one. h.mu
+// is held.
+func (w *watcher) read() (Event, bool) {
+	h := w.h
+	oldest := h.next - uint64(len(h.ring))
+	if w.keyed {
+		if w.pending == 0 {
+			w.cursor = h.next
+			return Event{}, false
+		}
+		w.cursor = max(w.cursor, w.first)
+	}
+	if w.cursor < oldest {
+		lost := int(oldest - w.cursor)
+		if w.keyed {
+			held := 0
+			for seq := oldest; seq < h.next; seq++ {
+				if w.filter.match(&h.ring[seq%journalSize]) {
+					held++
+				}
+			}
+			lost = w.pending - held
+			w.pending = held
+		}
+		w.cursor = oldest
+		w.first = oldest
+		if lost > 0 {
+			return Event{Type: EventLagged, Time: time.Now(), Dropped: lost}, true
+		}
+	}
+	for ; w.cursor < h.next; w.cursor++ {
+		e := &h.ring[w.cursor%journalSize]
+		if w.filter.match(e) {
+			w.cursor++
+			if w.keyed {
+				w.pending--
+			}
+			return *e, true
+		}
+	}
+	if w.keyed {
+		w.pending = 0
+	}
+	return Event{}, false
+}
+
+// publish appends events to the journal in order and wakes the watchers
+// they concern. It never blocks on a watcher.
+func (h *hub) publish(events ...Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	if h.ring == nil {
+		h.ring = make([]Event, 0, journalSize)
+	}
+	for i := range events {
+		e := &events[i]
+		seq := h.next
+		if len(h.ring) < journalSize {
+			h.ring = append(h.ring, *e)
+		} else {
+			h.ring[seq%journalSize] = *e
+		}
+		h.next++
+		if e.Job != "" {
+			h.touch(h.byJob[e.Job], e, seq)
+		}
+		if e.Group != "" {
+			h.touch(h.byGroup[e.Group], e, seq)
+		}
+	}
+	if len(events) > 0 {
+		close(h.notify)
+		h.notify = make(chan struct{})
+	}
+}
+
+// touch counts e, at seq, for the indexed watchers that want it.
+func (h *hub) touch(ws map[*watcher]struct{}, e *Event, seq uint64) {
+	for w := range ws {
+		if w.mark == seq+1 || !w.filter.match(e) {
+			continue
+		}
+		w.mark = seq + 1
+		if w.pending == 0 {
+			w.first = seq
+		}
+		w.pending++
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close ends every watch once its reader has taken what the journal holds
+// for it.
 func (h *hub) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.closed = true
-	for s := range h.subs {
-		delete(h.subs, s)
-		close(s.ch)
+	if !h.closed {
+		h.closed = true
+		close(h.done)
 	}
 }

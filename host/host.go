@@ -586,13 +586,6 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	return s, err
 }
 
-// Subscribe delivers events matching f until ctx ends or the host closes;
-// then the channel is closed. A subscriber that falls far behind loses
-// events and is told so by an EventLagged event.
-func (h *Host) Subscribe(ctx context.Context, f EventFilter) <-chan Event {
-	return h.e.hub.subscribe(ctx, f)
-}
-
 // Logs returns a job's log records, oldest first.
 func (h *Host) Logs(ctx context.Context, id string) ([]LogRecord, error) {
 	if _, err := h.Get(ctx, id); err != nil {

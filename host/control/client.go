@@ -230,7 +230,15 @@ func (c *Client) Retry(ctx context.Context, id string) error {
 	return c.fromStatus(ctx, err)
 }
 
-// Logs returns a job's stored log records, oldest first.
+// EachLog calls fn with each of a job's stored log records, oldest first,
+// as they arrive: memory does not grow with the log. An error from fn
+// stops the stream and is returned.
+func (c *Client) EachLog(ctx context.Context, id string, fn func(host.LogRecord) error) error {
+	return c.logs(ctx, id, false, fn)
+}
+
+// Logs returns a job's stored log records, oldest first, all in memory:
+// for a log of any size, use EachLog.
 func (c *Client) Logs(ctx context.Context, id string) ([]host.LogRecord, error) {
 	var out []host.LogRecord
 	err := c.logs(ctx, id, false, func(r host.LogRecord) error {

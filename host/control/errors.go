@@ -35,6 +35,7 @@ var sentinels = []struct {
 	{host.ErrNotCompleted, codes.FailedPrecondition, "NOT_COMPLETED"},
 	{host.ErrState, codes.FailedPrecondition, "STATE"},
 	{host.ErrQueueFull, codes.ResourceExhausted, "QUEUE_FULL"},
+	{host.ErrTooManyWatchers, codes.ResourceExhausted, "TOO_MANY_WATCHERS"},
 	{host.ErrClosed, codes.Unavailable, "CLOSED"},
 	{host.ErrFailed, codes.Internal, "FAILED"},
 }

@@ -42,8 +42,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "unknown event topic: want overview, jobs, job, groups, group or schedules")
 		return
 	}
-	if !s.hub.add(c) {
-		s.fail(w, r, http.StatusServiceUnavailable, "the dashboard is shutting down")
+	if err := s.hub.add(c); err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	defer s.hub.remove(c)

@@ -295,15 +295,11 @@ func (s *Server) link(ctx context.Context, id string, p host.DepPolicy) jobLink 
 }
 
 func (s *Server) loadLogs(ctx context.Context, d *jobData) error {
-	logs, err := s.h.Logs(ctx, d.Job.ID)
+	logs, skipped, err := s.h.LogTail(ctx, d.Job.ID, logTail)
 	if err != nil {
 		return err
 	}
-	if len(logs) > logTail {
-		d.LogsSkipped = len(logs) - logTail
-		logs = logs[len(logs)-logTail:]
-	}
-	d.Logs = logs
+	d.Logs, d.LogsSkipped = logs, skipped
 	return nil
 }
 

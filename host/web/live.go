@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -241,22 +243,32 @@ func (c *client) pendingSize() (jobs, logs int) {
 // host subscription for all of them, so a page costs a client struct, not
 // a subscription buffer.
 type hub struct {
+	max     int // open pages at most
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	closed  bool
 }
 
-func newHub() *hub { return &hub{clients: map[*client]struct{}{}} }
+func newHub(max int) *hub { return &hub{max: max, clients: map[*client]struct{}{}} }
 
-// add registers c; false once the hub is closed.
-func (h *hub) add(c *client) bool {
+// Why add refuses a page.
+var (
+	errHubClosed = errors.New("the dashboard is shutting down")
+	errHubFull   = errors.New("too many live pages are open")
+)
+
+// add registers c, unless the hub is closed or full.
+func (h *hub) add(c *client) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return false
+	switch {
+	case h.closed:
+		return errHubClosed
+	case len(h.clients) >= h.max:
+		return fmt.Errorf("%w (at most %d); close some pages and reload", errHubFull, h.max)
 	}
 	h.clients[c] = struct{}{}
-	return true
+	return nil
 }
 
 func (h *hub) remove(c *client) {

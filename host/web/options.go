@@ -31,6 +31,11 @@ type Options struct {
 	// Logger receives errors the handler could only log. Defaults to a
 	// null logger.
 	Logger hclog.Logger
+	// MaxLiveStreams bounds the live pages (server-sent event streams)
+	// open at once; one more is answered 503. Each costs a goroutine and
+	// its bounded pending updates, and every host event is offered to
+	// each. Defaults to 256.
+	MaxLiveStreams int
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -45,6 +50,12 @@ func (o Options) withDefaults() (Options, error) {
 	o.Prefix = strings.TrimRight(o.Prefix, "/")
 	if o.Prefix != "" && !strings.HasPrefix(o.Prefix, "/") {
 		return o, fmt.Errorf("web: prefix %q must start with /", o.Prefix)
+	}
+	switch {
+	case o.MaxLiveStreams < 0:
+		return o, fmt.Errorf("web: MaxLiveStreams must not be negative (got %d)", o.MaxLiveStreams)
+	case o.MaxLiveStreams == 0:
+		o.MaxLiveStreams = 256
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()

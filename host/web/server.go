@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -55,21 +56,27 @@ func New(h *host.Host, opts Options) (*Server, error) {
 		opts:    opts,
 		src:     opts.Sources.fill(h),
 		tmpl:    tmpl,
-		hub:     newHub(),
+		hub:     newHub(opts.MaxLiveStreams),
 		chart:   newThroughput(time.Now),
 		csrfKey: key,
 		origin:  http.NewCrossOriginProtection(),
 		closing: make(chan struct{}),
 		subDone: make(chan struct{}),
 	}
+	// One host watcher serves the metrics and every open page.
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := h.Watch(ctx, host.EventFilter{})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s.cancel = cancel
 	s.metrics = newMetrics(h, s.src)
 	s.prom = promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, ErrorLog: promLogger{opts.Logger}})
 	if s.src.ObserveCommits != nil {
 		s.stopCommits = s.src.ObserveCommits(s.metrics.observeCommit)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go s.run(h.Subscribe(ctx, host.EventFilter{}))
+	go s.run(ctx, w)
 	s.routes()
 	return s, nil
 }
@@ -92,9 +99,14 @@ func (s *Server) Close() error {
 
 // run feeds the host's events to the metrics, the chart and the open
 // pages. It never blocks on a page.
-func (s *Server) run(events <-chan host.Event) {
+func (s *Server) run(ctx context.Context, w *host.Watcher) {
 	defer close(s.subDone)
-	for ev := range events {
+	defer w.Close()
+	for {
+		ev, err := w.Next(ctx)
+		if err != nil {
+			return
+		}
 		s.metrics.observe(&ev)
 		if ev.Type == host.EventJobState {
 			switch ev.State {

@@ -42,16 +42,8 @@ level, message and fields. With --json, one JSON object a line.
 			if follow {
 				return cl.FollowLogs(ctx, args[0], emit)
 			}
-			recs, err := cl.Logs(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				if err := emit(r); err != nil {
-					return err
-				}
-			}
-			return nil
+			// Printed as they arrive: a log of any size, in little memory.
+			return cl.EachLog(ctx, args[0], emit)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new records until the job is finished")
