@@ -25,6 +25,7 @@ var serveEnv = map[string]string{
 	"plugin-dir":           "BATCHHOST_PLUGIN_DIR",
 	"max-workers":          "BATCHHOST_MAX_WORKERS",
 	"max-queue-size":       "BATCHHOST_MAX_QUEUE_SIZE",
+	"max-watchers":         "BATCHHOST_MAX_WATCHERS",
 	"poll-interval":        "BATCHHOST_POLL_INTERVAL",
 	"drain-timeout":        "BATCHHOST_DRAIN_TIMEOUT",
 	"retention":            "BATCHHOST_RETENTION",
@@ -115,6 +116,7 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 	cmd.MarkFlagDirname("plugin-dir")
 	fl.IntVar(&cfg.MaxWorkers, "max-workers", 0, "jobs running at once, host-wide (default: the number of CPUs)")
 	fl.IntVar(&cfg.MaxQueueSize, "max-queue-size", 0, "queued jobs before Submit is refused (default 100000)")
+	fl.IntVar(&cfg.MaxWatchers, "max-watchers", 0, "event watches open at once (watch, logs --follow, dashboards) before one more is refused (default 1024)")
 	fl.DurationVar(&cfg.PollInterval, "poll-interval", 0, "fallback dispatch tick; dispatch is event-driven (default 1s)")
 	fl.DurationVar(&drain, "drain-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long running jobs may finish before they are interrupted")
 	fl.DurationVar(&cfg.Retention, "retention", 0, "keep finished jobs this long (default 168h)")
@@ -228,6 +230,7 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 var configFlags = map[string]string{
 	"MaxWorkers":         "max-workers",
 	"MaxQueueSize":       "max-queue-size",
+	"MaxWatchers":        "max-watchers",
 	"DefaultMaxAttempts": "default-max-attempts",
 	"PollInterval":       "poll-interval",
 	"Retention":          "retention",
