@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/batchhost/batchhost/host"
 	pb "github.com/batchhost/batchhost/proto/controlpb"
@@ -482,7 +483,12 @@ func (c *Client) Watch(ctx context.Context, f host.EventFilter) (*EventStream, e
 	ctx, cancel := context.WithCancel(ctx)
 	st, err := c.rpc.Watch(ctx, toProtoFilter(f))
 	if err == nil {
-		_, err = st.Header()
+		var md metadata.MD
+		md, err = st.Header()
+		if err == nil && md == nil {
+			// Ended without headers: refused; the status says why.
+			_, err = st.Recv()
+		}
 	}
 	if err != nil {
 		cancel()
