@@ -12,6 +12,7 @@ import (
 var finishRules = []rule{
 	{"Outcomes", testFinishOutcomes},
 	{"Guard", testFinishGuard},
+	{"RescueFencesLateFinish", testRescueFencing},
 	{"PausedWhileRunning", testFinishPaused},
 	{"CancelRequestedWins", testFinishCancelRequested},
 	{"Progress", testProgress},
@@ -243,4 +244,43 @@ func testFinishRefusals(e *env) {
 			e.wantErr(err, backend.ErrInvalid, "Finish with "+tc.name)
 		})
 	}
+}
+
+// testRescueFencing: a dead host's attempt is ended by whoever rescues it
+// (with the recorded owner and attempt); the dead host's late finish and
+// progress, and its finish after the job runs again (on the same host
+// come back), are refused.
+func testRescueFencing(e *env) {
+	j := e.one(at(1))
+	r1 := e.claimID(j.ID, "host-1", at(2))
+	gone, err := e.s.Running(e.ctx, []string{"host-2"})
+	if err != nil || len(gone) != 1 || gone[0].ID != j.ID || gone[0].Owner != "host-1" || gone[0].Attempt != 1 {
+		e.t.Fatalf("Running(alive host-2) = %v, %v; want the job of host-1 at attempt 1", ids(gone), err)
+	}
+	interrupted := &model.JobError{Kind: errkind.Interrupted, Message: "host-1 is gone", Retryable: true}
+	c := e.finish(backend.Finish{ID: j.ID, Owner: gone[0].Owner, Attempt: gone[0].Attempt, State: model.Queued, Error: interrupted, At: at(3)})
+	if len(c.Skipped) != 0 {
+		e.t.Fatalf("the rescue's finish was skipped")
+	}
+	late := backend.Finish{ID: j.ID, Owner: r1.Owner, Attempt: r1.Attempt, State: model.Completed, At: at(4)}
+	e.unchanged("the dead host's late finish and progress", func() {
+		if c := e.finish(late); len(c.Skipped) != 1 {
+			e.t.Errorf("a late finish of a rescued attempt was not skipped")
+		}
+		if err := e.s.Progress(e.ctx, []backend.ProgressUpdate{{ID: j.ID, Owner: "host-1", Attempt: 1, Progress: model.Progress{Fraction: 0.5}}}); err != nil {
+			e.t.Errorf("late progress: %v", err)
+		}
+	})
+	// host-1 comes back and claims the retry: only the attempt number
+	// tells its old attempt's late finish from the new one's.
+	r2 := e.claimID(j.ID, "host-1", at(5))
+	if r2.Attempt != 2 || len(r2.Attempts) != 2 || diff(interrupted, r2.Attempts[0].Error) != "" {
+		e.t.Errorf("the rescued job's next claim: attempt %d, records %+v; want attempt 2 after an interrupted first", r2.Attempt, r2.Attempts)
+	}
+	late.At = at(6)
+	if c := e.finish(late); len(c.Skipped) != 1 {
+		e.t.Errorf("host-1's late finish of attempt 1 applied to attempt 2")
+	}
+	e.end(r2, model.Completed, at(7))
+	e.wantState(j.ID, model.Completed, "the rescued job finished by its new owner")
 }
