@@ -61,10 +61,7 @@ func (e *engine) addToGroup(js *jobState, gs *groupState) error {
 		e.link(edge.ID, j.ID)
 	}
 	j.Group = g.ID
-	e.batch.AddMember(g.ID, g.Size, j.ID)
-	g.Size++
-	g.Last = j.ID
-	g.Counts[j.State]++
+	e.batch.AddMember(g.ID, g.AddMember(j.ID, j.State), j.ID)
 	gs.addLive(js)
 	e.markJob(js)
 	e.markGroup(gs)
@@ -184,26 +181,11 @@ func (e *engine) liveMembers(gs *groupState) []*jobState {
 }
 
 func (e *engine) groupStatus(gs *groupState) GroupStatus {
-	g := gs.g
-	counts := make(map[State]int, len(g.Counts))
-	for k, v := range g.Counts {
-		if v > 0 {
-			counts[k] = v
-		}
-	}
-	return GroupStatus{Counts: counts, Progress: e.groupProgress(gs), Done: g.Done(), Outcome: g.Outcome()}
+	return toGroupStatus(gs.g.Summarize(len(gs.live), gs.liveProgress))
 }
 
-// groupProgress is the mean of the members' progress, finished members
-// counting as 1.
-func (e *engine) groupProgress(gs *groupState) float64 {
-	g := gs.g
-	if g.Size == 0 {
-		return 0
-	}
-	live := min(max(gs.liveProgress, 0), float64(len(gs.live)))
-	finished := float64(g.Counts[model.Completed] + g.Counts[model.Failed] + g.Counts[model.Canceled])
-	return min((finished+live)/float64(g.Size), 1)
+func toGroupStatus(sum model.GroupSummary) GroupStatus {
+	return GroupStatus{Counts: sum.Counts, Progress: sum.Progress, Done: sum.Done, Outcome: sum.Outcome}
 }
 
 func (e *engine) groupSnapshot(gs *groupState, jobs []string) *Group {
@@ -213,9 +195,7 @@ func (e *engine) groupSnapshot(gs *groupState, jobs []string) *Group {
 // storedGroup converts a group record read from the store. Such a group has
 // no unfinished member in memory, so its progress follows from its counts.
 func storedGroup(g *model.Group, jobs []string) *Group {
-	gs := &groupState{g: g}
-	var none engine
-	return groupSnapshot(g, none.groupStatus(gs), jobs)
+	return groupSnapshot(g, toGroupStatus(g.Summarize(0, 0)), jobs)
 }
 
 func groupSnapshot(g *model.Group, st GroupStatus, jobs []string) *Group {

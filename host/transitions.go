@@ -36,11 +36,7 @@ func (e *engine) setState(js *jobState, ev model.Event, to model.State) bool {
 		j.PausedFrom = ""
 	}
 	if gs := e.groups[j.Group]; gs != nil {
-		gs.g.Counts[from]--
-		if gs.g.Counts[from] <= 0 {
-			delete(gs.g.Counts, from)
-		}
-		gs.g.Counts[to]++
+		gs.g.Move(from, to)
 		e.markGroup(gs)
 	}
 	e.markJob(js)
@@ -83,7 +79,7 @@ func (e *engine) resolveCascade() {
 		delete(e.dependents, j.ID)
 		if gs := e.groups[j.Group]; gs != nil {
 			gs.removeLive(js)
-			if j.State == model.Failed && gs.g.CancelOnFailure {
+			if gs.g.CancelsOthers(j.State) {
 				for id := range gs.live {
 					if m := e.jobs[id]; m != nil && !m.job.State.Terminal() {
 						e.cancelJob(m, &model.JobError{Kind: errkind.Canceled,

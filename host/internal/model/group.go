@@ -52,6 +52,74 @@ func (g *Group) Outcome() string {
 	return "partial"
 }
 
+// AddMember counts job id, in state s, as the group's newest member and
+// returns its position: members are listed, and a sequential group's run,
+// in that order.
+func (g *Group) AddMember(id string, s State) (pos int) {
+	pos = g.Size
+	g.Size++
+	g.Last = id
+	if g.Counts == nil {
+		g.Counts = map[State]int{}
+	}
+	g.Counts[s]++
+	return pos
+}
+
+// Move counts one member moving from state from to state to. A state
+// whose count drops to zero is dropped, so that counts list only the
+// states some member is in.
+func (g *Group) Move(from, to State) {
+	if g.Counts == nil {
+		g.Counts = map[State]int{}
+	}
+	g.Counts[from]--
+	if g.Counts[from] <= 0 {
+		delete(g.Counts, from)
+	}
+	g.Counts[to]++
+}
+
+// CancelsOthers reports whether a member ending in state s cancels every
+// other unfinished member: it does in a cancel-on-failure group when the
+// member failed (a canceled member does not: canceling one job of a group
+// is not a failure of the group).
+func (g *Group) CancelsOthers(s State) bool {
+	return g.CancelOnFailure && s == Failed
+}
+
+// GroupSummary is what a group's members' states say of it.
+type GroupSummary struct {
+	// Counts is the number of members in each state; states with no
+	// member are left out.
+	Counts map[State]int
+	// Done and Outcome are as Group.Done and Group.Outcome.
+	Done    bool
+	Outcome string
+	// Progress is the mean of the members' progress (0..1), a finished
+	// member counting as 1.
+	Progress float64
+}
+
+// Summarize returns the group's summary. live is the number of its
+// unfinished members and liveProgress the sum of their progress: the
+// record keeps counts, not members, so the caller that tracks them says.
+func (g *Group) Summarize(live int, liveProgress float64) GroupSummary {
+	counts := make(map[State]int, len(g.Counts))
+	for k, v := range g.Counts {
+		if v > 0 {
+			counts[k] = v
+		}
+	}
+	sum := GroupSummary{Counts: counts, Done: g.Done(), Outcome: g.Outcome()}
+	if g.Size > 0 {
+		lp := min(max(liveProgress, 0), float64(live))
+		finished := float64(g.Counts[Completed] + g.Counts[Failed] + g.Counts[Canceled])
+		sum.Progress = min((finished+lp)/float64(g.Size), 1)
+	}
+	return sum
+}
+
 // Clone returns a deep copy.
 func (g *Group) Clone() *Group {
 	c := *g
