@@ -67,20 +67,6 @@ func TestCancelRunningHangEndsWithinGraceAndIsNotRetried(t *testing.T) {
 	}
 }
 
-func TestTimeoutFailsAfterThreeTimeoutAttempts(t *testing.T) {
-	h, _ := openHost(t, func(c *host.Config) { c.KillGrace = 200 * time.Millisecond })
-	id := submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 30000}, Timeout: time.Second, MaxAttempts: 3})
-	j := wait(t, h, id)
-	if j.State != host.StateFailed || len(j.Attempts) != 3 {
-		t.Fatalf("%s after %d attempts", j.State, len(j.Attempts))
-	}
-	for _, a := range j.Attempts {
-		if a.Error == nil || a.Error.Kind != "timeout" {
-			t.Errorf("attempt %d: %+v", a.Attempt, a.Error)
-		}
-	}
-}
-
 func TestPerTaskLimitWithoutStarvingOthers(t *testing.T) {
 	testLimit(t, map[string]int{"chaos.sleep": 2})
 }
@@ -160,45 +146,6 @@ func testLimit(t *testing.T, limits map[string]int) {
 	}
 	if n, ok := limits["chaos"]; ok && allPeak > n {
 		t.Fatalf("peak of %d chaos jobs running at once, plugin limit %d", allPeak, n)
-	}
-}
-
-func TestStopDrainInterruptsAndReopenCompletes(t *testing.T) {
-	h, cfg := openHost(t, func(c *host.Config) { c.MaxWorkers = 10 })
-	ctx := ctxT(t)
-	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
-	var specs []host.JobSpec
-	for range 10 {
-		specs = append(specs, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 3000}})
-	}
-	ids, err := h.SubmitMany(ctx, specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := map[string]bool{}
-	rec.until(t, func(e host.Event) bool {
-		if e.State == host.StateRunning {
-			started[e.Job] = true
-		}
-		return len(started) == 10
-	})
-	drain, cancel := contextWithTimeout(time.Second)
-	defer cancel()
-	if err := h.Stop(drain); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		j, _ := h.Get(ctx, id)
-		if j.State != host.StateQueued || j.Attempts[0].Error == nil || j.Attempts[0].Error.Kind != "interrupted" {
-			t.Fatalf("after Stop: %s %+v", j.State, j.Attempts)
-		}
-	}
-	closeHost(t, h)
-	h2 := reopen(t, cfg)
-	for _, id := range ids {
-		if j := wait(t, h2, id); j.State != host.StateCompleted || j.Attempt != 2 {
-			t.Fatalf("after reopen: %s attempt %d", j.State, j.Attempt)
-		}
 	}
 }
 

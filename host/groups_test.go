@@ -1,16 +1,13 @@
 package host_test
 
 import (
+	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/batchhost/batchhost/host"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSeedJobGroupsExample is the seed's "Job Groups" example, line for
@@ -76,118 +73,6 @@ func TestSeedJobGroupsExample(t *testing.T) {
 	j2, _ := h.Get(ctx, jobID2)
 	if !j2.StartedAt.After(*j1.FinishedAt) && !j2.StartedAt.Equal(*j1.FinishedAt) {
 		t.Errorf("job2 started %v before job1 finished %v", j2.StartedAt, j1.FinishedAt)
-	}
-}
-
-// diamond builds A → B, C → D and returns the ids.
-func diamond(t *testing.T, h *host.Host, b host.JobSpec, bPolicy host.DepPolicy) (a, bb, c, d string) {
-	a = submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 10}})
-	bb = submit(t, h, withDeps(b, host.After(a)))
-	c = submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 300}, DependsOn: host.After(a)})
-	d = submit(t, h, host.JobSpec{Task: "chaos.echo", Args: map[string]int{"d": 1},
-		DependsOn: []host.Dep{{Job: bb, Policy: bPolicy}, {Job: c}}})
-	return
-}
-
-func withDeps(s host.JobSpec, deps []host.Dep) host.JobSpec {
-	s.DependsOn = deps
-	return s
-}
-
-func TestDiamondRunsInValidOrderWithBAndCInParallel(t *testing.T) {
-	h, _ := openHost(t, nil)
-	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
-	a, b, c, d := diamond(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 300}}, "")
-	evs := rec.until(t, stateEvent(d, host.StateCompleted))
-	start, end := intervals(evs)
-	if !end[a].Before(start[b]) && !end[a].Equal(start[b]) || end[a].After(start[c]) {
-		t.Errorf("B or C started before A finished")
-	}
-	if start[d].Before(end[b]) || start[d].Before(end[c]) {
-		t.Errorf("D started before B and C finished")
-	}
-	// B and C ran at the same time.
-	if !start[b].Before(end[c]) || !start[c].Before(end[b]) {
-		t.Errorf("B [%v,%v] and C [%v,%v] did not overlap", start[b], end[b], start[c], end[c])
-	}
-	if j, _ := h.Get(ctxT(t), d); j.State != host.StateCompleted {
-		t.Errorf("D %s", j.State)
-	}
-}
-
-func TestDiamondFailingBCancelsDButNotC(t *testing.T) {
-	h, _ := openHost(t, nil)
-	fail := host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 5, "permanent": true}}
-	_, b, c, d := diamond(t, h, fail, "")
-	jd := wait(t, h, d)
-	if jd.State != host.StateCanceled || jd.Error == nil || jd.Error.Kind != "dependency_failed" || jd.Error.Dependency != b || jd.Attempt != 0 {
-		t.Fatalf("D: %s %+v attempt %d", jd.State, jd.Error, jd.Attempt)
-	}
-	if jc := wait(t, h, c); jc.State != host.StateCompleted {
-		t.Fatalf("C: %s", jc.State)
-	}
-	// Manual retry of B re-arms D: it waits again, then is canceled again
-	// when B fails again.
-	if err := h.Retry(ctxT(t), b); err != nil {
-		t.Fatal(err)
-	}
-	jd = wait(t, h, d)
-	if jd.State != host.StateCanceled || jd.Error.Dependency != b {
-		t.Fatalf("D after retry of B: %s %+v", jd.State, jd.Error)
-	}
-	if jb, _ := h.Get(ctxT(t), b); jb.Attempt != 2 {
-		t.Fatalf("B attempts %d", jb.Attempt)
-	}
-}
-
-func TestDiamondIgnorePolicyRunsDAnyway(t *testing.T) {
-	h, _ := openHost(t, nil)
-	fail := host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 1, "permanent": true}}
-	_, b, _, d := diamond(t, h, fail, host.DepIgnore)
-	if jd := wait(t, h, d); jd.State != host.StateCompleted {
-		t.Fatalf("D: %s %+v", jd.State, jd.Error)
-	}
-	if jb, _ := h.Get(ctxT(t), b); jb.State != host.StateFailed {
-		t.Fatalf("B: %s", jb.State)
-	}
-}
-
-func TestRetryOfFailedDependencyRearmsCanceledDependents(t *testing.T) {
-	h, _ := openHost(t, nil)
-	ctx := ctxT(t)
-	a := submit(t, h, host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 1}, MaxAttempts: 1})
-	b := submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(a)})
-	c := submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(b)})
-	if jc := wait(t, h, c); jc.State != host.StateCanceled || jc.Error.Dependency != b {
-		t.Fatalf("C: %s %+v", jc.State, jc.Error)
-	}
-	// chaos.fail with times 1 succeeds on attempt 2: the whole chain runs.
-	if err := h.Retry(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{a, b, c} {
-		if j := wait(t, h, id); j.State != host.StateCompleted {
-			t.Fatalf("%s after retry: %s %+v", id, j.State, j.Error)
-		}
-	}
-}
-
-func TestDependencyOnFinishedJobs(t *testing.T) {
-	h, _ := openHost(t, nil)
-	ok := submit(t, h, host.JobSpec{Task: "chaos.noop"})
-	bad := submit(t, h, host.JobSpec{Task: "chaos.fail", Args: map[string]any{"times": 1, "permanent": true}})
-	wait(t, h, ok)
-	wait(t, h, bad)
-	if j := wait(t, h, submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(ok)})); j.State != host.StateCompleted {
-		t.Errorf("depending on a completed job: %s", j.State)
-	}
-	j := wait(t, h, submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: host.After(bad)}))
-	if j.State != host.StateCanceled || j.Error.Kind != "dependency_failed" {
-		t.Errorf("depending on a failed job: %s %+v", j.State, j.Error)
-	}
-	j = wait(t, h, submit(t, h, host.JobSpec{Task: "chaos.noop", DependsOn: []host.Dep{{Job: bad, Policy: host.DepIgnore}}}))
-	if j.State != host.StateCompleted {
-		t.Errorf("ignore policy on a failed job: %s", j.State)
 	}
 }
 
@@ -326,51 +211,104 @@ func TestCancelOnFailureStopsARunningMember(t *testing.T) {
 	}
 }
 
-func TestKill9MidDAGEveryJobReachesItsDictatedState(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test")
+// Members of a sequential group wait for the member before them, so they
+// do not count against the queue limit.
+func TestSequentialMembersDoNotCountAgainstTheQueueLimit(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.MaxQueueSize = 1 })
+	ctx := ctxT(t)
+	h.PauseDispatch(ctx)
+	g, _ := h.CreateGroup(ctx, host.GroupSpec{Name: "seq", Sequential: true})
+	specs := make([]host.JobSpec, 10)
+	for i := range specs {
+		specs[i] = host.JobSpec{Task: "chaos.noop", Group: g}
 	}
-	const n = 500
-	r := rand.New(rand.NewPCG(7, 11))
-	dir := t.TempDir()
-	tag := fmt.Sprintf("BH_TEST_TAG=%d", rand.Int64())
-	spec := helperSpec{DataDir: dir, PluginDir: pluginDir, Tag: tag, Workers: 8}
-	fails := map[int]bool{}
-	for i := range n {
-		j := helperJob{Task: "chaos.sleep", Args: map[string]any{"ms": 2 + r.IntN(10)}}
-		if i > 0 && r.IntN(50) == 0 {
-			j = helperJob{Task: "chaos.fail", Args: map[string]any{"times": 9, "permanent": true}}
-			fails[i] = true
-		}
-		for range r.IntN(3) {
-			if a := r.IntN(max(i, 1)); i > 0 && !slices.Contains(j.After, a) {
-				j.After = append(j.After, a)
-			}
-		}
-		spec.Jobs = append(spec.Jobs, j)
+	if _, err := h.SubmitMany(ctx, specs); err != nil {
+		t.Fatalf("10 sequential members (1 queued, 9 waiting), limit 1: %v", err)
 	}
-	p := startHelper(t, spec)
-	p.killAfter(t, n/3, tag)
+	if _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Group: g}); err != nil {
+		t.Fatalf("one more member (it would wait): %v", err)
+	}
+	if _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop"}); !errors.Is(err, host.ErrQueueFull) {
+		t.Fatalf("a second ready job: %v, want ErrQueueFull", err)
+	}
+}
 
-	h := reopen(t, host.Config{DataDir: dir, PluginDir: pluginDir, MaxWorkers: 8, DefaultBackoff: fastBackoff})
-	// The state each job must end in follows from its own task and its
-	// dependencies' states (all edges use the cancel policy).
-	want := make([]host.State, n)
-	for i, j := range spec.Jobs {
-		want[i] = host.StateCompleted
-		if fails[i] {
-			want[i] = host.StateFailed
-		}
-		for _, a := range j.After {
-			if want[a] != host.StateCompleted {
-				want[i] = host.StateCanceled
-			}
+// Adding several jobs to a group is all or none.
+func TestAddJobsToGroupIsAllOrNothing(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	g, err := h.CreateGroup(ctx, host.GroupSpec{Name: "seq", Sequential: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := h.Create(ctx, host.JobSpec{Task: "chaos.noop"})
+	b, _ := h.Create(ctx, host.JobSpec{Task: "chaos.noop"})
+	for _, tc := range []struct {
+		name string
+		ids  []string
+		is   error
+	}{
+		{"unknown job last", []string{a, b, "nope"}, host.ErrNotFound},
+		{"listed twice", []string{a, b, a}, host.ErrInvalid},
+		{"none", nil, host.ErrInvalid},
+	} {
+		if err := h.AddJobsToGroup(ctx, g, tc.ids...); !errors.Is(err, tc.is) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.is)
 		}
 	}
-	for i, id := range p.ids {
-		j := wait(t, h, id)
-		if j.State != want[i] {
-			t.Errorf("job %d (%s) ended %s, want %s (%+v)", i, id, j.State, want[i], j.Error)
-		}
+	if gr, _ := h.GetGroup(ctx, g); len(gr.Jobs) != 0 {
+		t.Fatalf("refused adds left members %v", gr.Jobs)
+	}
+	// b already waits for a: a sequential add in the order b, a would
+	// make a wait for b too.
+	if err := h.AddDependencies(ctx, b, host.After(a)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.AddJobsToGroup(ctx, g, b, a); !errors.Is(err, host.ErrCycle) {
+		t.Fatalf("sequential add closing a cycle: %v, want ErrCycle", err)
+	}
+	if err := h.AddJobsToGroup(ctx, g, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SubmitGroup(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	if gr, err := h.WaitGroup(ctx, g); err != nil || gr.Outcome != "completed" {
+		t.Fatalf("WaitGroup: %v, %+v", err, gr)
+	}
+}
+
+// WaitGroup on a group without members waits for the members added later:
+// a consumer may start before its producer.
+func TestWaitGroupStartedBeforeTheFirstMember(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	g, err := h.CreateGroup(ctx, host.GroupSpec{Name: "filled later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An empty group is waited on, not refused: the wait ends only at
+	// the caller's deadline.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = h.WaitGroup(short, g)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitGroup on an empty group: %v, want it to wait until the deadline", err)
+	}
+	type result struct {
+		g   *host.Group
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		gr, err := h.WaitGroup(ctx, g)
+		done <- result{gr, err}
+	}()
+	// Whether the waiter registers before or after this Submit, it must
+	// return the group once its member completed.
+	id := submit(t, h, host.JobSpec{Task: "chaos.noop", Group: g})
+	r := <-done
+	if r.err != nil || !r.g.Done || r.g.Outcome != "completed" || len(r.g.Jobs) != 1 || r.g.Jobs[0] != id {
+		t.Fatalf("WaitGroup: %v, %+v", r.err, r.g)
 	}
 }

@@ -41,32 +41,6 @@ func TestRetentionPrunesFinishedJobsAndTheirLogs(t *testing.T) {
 	}
 }
 
-func TestPausedRunningJobStaysPausedAcrossRestart(t *testing.T) {
-	h, cfg := openHost(t, nil)
-	ctx := ctxT(t)
-	rec := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
-	id := submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 60000}})
-	rec.until(t, stateEvent(id, host.StateRunning))
-	if err := h.Pause(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	closeHost(t, h)
-	h = reopen(t, cfg)
-	j, err := h.Get(ctx, id)
-	if err != nil || j.State != host.StatePaused || j.Attempts[0].Error == nil || j.Attempts[0].Error.Kind != "interrupted" {
-		t.Fatalf("after restart: %+v %v", j, err)
-	}
-	if err := h.Resume(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Cancel(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	if j := wait(t, h, id); j.State != host.StateCanceled || j.Attempt > 2 {
-		t.Fatalf("%s attempt %d", j.State, j.Attempt)
-	}
-}
-
 func TestWaitingJobsDoNotCountAgainstTheQueueLimit(t *testing.T) {
 	h, _ := openHost(t, func(c *host.Config) { c.MaxQueueSize = 1 })
 	ctx := ctxT(t)

@@ -281,3 +281,116 @@ func TestScheduleKill9NeverFiresOneTimeTwice(t *testing.T) {
 	}
 	t.Logf("%d firings, each with exactly one job", len(perFire))
 }
+
+// A delayed job that is due but waits for a worker must not keep the next
+// schedule firing from being armed.
+func TestScheduleArmedWhileADueJobWaitsForAWorker(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	clk := hosttest.NewClock(t0)
+	h, _ := openHost(t, func(c *host.Config) {
+		c.Clock = clk
+		c.MaxWorkers = 1
+		c.PollInterval = time.Hour // the fallback tick plays no part
+	})
+	ctx := ctxT(t)
+	states := record(t, h, host.EventFilter{Types: []host.EventType{host.EventJobState}})
+	sched := scheduleEvents(t, h)
+	busy := submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 60000}})
+	states.until(t, stateEvent(busy, host.StateRunning))
+	submit(t, h, host.JobSpec{Task: "chaos.noop", Delay: time.Minute})
+	id, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "s", Cron: "@every 10m", Overlap: host.OverlapAllow,
+		Job: host.JobSpec{Task: "chaos.noop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := h.GetSchedule(ctx, id)
+	fireAt := s.Next[0]
+	clk.Set(t0.Add(2 * time.Minute)) // the delayed job is due; the only worker is busy
+	h.Stats(ctx)                     // round trips: the engine has handled the timer
+	h.Stats(ctx)
+	if next, armed := clk.NextTimer(); !armed || next.After(fireAt) {
+		t.Fatalf("armed timer %v %v; want the schedule's %v", armed, next, fireAt)
+	}
+	clk.Set(fireAt)
+	sched.until(t, func(e host.Event) bool { return e.Schedule == id && e.Job != "" })
+	h.Cancel(ctx, busy)
+}
+
+// Missed-run policy none: a downtime that swallowed exactly one firing
+// fires nothing either.
+func TestMissedNoneSkipsASingleMissedRun(t *testing.T) {
+	clk := hosttest.NewClock(time.Date(2026, 6, 1, 10, 30, 0, 0, time.UTC))
+	h, cfg := openHost(t, func(c *host.Config) { c.Clock = clk })
+	ctx := ctxT(t)
+	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "hourly", Cron: "0 * * * *", TimeZone: "UTC",
+		Missed: host.MissedNone, Job: host.JobSpec{Task: "chaos.noop"}}); err != nil {
+		t.Fatal(err)
+	}
+	closeHost(t, h)
+	clk.Advance(time.Hour) // down from 10:30 to 11:30: the 11:00 run is missed
+	h = reopen(t, cfg)
+	if jobs, _, _ := h.List(ctx, host.ListFilter{}); len(jobs) != 0 {
+		t.Fatalf("missed-run policy none fired %d run(s) (fire time %s)", len(jobs), jobs[0].Labels[host.LabelFireTime])
+	}
+}
+
+// A schedule template could be accepted and then fail every firing: each
+// run adds two labels of the host's own.
+func TestScheduleTemplateLeavesRoomForTheHostsLabels(t *testing.T) {
+	h, _ := openHost(t, nil)
+	ctx := ctxT(t)
+	labels := func(n int) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprintf("l%d", i)] = "v"
+		}
+		return m
+	}
+	_, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "full", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop", Labels: labels(63)}})
+	if !errors.Is(err, host.ErrInvalid) || !strings.Contains(err.Error(), "at most 62") {
+		t.Fatalf("63 template labels: %v, want ErrInvalid saying at most 62", err)
+	}
+	id, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "ok", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop", Labels: labels(62)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := h.TriggerSchedule(ctx, id)
+	if err != nil {
+		t.Fatalf("trigger of a 62-label template: %v", err)
+	}
+	j := wait(t, h, job)
+	if len(j.Labels) != 64 || j.Labels[host.LabelSchedule] != id {
+		t.Fatalf("run has %d labels, schedule label %q; want 64 and %s", len(j.Labels), j.Labels[host.LabelSchedule], id)
+	}
+	// A name equal to another schedule's id would be unreachable by name.
+	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: id, Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop"}}); !errors.Is(err, host.ErrInvalid) {
+		t.Fatalf("schedule named after another's id: %v, want ErrInvalid", err)
+	}
+	if _, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "bad\xff", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop"}}); !errors.Is(err, host.ErrInvalid) {
+		t.Fatalf("non-UTF-8 schedule name: %v, want ErrInvalid", err)
+	}
+}
+
+// A template stored before the host reserved batchhost.* labels and capped
+// backoff still fires after an upgrade: the rules apply to new input.
+func TestOldScheduleTemplateStillFires(t *testing.T) {
+	h, cfg := openHost(t, nil)
+	ctx := ctxT(t)
+	id, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "old", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.StoreOldTemplate(h, id, map[string]string{"batchhost.owner": "ops", "x": "y"}, 20*365*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	closeHost(t, h)
+	h = reopen(t, cfg)
+	job, err := h.TriggerSchedule(ctx, "old")
+	if err != nil {
+		t.Fatalf("a stored template no longer fires: %v", err)
+	}
+	j := wait(t, h, job)
+	if j.Labels["x"] != "y" || j.Labels["batchhost.owner"] != "" || j.Labels[host.LabelSchedule] != id {
+		t.Fatalf("run labels %v", j.Labels)
+	}
+}
