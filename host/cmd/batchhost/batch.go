@@ -63,11 +63,11 @@ func (d *batchDep) UnmarshalJSON(b []byte) error {
 		}
 		return errors.New("depends_on entries must be job ids or {\"id\": ..., \"policy\": \"cancel\"|\"ignore\"}")
 	}
-	switch p := host.DepPolicy(full.Policy); {
-	case full.ID == "":
+	if full.ID == "" {
 		return errors.New(`depends_on: an entry has no "id"`)
-	case p != "" && p != host.DepCancel && p != host.DepIgnore:
-		return fmt.Errorf("depends_on: unknown policy %q (want %s or %s)", full.Policy, host.DepCancel, host.DepIgnore)
+	}
+	if _, err := host.DepPolicy(full.Policy).Resolve(); err != nil {
+		return fmt.Errorf("depends_on: %w", err)
 	}
 	*d = batchDep{Job: full.ID, Policy: host.DepPolicy(full.Policy)}
 	return nil
