@@ -226,6 +226,13 @@ func (e *engine) onProgress(u progressUpdate) {
 		u.p.Message = strings.ToValidUTF8(u.p.Message[:maxProgressMessage], "")
 	}
 	e.setProgress(js, model.Progress(u.p))
+	if js.job.State == model.Paused {
+		// Sent before the process was stopped, read after the pause: the
+		// job keeps the value, but no progress event may follow its
+		// paused event while its process is stopped. The next report
+		// after resume is published as usual.
+		return
+	}
 	p := u.p
 	e.events = append(e.events, Event{Type: EventJobProgress, Time: u.at, Job: u.id, Task: js.job.Task, Group: js.job.Group, Attempt: u.attempt, Progress: &p})
 }
