@@ -1,6 +1,9 @@
 package backend
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors of the port. Backends return errors that match one of
 // them under errors.Is and carry a message naming the id or value involved.
@@ -13,6 +16,8 @@ var (
 	// ErrConflict: the write would break a rule of the stored queue (a
 	// dependency cycle, a group id already taken).
 	ErrConflict = errors.New("conflict")
+	// ErrFull: the queue limit the caller passed would be exceeded.
+	ErrFull = errors.New("queue is full")
 	// ErrInvalid: refused before touching the store (an empty id, a bad
 	// limit or cursor).
 	ErrInvalid = errors.New("invalid store input")
@@ -22,3 +27,16 @@ var (
 	// the write was not acknowledged. Reads may still answer.
 	ErrFailed = errors.New("store failed")
 )
+
+// CycleError is the ErrConflict of a dependency that would close a cycle.
+type CycleError struct {
+	// Path is the cycle as job → dependency → ... → job.
+	Path []string
+}
+
+func (e *CycleError) Error() string {
+	return "dependency cycle: " + strings.Join(e.Path, " -> ")
+}
+
+// Is makes a CycleError match ErrConflict.
+func (e *CycleError) Is(target error) bool { return target == ErrConflict }

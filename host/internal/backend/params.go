@@ -27,6 +27,18 @@ type InsertParams struct {
 	// Hold stores the jobs as created: they wait for Request{Kind:
 	// RequestSubmit} and count toward nothing until then.
 	Hold bool
+	// MaxQueued refuses the insert with ErrFull when it would leave more
+	// than this many jobs queued (0: no limit).
+	MaxQueued int
+	// Claim, when set, claims after inserting, in the same transaction.
+	Claim *ClaimParams
+}
+
+// InsertResult is what an Insert did.
+type InsertResult struct {
+	Jobs    []Inserted     // one per job given, in order
+	Claimed []*model.Job   // when InsertParams.Claim was set
+	Groups  []*model.Group // groups whose members or counts changed, after
 }
 
 // Inserted is what became of one job of an Insert, in the order given.
@@ -46,6 +58,14 @@ type ClaimParams struct {
 	// start (tasks it serves, minus concurrency limits in use). A task
 	// that is absent is not claimed at all.
 	Quota map[string]int
+	// PluginQuota caps, per plugin (a task name's part before its first
+	// dot), the claims across the plugin's tasks; a plugin absent is not
+	// capped beyond Quota.
+	PluginQuota map[string]int
+	// AnyTask is how many jobs of tasks absent from Quota may be claimed:
+	// a host that alone serves its queue claims them to fail them as
+	// unknown tasks; hosts sharing a queue pass 0.
+	AnyTask int
 }
 
 // Finish is the decided outcome of one attempt (see the retry package for
@@ -79,6 +99,8 @@ type Changes struct {
 	// canceled by a dependency's failure (with Error.Kind
 	// dependency_failed naming it), transitively, in cascade order.
 	Jobs []*model.Job
+	// Prev holds, for each of Jobs, its state before the operation.
+	Prev []model.State
 	// Groups are the groups whose counts or outcome changed, after.
 	Groups []*model.Group
 	// Stop are running jobs the change asked to stop (a group's
@@ -109,6 +131,9 @@ type Request struct {
 	Now  time.Time
 	// Why is recorded on a canceled job (nil: canceled by the user).
 	Why *model.JobError
+	// MaxQueued refuses, with ErrFull, a request that would leave more
+	// than this many jobs queued (0: no limit).
+	MaxQueued int
 }
 
 // RequestResult says what the request did and what is left to do.
@@ -127,10 +152,17 @@ type RequestResult struct {
 // Fire is one firing of a schedule.
 type Fire struct {
 	Schedule string
-	At       time.Time  // the nominal fire time; must equal the stored NextFire
-	Next     time.Time  // the NextFire to store (zero: none)
-	Job      *model.Job // the job to insert, or nil for a skipped firing
-	Now      time.Time
+	// Due is the stored NextFire this firing consumes: the guard.
+	Due time.Time
+	// At is the nominal time fired (LastFire): Due, or a later time when
+	// several passed at once.
+	At   time.Time
+	Next time.Time  // the NextFire to store (zero: none)
+	Job  *model.Job // the job to insert, or nil for a skipped firing
+	// Waiting records Job as the run queued behind an unfinished one.
+	Waiting   bool
+	MaxQueued int
+	Now       time.Time
 }
 
 // FireResult says whether the firing was committed.
@@ -162,3 +194,16 @@ const (
 	DefaultLimit = 100
 	MaxLimit     = 10000
 )
+
+// StepParams is one Step call.
+type StepParams struct {
+	Finish   []Finish
+	Progress []ProgressUpdate
+	Claim    ClaimParams // Limit 0: claim nothing
+}
+
+// StepResult is what a Step did.
+type StepResult struct {
+	Changes Changes // of the finishes
+	Claimed []*model.Job
+}

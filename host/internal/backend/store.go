@@ -44,7 +44,9 @@ type Writer interface {
 	// because a dependency already failed under the cancel policy, or
 	// created when held. A job whose idempotency key is already stored is
 	// not inserted: the stored job is returned with Existing set.
-	Insert(ctx context.Context, p InsertParams) ([]Inserted, error)
+	// With p.Claim set, it then claims in the same transaction (so an idle
+	// host starts a submitted job after one commit, not two).
+	Insert(ctx context.Context, p InsertParams) (InsertResult, error)
 
 	// Claim moves up to p.Limit claimable jobs to running for p.Owner, in
 	// strict priority order then by the time each became ready (FIFO),
@@ -70,6 +72,11 @@ type Writer interface {
 	// as every stamp of the port comes from the call, never the store's
 	// clock.
 	Finish(ctx context.Context, fs []Finish) (Changes, error)
+
+	// Step is one round of a host's loop in one transaction: finish
+	// attempts (as Finish), record progress (as Progress), then claim (as
+	// Claim; the slots the finishes free may be counted in its Limit).
+	Step(ctx context.Context, p StepParams) (StepResult, error)
 
 	// Progress records the progress of running attempts, guarded like
 	// Finish; updates whose guard fails are dropped silently (the attempt

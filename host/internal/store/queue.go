@@ -178,6 +178,10 @@ func (q *Queue) commit(batch []*op) {
 				return err
 			}
 			for i, o := range batch {
+				if o == nil {
+					continue
+				}
+				w.now = q.s.opts.Now()
 				mark := w.writes
 				if err := o.run(w); err != nil {
 					if w.writes == mark {

@@ -14,6 +14,7 @@ import (
 type changes struct {
 	seen    map[string]bool
 	jobs    []*jobEntry
+	prev    []model.State
 	groups  map[string]bool
 	gorder  []string
 	stop    []*jobEntry
@@ -25,10 +26,13 @@ func (w *wtx) newChanges() *changes {
 	return &changes{seen: map[string]bool{}, groups: map[string]bool{}}
 }
 
-func (c *changes) job(e *jobEntry) {
+// job records that e changed; prev is its state before (the first call
+// for a job in an operation wins).
+func (c *changes) job(e *jobEntry, prev model.State) {
 	if !c.seen[e.j.ID] {
 		c.seen[e.j.ID] = true
 		c.jobs = append(c.jobs, e)
+		c.prev = append(c.prev, prev)
 	}
 	if g := e.j.Group; g != "" && !c.groups[g] {
 		c.groups[g] = true
@@ -39,10 +43,11 @@ func (c *changes) job(e *jobEntry) {
 // move is setState plus bookkeeping of the operation's changes: a job that
 // finishes joins the cascade.
 func (w *wtx) move(c *changes, e *jobEntry, to model.State) error {
+	prev := e.j.State
 	if err := w.setState(e, to); err != nil {
 		return err
 	}
-	c.job(e)
+	c.job(e, prev)
 	if to.Terminal() {
 		c.cascade = append(c.cascade, e)
 	}
@@ -109,9 +114,15 @@ func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model
 		if j.State != model.Waiting {
 			return nil
 		}
-		pending, _, err := w.readiness(j)
-		if err != nil || pending > 0 {
+		pending, cancelBy, err := w.readiness(j)
+		switch {
+		case err != nil:
 			return err
+		case cancelBy != nil:
+			// A failed dependency under the cancel policy wins.
+			return w.cancel(c, de, DependencyFailed(cancelBy.ID, cancelBy.State))
+		case pending > 0:
+			return nil
 		}
 		return w.move(c, de, model.Queued)
 	}
@@ -134,7 +145,7 @@ func (w *wtx) cancel(c *changes, e *jobEntry, why *model.JobError) error {
 			j.CancelRequested = true
 			j.Error = why
 			w.touch(e)
-			c.job(e)
+			c.job(e, j.State)
 			c.stop = append(c.stop, e)
 			w.signal = true
 		}
@@ -221,6 +232,7 @@ func (w *wtx) result(c *changes) backend.Changes {
 	for _, e := range c.jobs {
 		out.Jobs = append(out.Jobs, e.j.Clone())
 	}
+	out.Prev = c.prev
 	for _, id := range c.gorder {
 		if ge := w.groups[id]; ge != nil && ge.dirty {
 			out.Groups = append(out.Groups, ge.g.Clone())

@@ -20,19 +20,21 @@ import (
 //	3      paused-from state (index, or 0xff)
 //	4..11  ready time, Unix nanoseconds: max(queued at, run at)
 //	12..19 ready sequence: the order the store made jobs ready
-//	20..   task name
+//	20..27 run at (not before), Unix nanoseconds, 0 for none
+//	28..   task name
 type liveRec struct {
 	state      model.State
 	priority   model.Priority
 	pausedFrom model.State
 	readyAt    int64
 	seq        uint64
+	runAt      int64
 	task       string
 }
 
 const (
 	liveFormat  = 0xb1
-	liveHeader  = 20
+	liveHeader  = 28
 	noStateByte = 0xff
 )
 
@@ -60,6 +62,7 @@ func (r liveRec) encode() []byte {
 	b[3] = stateByte(r.pausedFrom)
 	binary.BigEndian.PutUint64(b[4:], uint64(r.readyAt))
 	binary.BigEndian.PutUint64(b[12:], r.seq)
+	binary.BigEndian.PutUint64(b[20:], uint64(r.runAt))
 	copy(b[liveHeader:], r.task)
 	return b
 }
@@ -74,6 +77,7 @@ func decodeLive(b []byte) (liveRec, error) {
 		pausedFrom: byteState(b[3]),
 		readyAt:    int64(binary.BigEndian.Uint64(b[4:])),
 		seq:        binary.BigEndian.Uint64(b[12:]),
+		runAt:      int64(binary.BigEndian.Uint64(b[20:])),
 		task:       string(b[liveHeader:]),
 	}
 	if r.state == "" {
@@ -109,7 +113,7 @@ func readyTime(j *model.Job) int64 {
 // liveOf builds the live record of an unfinished job.
 func liveOf(j *model.Job, seq uint64) liveRec {
 	return liveRec{state: j.State, priority: j.Priority, pausedFrom: j.PausedFrom,
-		readyAt: readyTime(j), seq: seq, task: j.Task}
+		readyAt: readyTime(j), seq: seq, runAt: unixNano(j.RunAt), task: j.Task}
 }
 
 // countsP is the number of stored jobs by state and priority, kept in the
@@ -154,4 +158,16 @@ func nanoTime(ns int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// entryOf is the ready-index entry of a queued job.
+func entryOf(j *model.Job, seq uint64) readyEntry {
+	return readyEntry{readyAt: readyTime(j), runAt: unixNano(j.RunAt), seq: seq, id: j.ID, task: j.Task, prio: j.Priority}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,7 +31,7 @@ func (q *Queue) load() error {
 			q.seq = max(q.seq, r.seq)
 			switch {
 			case r.state == model.Queued:
-				q.idx.push(readyEntry{readyAt: r.readyAt, seq: r.seq, id: string(k), task: r.task, prio: r.priority})
+				q.idx.push(readyEntry{readyAt: r.readyAt, runAt: r.runAt, seq: r.seq, id: string(k), task: r.task, prio: r.priority}, math.MinInt64)
 			case r.state == model.Running || (r.state == model.Paused && r.pausedFrom == model.Running):
 				data := jobs.Get(k)
 				if data == nil {

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -36,6 +40,9 @@ func (q *Queue) JobByKey(ctx context.Context, key string) (string, error) {
 
 // ListJobs returns one page of jobs, newest first.
 func (q *Queue) ListJobs(ctx context.Context, f backend.JobFilter) ([]*model.Job, string, error) {
+	if err := checkCursor(f.Before); err != nil {
+		return nil, "", err
+	}
 	return q.s.ListJobs(Filter{States: f.States, Task: f.Task, Group: f.Group, Priorities: f.Priorities,
 		Label: f.Label, Search: f.Search, Before: f.Before, Limit: f.Limit})
 }
@@ -58,42 +65,61 @@ func (q *Queue) Running(ctx context.Context, alive []string) ([]*model.Job, erro
 	return out, nil
 }
 
-// NextRunAt is the earliest ready time after now among the heads of the
-// ready index (a stale head can only make it early: the engine then finds
-// nothing and asks again).
+// NextRunAt is the earliest ready time after now of a queued job, from
+// the head of the index's delayed entries (those due by now, or whose job
+// is no longer queued at that sequence, are dropped on the way).
 func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error) {
-	x := &q.idx
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	n := now.UnixNano()
 	var next int64
-	for _, byTask := range x.queues {
-		for _, h := range byTask {
-			if h.Len() > 0 {
-				if t := (*h)[0].readyAt; t > n && (next == 0 || t < next) {
-					next = t
-				}
+	err := q.s.view(func(tx *bolt.Tx) error {
+		live := tx.Bucket(bLive)
+		x := &q.idx
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		for x.delayed.Len() > 0 {
+			r := x.delayed[0]
+			lr, err := decodeLive(live.Get([]byte(r.id)))
+			if r.runAt <= n || err != nil || lr.state != model.Queued || lr.seq != r.seq {
+				heap.Pop(&x.delayed)
+				continue
 			}
+			next = r.runAt
+			return nil
 		}
-	}
-	return nanoTime(next), nil
+		return nil
+	})
+	return nanoTime(next), err
 }
 
 // Group returns a stored group.
-func (q *Queue) Group(ctx context.Context, id string) (*model.Group, error) { return q.s.Group(id) }
+func (q *Queue) Group(ctx context.Context, id string) (*model.Group, error) {
+	if id == "" {
+		return nil, invalid("group: empty id")
+	}
+	return q.s.Group(id)
+}
 
 // ListGroups returns one page of groups, newest first.
 func (q *Queue) ListGroups(ctx context.Context, before string, limit int) ([]*model.Group, string, error) {
+	if err := checkCursor(before); err != nil {
+		return nil, "", err
+	}
 	return q.s.ListGroups(before, limit)
 }
 
 // Members returns a group's member ids in add order.
 func (q *Queue) Members(ctx context.Context, group string) ([]string, error) {
+	if group == "" {
+		return nil, invalid("members: empty group id")
+	}
 	return q.s.Members(group)
 }
 
 // Dependents returns the jobs that depend on id.
 func (q *Queue) Dependents(ctx context.Context, id string) ([]model.Dep, error) {
+	if id == "" {
+		return nil, invalid("dependents: empty job id")
+	}
 	return q.s.Dependents(id)
 }
 
@@ -119,7 +145,21 @@ func (q *Queue) Counts(ctx context.Context) (backend.Counts, error) {
 			}
 			_ = pi
 		}
-		out[st] = byp
+		if len(byp) > 0 {
+			out[st] = byp
+		}
 	}
 	return out, nil
+}
+
+// checkCursor refuses a paging cursor that is not an id as the engine
+// makes them (a lower-case UUID), which would page from the wrong place.
+func checkCursor(before string) error {
+	if before == "" {
+		return nil
+	}
+	if _, err := uuid.Parse(before); err != nil || len(before) != 36 || before != strings.ToLower(before) {
+		return invalid("page cursor %.40q is not an id", before)
+	}
+	return nil
 }

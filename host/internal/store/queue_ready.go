@@ -3,7 +3,9 @@ package store
 import (
 	"container/heap"
 	"sync"
+	"time"
 
+	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -20,10 +22,14 @@ type readyIndex struct {
 	mu     sync.Mutex
 	queues [4]map[string]*readyHeap // by priority index, then task
 	size   int                      // entries, stale ones included
+	// delayed holds the entries that were not ready yet when pushed, by
+	// ready time alone: NextRunAt reads its head instead of scanning.
+	delayed readyHeap
 }
 
 type readyEntry struct {
-	readyAt int64
+	readyAt int64 // the order: when it became ready
+	runAt   int64 // claimable from (0: at once)
 	seq     uint64
 	id      string
 	task    string
@@ -49,8 +55,9 @@ func (h *readyHeap) Pop() any {
 	return e
 }
 
-// push adds an entry; the caller holds mu.
-func (x *readyIndex) push(e readyEntry) {
+// push adds an entry; one not claimable by now also goes to the delayed
+// heap. The caller holds mu.
+func (x *readyIndex) push(e readyEntry, now int64) {
 	pi := e.prio.Index()
 	if pi < 0 || pi >= len(x.queues) {
 		return
@@ -65,6 +72,9 @@ func (x *readyIndex) push(e readyEntry) {
 	}
 	heap.Push(h, e)
 	x.size++
+	if e.runAt != 0 && e.runAt > now {
+		heap.Push(&x.delayed, e)
+	}
 }
 
 // head returns the first entry of a priority and task; the caller holds mu.
@@ -122,4 +132,31 @@ func (r *runningSet) drop(id string) {
 // runs reports whether a job in this state holds a running attempt.
 func runs(j *model.Job) bool {
 	return j.State == model.Running || (j.State == model.Paused && j.PausedFrom == model.Running)
+}
+
+// mayClaim reports whether a claim could find something: a head that is
+// ready by p.Now, of a task p may claim. A stale head makes it say yes
+// wrongly (the claim then finds nothing); it never says no wrongly.
+func (x *readyIndex) mayClaim(p backend.ClaimParams) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.size == 0 {
+		return false
+	}
+	t := p.Now
+	if t.IsZero() {
+		t = time.Now()
+	}
+	now := t.UnixNano()
+	for _, byTask := range x.queues {
+		for task, h := range byTask {
+			if h.Len() == 0 || (*h)[0].runAt > now {
+				continue
+			}
+			if n, ok := p.Quota[task]; (ok && n > 0) || (!ok && p.AnyTask > 0) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -30,10 +30,14 @@ func (q *Queue) Request(ctx context.Context, r backend.Request) (backend.Request
 			return err
 		}
 		c := w.newChanges()
+		before := w.queued()
 		if err := w.request(c, e, r); err != nil {
 			return err
 		}
 		if err := w.settle(c); err != nil {
+			return err
+		}
+		if err := w.checkRoom(r.MaxQueued, before); err != nil {
 			return err
 		}
 		out.Job = e.j.Clone()
@@ -83,7 +87,7 @@ func (w *wtx) request(c *changes, e *jobEntry, r backend.Request) error {
 		return w.enqueue(c, e)
 	case backend.RequestSubmit:
 		if j.State != model.Created {
-			return stateErr("job %s is %s: only created jobs can be submitted", j.ID, j.State)
+			return stateErr("job %s is %s, not created: only created jobs can be submitted", j.ID, j.State)
 		}
 		return w.enqueue(c, e)
 	case backend.RequestRetry:
@@ -133,6 +137,23 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 	if id == "" {
 		return backend.Changes{}, invalid("add dependencies: empty job id")
 	}
+	if len(add) == 0 {
+		return backend.Changes{}, invalid("add dependencies to %s: none given", id)
+	}
+	seen := map[string]bool{}
+	for _, d := range add {
+		switch {
+		case d.ID == "":
+			return backend.Changes{}, invalid("add dependencies to %s: empty dependency id", id)
+		case d.ID == id:
+			return backend.Changes{}, invalid("job %s cannot depend on itself", id)
+		case d.Policy != model.DepCancel && d.Policy != model.DepIgnore:
+			return backend.Changes{}, invalid("add dependencies to %s: dependency %s has policy %q (want cancel or ignore)", id, d.ID, d.Policy)
+		case seen[d.ID]:
+			return backend.Changes{}, invalid("add dependencies to %s: dependency %s listed twice", id, d.ID)
+		}
+		seen[d.ID] = true
+	}
 	var out backend.Changes
 	err := q.do(ctx, func(w *wtx) error {
 		if !now.IsZero() {
@@ -144,19 +165,14 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 		}
 		j := e.j
 		switch {
-		case j.State == model.Created, j.State == model.Waiting, j.State == model.Queued,
-			j.State == model.Paused && j.PausedFrom != model.Running:
+		case j.State == model.Created, j.State == model.Waiting, j.State == model.Queued:
 		default:
-			return stateErr("job %s is %s: only created, waiting or queued jobs can get dependencies", id, j.State)
+			return stateErr("job %s is %s: dependencies can be added to created, waiting or queued jobs", id, j.State)
 		}
 		var fresh []model.Dep
 		for _, d := range add {
-			if d.ID == "" {
-				return invalid("add dependencies to %s: empty dependency id", id)
-			}
-			if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) ||
-				slices.ContainsFunc(fresh, func(x model.Dep) bool { return x.ID == d.ID }) {
-				continue
+			if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
+				return newError(backend.ErrConflict, nil, fmt.Sprintf("job %s already depends on %s", id, d.ID))
 			}
 			if _, ok, err := w.state(d.ID); err != nil {
 				return err
@@ -164,7 +180,7 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 				return newError(backend.ErrNotFound, nil, fmt.Sprintf("dependency %s not found", d.ID))
 			}
 			if cyc := w.cycle(id, d.ID, fresh); cyc != nil {
-				return newError(backend.ErrConflict, nil, fmt.Sprintf("dependency cycle: %v", cyc))
+				return &backend.CycleError{Path: cyc}
 			}
 			fresh = append(fresh, d)
 		}
@@ -195,7 +211,7 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 		if err := w.settle(c); err != nil {
 			return err
 		}
-		c.job(e)
+		c.job(e, e.j.State)
 		out = w.result(c)
 		return nil
 	})
@@ -212,10 +228,7 @@ func (w *wtx) cycle(job, dep string, extra []model.Dep) []string {
 				out = append(out, d.ID)
 			}
 		}
-		st, ok, err := w.state(id)
-		if err != nil || !ok || st.Terminal() {
-			return out
-		}
+		// Every stored edge counts, finished jobs' too: a retry revives them.
 		e, err := w.job(id)
 		if err != nil {
 			return out
@@ -233,6 +246,19 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 	if group == "" {
 		return backend.Changes{}, invalid("add to group: empty group id")
 	}
+	if len(ids) == 0 {
+		return backend.Changes{}, invalid("add to group %s: no jobs given", group)
+	}
+	listed := map[string]bool{}
+	for _, id := range ids {
+		if id == "" {
+			return backend.Changes{}, invalid("add to group %s: empty job id", group)
+		}
+		if listed[id] {
+			return backend.Changes{}, invalid("add to group %s: job %s is listed twice", group, id)
+		}
+		listed[id] = true
+	}
 	var out backend.Changes
 	err := q.do(ctx, func(w *wtx) error {
 		if !now.IsZero() {
@@ -249,17 +275,16 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 			earlier[ge.g.Last] = true
 		}
 		for _, id := range ids {
-			if seen[id] {
-				return invalid("add to group %s: job %s is named twice", group, id)
-			}
 			seen[id] = true
 			e, err := w.job(id)
 			if err != nil {
 				return err
 			}
 			j := e.j
-			if j.State != model.Created {
-				return stateErr("job %s is %s: only created jobs can join a group", id, j.State)
+			switch j.State {
+			case model.Created, model.Waiting, model.Queued:
+			default:
+				return stateErr("job %s is %s: only created, waiting or queued jobs can join a group", id, j.State)
 			}
 			if j.Group != "" {
 				return stateErr("job %s is already in group %s; a job belongs to at most one group", id, j.Group)
@@ -268,7 +293,7 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 			// before it: refuse when one of those already waits for it.
 			if ge.g.Sequential {
 				if hit := deps.FindAny(id, w.dependentsOf, func(d string) bool { return earlier[d] }); hit != "" {
-					return newError(backend.ErrConflict, nil, fmt.Sprintf("dependency cycle: %s already waits for %s", hit, id))
+					return &backend.CycleError{Path: w.cycle(id, hit, nil)}
 				}
 			}
 			earlier[id] = true
@@ -276,10 +301,30 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 		}
 		c := w.newChanges()
 		for _, e := range es {
+			prev := e.j.State
 			if err := w.join(ge, e); err != nil {
 				return err
 			}
-			c.job(e)
+			c.job(e, prev)
+			// A queued job that now waits for the member before it waits.
+			if prev == model.Queued {
+				if pending, cancelBy, err := w.readiness(e.j); err != nil {
+					return err
+				} else if cancelBy != nil {
+					e.j.Error = DependencyFailed(cancelBy.ID, cancelBy.State)
+					err = w.move(c, e, model.Canceled)
+					if err != nil {
+						return err
+					}
+				} else if pending > 0 {
+					if err := w.move(c, e, model.Waiting); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := w.settle(c); err != nil {
+			return err
 		}
 		out = w.result(c)
 		return nil

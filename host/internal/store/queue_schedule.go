@@ -46,6 +46,13 @@ func (q *Queue) Fire(ctx context.Context, f backend.Fire) (backend.FireResult, e
 	if f.Schedule == "" {
 		return backend.FireResult{}, invalid("fire: empty schedule id")
 	}
+	if f.At.IsZero() {
+		return backend.FireResult{}, invalid("fire %s: no fire time", f.Schedule)
+	}
+	due := f.Due
+	if due.IsZero() {
+		due = f.At
+	}
 	var out backend.FireResult
 	err := q.do(ctx, func(w *wtx) error {
 		if !f.Now.IsZero() {
@@ -60,17 +67,20 @@ func (q *Queue) Fire(ctx context.Context, f backend.Fire) (backend.FireResult, e
 		if err != nil {
 			return err
 		}
-		if !sc.NextFire.Equal(f.At) {
+		if !sc.NextFire.Equal(due) {
 			out.Schedule = sc
 			return nil
 		}
 		if f.Job != nil {
-			ins, err := w.insert(backend.InsertParams{Now: w.now, Jobs: []*model.Job{f.Job}})
+			ins, err := w.insert(backend.InsertParams{Now: w.now, Jobs: []*model.Job{f.Job}, MaxQueued: f.MaxQueued})
 			if err != nil {
 				return err
 			}
 			out.Job = ins[0].Job
 			sc.LastJob = ins[0].Job.ID
+			if f.Waiting || len(f.Job.DependsOn) > 0 {
+				sc.Waiting = ins[0].Job.ID
+			}
 		}
 		sc.LastFire = f.At
 		sc.NextFire = f.Next
@@ -106,6 +116,9 @@ func (q *Queue) Schedules(ctx context.Context) ([]*model.Schedule, error) {
 
 // Schedule returns one schedule.
 func (q *Queue) Schedule(ctx context.Context, id string) (*model.Schedule, error) {
+	if id == "" {
+		return nil, invalid("schedule: empty id")
+	}
 	var sc *model.Schedule
 	err := q.s.view(func(tx *bolt.Tx) error {
 		data := tx.Bucket(bSchedules).Get([]byte(id))

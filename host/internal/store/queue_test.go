@@ -45,7 +45,7 @@ func TestQueueClaimOrderCascadeAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []model.State{model.Queued, model.Queued, model.Queued, model.Waiting, model.Waiting}
-	for i, in := range ins {
+	for i, in := range ins.Jobs {
 		if in.Job.State != want[i] {
 			t.Fatalf("job %s: %s, want %s", in.Job.ID, in.Job.State, want[i])
 		}

@@ -42,11 +42,13 @@ type jobEntry struct {
 	dirty    bool
 	seq      uint64 // ready sequence: kept from the live record, new when queued here
 	pushed   bool   // queued by this transaction: goes into the ready index
+	indexed  bool   // already put there, for a claim in this transaction
 }
 
 type groupEntry struct {
 	g        *model.Group
 	wasDone  bool
+	doneAt   time.Time // FinishedAt when the transaction began
 	dirty    bool
 	inserted bool
 }
@@ -141,7 +143,7 @@ func (w *wtx) ready(e *jobEntry) {
 	e.j.QueuedAt = w.now
 	w.q.seq++
 	e.seq = w.q.seq
-	e.pushed = true
+	e.pushed, e.indexed = true, false
 	w.signal = true
 }
 
@@ -189,7 +191,12 @@ func (w *wtx) groupChanged(ge *groupEntry) {
 	g := ge.g
 	switch {
 	case g.Done() && g.FinishedAt.IsZero():
+		// Done again within the transaction that reopened it: it never
+		// stopped being done as far as anyone saw.
 		g.FinishedAt = w.now
+		if ge.wasDone && !ge.doneAt.IsZero() {
+			g.FinishedAt = ge.doneAt
+		}
 	case !g.Done():
 		g.FinishedAt = time.Time{}
 	}
@@ -208,7 +215,7 @@ func (w *wtx) group(id string) (*groupEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ge := &groupEntry{g: g, wasDone: g.Done()}
+	ge := &groupEntry{g: g, wasDone: g.Done(), doneAt: g.FinishedAt}
 	w.groups[id] = ge
 	return ge, nil
 }
@@ -279,7 +286,7 @@ func (w *wtx) undo() {
 	x := &w.q.idx
 	x.mu.Lock()
 	for _, e := range w.popped {
-		x.push(e)
+		x.push(e, w.now.UnixNano())
 	}
 	x.mu.Unlock()
 }
@@ -290,8 +297,8 @@ func (q *Queue) applied(w *wtx) {
 	x := &q.idx
 	x.mu.Lock()
 	for _, e := range w.order {
-		if e.pushed && e.j.State == model.Queued {
-			x.push(readyEntry{readyAt: readyTime(e.j), seq: e.seq, id: e.j.ID, task: e.j.Task, prio: e.j.Priority})
+		if e.pushed && !e.indexed && e.j.State == model.Queued {
+			x.push(entryOf(e.j, e.seq), w.now.UnixNano())
 		}
 	}
 	x.mu.Unlock()
@@ -307,11 +314,24 @@ func (q *Queue) applied(w *wtx) {
 	}
 }
 
+// indexReady puts the jobs this transaction queued into the ready index
+// now, so that a claim later in the transaction can take them; if the
+// transaction is undone they are stale entries, dropped when they reach
+// the head. The caller holds idx.mu.
+func (w *wtx) indexReady() {
+	for _, e := range w.order {
+		if e.pushed && !e.indexed && e.j.State == model.Queued {
+			w.q.idx.push(entryOf(e.j, e.seq), w.now.UnixNano())
+			e.indexed = true
+		}
+	}
+}
+
 // valid reports whether a ready entry still names a queued job at that
 // sequence, as this transaction sees it.
 func (w *wtx) valid(r readyEntry) bool {
 	if e := w.jobs[r.id]; e != nil {
-		return e.j.State == model.Queued && e.seq == r.seq && !e.pushed
+		return e.j.State == model.Queued && e.seq == r.seq && (!e.pushed || e.indexed)
 	}
 	v := w.bk.live.Get([]byte(r.id))
 	if v == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -19,31 +20,62 @@ func stateErr(format string, args ...any) error {
 }
 
 // Insert stores new jobs; see backend.Writer.
-func (q *Queue) Insert(ctx context.Context, p backend.InsertParams) ([]backend.Inserted, error) {
+func (q *Queue) Insert(ctx context.Context, p backend.InsertParams) (backend.InsertResult, error) {
 	for i, j := range p.Jobs {
 		if j == nil || j.ID == "" || j.Task == "" {
-			return nil, invalid("insert: job %d has no id or task", i+1)
+			return backend.InsertResult{}, invalid("insert: job %d has no id or task", i+1)
 		}
 		if err := checkID("job", j.ID); err != nil {
-			return nil, invalid("insert: %v", err)
+			return backend.InsertResult{}, invalid("insert: %v", err)
 		}
 	}
 	for _, g := range p.Groups {
 		if g == nil || g.ID == "" {
-			return nil, invalid("insert: a group has no id")
+			return backend.InsertResult{}, invalid("insert: a group has no id")
 		}
 	}
-	var out []backend.Inserted
+	if p.Claim != nil {
+		if err := checkClaim(*p.Claim); err != nil {
+			return backend.InsertResult{}, err
+		}
+	}
+	if len(p.Jobs) == 0 && len(p.Groups) == 0 {
+		return backend.InsertResult{}, invalid("insert: no jobs and no groups")
+	}
+	for i, j := range p.Jobs {
+		seen := map[string]bool{}
+		for _, d := range j.DependsOn {
+			switch {
+			case d.ID == "":
+				return backend.InsertResult{}, invalid("insert: job %d has a dependency without id", i+1)
+			case d.Policy != model.DepCancel && d.Policy != model.DepIgnore:
+				return backend.InsertResult{}, invalid("insert: job %d: dependency %s has policy %q (want cancel or ignore)", i+1, d.ID, d.Policy)
+			case seen[d.ID]:
+				return backend.InsertResult{}, invalid("insert: job %d lists dependency %s twice", i+1, d.ID)
+			}
+			seen[d.ID] = true
+		}
+	}
+	var out backend.InsertResult
 	err := q.do(ctx, func(w *wtx) error {
 		if !p.Now.IsZero() {
 			w.now = p.Now
 		}
+		out = backend.InsertResult{}
 		var err error
-		out, err = w.insert(p)
+		if out.Jobs, err = w.insert(p); err != nil {
+			return err
+		}
+		for _, ge := range w.gorder {
+			out.Groups = append(out.Groups, ge.g.Clone())
+		}
+		if p.Claim != nil {
+			out.Claimed, err = w.claim(*p.Claim)
+		}
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return backend.InsertResult{}, err
 	}
 	return out, nil
 }
@@ -79,11 +111,11 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 				return nil, newError(backend.ErrConflict, nil, fmt.Sprintf("job %s cannot depend on itself", j.ID))
 			}
 			if !ids[d.ID] && w.bk.jobs.Get([]byte(d.ID)) == nil {
-				return nil, newError(backend.ErrNotFound, nil, fmt.Sprintf("job %d: dependency %s not found", i+1, d.ID))
+				return nil, newError(backend.ErrNotFound, nil, jobPrefix(i, len(p.Jobs))+fmt.Sprintf("dependency %s: job %s not found", d.ID, d.ID))
 			}
 		}
 		if j.Group != "" && !ids["g:"+j.Group] && w.bk.groups.Get([]byte(j.Group)) == nil {
-			return nil, newError(backend.ErrNotFound, nil, fmt.Sprintf("job %d: group %s not found", i+1, j.Group))
+			return nil, newError(backend.ErrNotFound, nil, jobPrefix(i, len(p.Jobs))+fmt.Sprintf("group %s not found", j.Group))
 		}
 		ids[j.ID] = true
 	}
@@ -95,6 +127,7 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 		w.groups[g.ID] = ge
 		w.touchGroup(ge)
 	}
+	queuedBefore := w.queued()
 	c := w.newChanges()
 	out := make([]backend.Inserted, len(p.Jobs))
 	for i, in := range p.Jobs {
@@ -143,6 +176,9 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 	if err := w.settle(c); err != nil {
 		return nil, err
 	}
+	if err := w.checkRoom(p.MaxQueued, queuedBefore); err != nil {
+		return nil, err
+	}
 	for i := range out {
 		out[i].Job = out[i].Job.Clone()
 	}
@@ -174,10 +210,13 @@ func (w *wtx) join(ge *groupEntry, e *jobEntry) error {
 
 // Claim moves up to p.Limit ready jobs to running; see backend.Writer.
 func (q *Queue) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job, error) {
-	if p.Owner == "" {
-		return nil, invalid("claim: empty owner")
+	if err := checkClaim(p); err != nil {
+		return nil, err
 	}
-	if p.Limit <= 0 || len(p.Quota) == 0 {
+	if len(p.Quota) == 0 && p.AnyTask <= 0 {
+		return nil, nil
+	}
+	if !q.idx.mayClaim(p) {
 		return nil, nil
 	}
 	var out []*model.Job
@@ -199,15 +238,42 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 			quota[t] = n
 		}
 	}
+	anyTask := p.AnyTask
+	// budget is how many more jobs of task may be claimed.
+	plugins := make(map[string]int, len(p.PluginQuota))
+	for pl, n := range p.PluginQuota {
+		plugins[pl] = n
+	}
+	budget := func(task string) int {
+		n := anyTask
+		if _, ok := p.Quota[task]; ok {
+			n = quota[task]
+		}
+		if pn, ok := plugins[pluginOf(task)]; ok {
+			n = min(n, pn)
+		}
+		return n
+	}
+	take := func(task string) {
+		if _, ok := p.Quota[task]; ok {
+			quota[task]--
+		} else {
+			anyTask--
+		}
+		if _, ok := plugins[pluginOf(task)]; ok {
+			plugins[pluginOf(task)]--
+		}
+	}
 	now := w.now.UnixNano()
 	x := &w.q.idx
 	var picked []readyEntry
 	x.mu.Lock()
+	w.indexReady()
 	for pi := len(x.queues) - 1; pi >= 0 && len(picked) < p.Limit; pi-- {
 		for len(picked) < p.Limit {
 			best, found := readyEntry{}, false
-			for task, n := range quota {
-				if n <= 0 {
+			for task := range x.queues[pi] {
+				if budget(task) <= 0 {
 					continue
 				}
 				for {
@@ -219,7 +285,7 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 						w.popped = append(w.popped, x.pop(pi, task))
 						continue
 					}
-					if h.readyAt <= now && (!found || h.readyAt < best.readyAt || (h.readyAt == best.readyAt && h.seq < best.seq)) {
+					if h.runAt <= now && (!found || h.readyAt < best.readyAt || (h.readyAt == best.readyAt && h.seq < best.seq)) {
 						best, found = h, true
 					}
 					break
@@ -232,7 +298,7 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 			w.popped = append(w.popped, e)
 			w.writes++
 			picked = append(picked, e)
-			quota[best.task]--
+			take(best.task)
 		}
 	}
 	x.mu.Unlock()
@@ -261,31 +327,45 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 
 // Finish ends attempts; see backend.Writer.
 func (q *Queue) Finish(ctx context.Context, fs []backend.Finish) (backend.Changes, error) {
-	for _, f := range fs {
-		switch f.State {
-		case model.Completed, model.Failed, model.Canceled, model.Queued:
-		default:
-			return backend.Changes{}, invalid("finish %s: state %q is not an outcome (completed, failed, canceled, queued)", f.ID, f.State)
-		}
-		if f.ID == "" || f.Owner == "" {
-			return backend.Changes{}, invalid("finish: empty job id or owner")
-		}
+	if err := checkFinishes(fs); err != nil {
+		return backend.Changes{}, err
 	}
 	var out backend.Changes
 	err := q.do(ctx, func(w *wtx) error {
 		c := w.newChanges()
-		for _, f := range fs {
-			if err := w.finish(c, f); err != nil {
-				return err
-			}
-		}
-		if err := w.settle(c); err != nil {
+		if err := w.finishAll(c, fs); err != nil {
 			return err
 		}
 		out = w.result(c)
 		return nil
 	})
 	return out, err
+}
+
+// finishAll applies a batch of finishes, each stamped with its own At,
+// then settles the cascades, stamped with the latest At of the batch.
+func (w *wtx) finishAll(c *changes, fs []backend.Finish) error {
+	var latest time.Time
+	for _, f := range fs {
+		if !f.At.IsZero() {
+			w.now = f.At
+			latest = maxTime(latest, f.At)
+		}
+		if err := w.finish(c, f); err != nil {
+			return err
+		}
+	}
+	if !latest.IsZero() {
+		w.now = latest
+	}
+	return w.settle(c)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (w *wtx) finish(c *changes, f backend.Finish) error {
@@ -315,52 +395,184 @@ func (w *wtx) finish(c *changes, f backend.Finish) error {
 		to = model.Canceled
 	}
 	paused := j.State == model.Paused
+	j.Owner = ""
 	switch to {
 	case model.Completed:
 		j.Result = f.Result
 		j.Error = nil
 		j.CancelRequested = false
-		j.Progress.Fraction = 1
 		return w.move(c, e, model.Completed)
 	case model.Canceled:
-		j.CancelRequested = false
-		if j.Error == nil {
+		// A requested cancel keeps the request's error; otherwise the
+		// attempt's.
+		if !j.CancelRequested || j.Error == nil {
 			j.Error = f.Error
 		}
+		j.CancelRequested = false
 		return w.move(c, e, model.Canceled)
 	case model.Queued:
 		j.Error = f.Error
 		j.RunAt = f.RetryAt
+		j.CancelRequested = false
 		if paused {
 			// Paused while running: the next attempt waits for resume.
 			w.touch(e)
 			j.PausedFrom = model.Queued
-			c.job(e)
+			c.job(e, model.Paused)
 			return nil
 		}
 		return w.move(c, e, model.Queued)
 	}
 	j.Error = f.Error
+	j.CancelRequested = false
 	return w.move(c, e, model.Failed)
+}
+
+// Step finishes, records progress and claims in one transaction.
+func (q *Queue) Step(ctx context.Context, p backend.StepParams) (backend.StepResult, error) {
+	if err := checkFinishes(p.Finish); err != nil {
+		return backend.StepResult{}, err
+	}
+	if err := checkProgress(p.Progress); err != nil {
+		return backend.StepResult{}, err
+	}
+	if p.Claim.Limit > 0 {
+		if err := checkClaim(p.Claim); err != nil {
+			return backend.StepResult{}, err
+		}
+	}
+	if len(p.Finish) == 0 && len(p.Progress) == 0 && (p.Claim.Limit <= 0 || !q.idx.mayClaim(p.Claim)) {
+		return backend.StepResult{}, nil // nothing to write: no commit
+	}
+	var out backend.StepResult
+	err := q.do(ctx, func(w *wtx) error {
+		if !p.Claim.Now.IsZero() {
+			w.now = p.Claim.Now
+		}
+		out = backend.StepResult{}
+		c := w.newChanges()
+		if err := w.finishAll(c, p.Finish); err != nil {
+			return err
+		}
+		out.Changes = w.result(c)
+		if !p.Claim.Now.IsZero() {
+			w.now = p.Claim.Now
+		}
+		w.progress(p.Progress)
+		if p.Claim.Limit > 0 {
+			var err error
+			out.Claimed, err = w.claim(p.Claim)
+			return err
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Progress records progress of running attempts; see backend.Writer.
 func (q *Queue) Progress(ctx context.Context, ps []backend.ProgressUpdate) error {
+	if err := checkProgress(ps); err != nil {
+		return err
+	}
 	if len(ps) == 0 {
 		return nil
 	}
 	return q.do(ctx, func(w *wtx) error {
-		for _, p := range ps {
-			e, err := w.job(p.ID)
-			if err != nil {
-				continue
-			}
-			if !runs(e.j) || e.j.Owner != p.Owner || e.j.Attempt != p.Attempt {
-				continue
-			}
-			e.j.Progress = p.Progress
-			w.touch(e)
-		}
+		w.progress(ps)
 		return nil
 	})
+}
+
+func (w *wtx) progress(ps []backend.ProgressUpdate) {
+	for _, p := range ps {
+		e, err := w.job(p.ID)
+		if err != nil {
+			continue
+		}
+		if !runs(e.j) || e.j.Owner != p.Owner || e.j.Attempt != p.Attempt {
+			continue
+		}
+		e.j.Progress = p.Progress
+		w.touch(e)
+	}
+}
+
+// queued is the number of queued jobs, as this transaction sees it.
+func (w *wtx) queued() int64 {
+	var n int64
+	for _, c := range w.counts[stateIndex(model.Queued)] {
+		n += c
+	}
+	return n
+}
+
+// checkRoom refuses an operation that grew the queue past max.
+func (w *wtx) checkRoom(max int, before int64) error {
+	if max <= 0 {
+		return nil
+	}
+	if after := w.queued(); after > before && after > int64(max) {
+		return newError(backend.ErrFull, nil, fmt.Sprintf("queue is full: %d queued, limit %d (MaxQueueSize)", before, max))
+	}
+	return nil
+}
+
+func checkFinishes(fs []backend.Finish) error {
+	for _, f := range fs {
+		switch f.State {
+		case model.Completed, model.Failed, model.Canceled, model.Queued:
+		default:
+			return invalid("finish %s: state %q is not an outcome (completed, failed, canceled, queued)", f.ID, f.State)
+		}
+		if f.ID == "" || f.Owner == "" {
+			return invalid("finish: empty job id or owner")
+		}
+	}
+	return nil
+}
+
+// pluginOf is a task name's plugin part: before its first dot.
+func pluginOf(task string) string {
+	p, _, _ := strings.Cut(task, ".")
+	return p
+}
+
+// jobPrefix names the job at fault in a call with several ("job 3: ").
+func jobPrefix(i, n int) string {
+	if n > 1 {
+		return fmt.Sprintf("job %d: ", i+1)
+	}
+	return ""
+}
+
+func checkProgress(ps []backend.ProgressUpdate) error {
+	for _, u := range ps {
+		if u.ID == "" || u.Owner == "" {
+			return invalid("progress: empty job id or owner")
+		}
+	}
+	return nil
+}
+
+func checkClaim(p backend.ClaimParams) error {
+	if p.Owner == "" {
+		return invalid("claim: empty owner")
+	}
+	if p.Limit < 1 {
+		return invalid("claim: limit %d is below 1", p.Limit)
+	}
+	if p.AnyTask < 0 {
+		return invalid("claim: negative AnyTask %d", p.AnyTask)
+	}
+	for t, n := range p.Quota {
+		if n < 0 {
+			return invalid("claim: negative quota %d for task %q", n, t)
+		}
+	}
+	for pl, n := range p.PluginQuota {
+		if n < 0 {
+			return invalid("claim: negative quota %d for plugin %q", n, pl)
+		}
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ type faulty struct {
 	prev  *Model // the model before the last write, for "reopen-loses-write"
 }
 
-func (f *faulty) Insert(ctx context.Context, p backend.InsertParams) ([]backend.Inserted, error) {
+func (f *faulty) Insert(ctx context.Context, p backend.InsertParams) (backend.InsertResult, error) {
 	f.prev = f.m.clone()
 	if f.fault == "key-ignored" {
 		p = cloneInsert(p)

@@ -201,7 +201,8 @@ func testConcurrentKey(e *env) {
 			defer wg.Done()
 			j := newJob(withKey("raced"))
 			<-start
-			ins, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(1), Jobs: []*model.Job{j}})
+			res, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(1), Jobs: []*model.Job{j}})
+			ins := res.Jobs
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -99,10 +99,11 @@ func (e *env) insert(now time.Time, jobs ...*model.Job) []*model.Job {
 
 func (e *env) insertP(p backend.InsertParams) []*model.Job {
 	e.t.Helper()
-	ins, err := e.s.Insert(e.ctx, p)
+	res, err := e.s.Insert(e.ctx, p)
 	if err != nil {
 		e.t.Fatalf("Insert: %v", err)
 	}
+	ins := res.Jobs
 	if len(ins) != len(p.Jobs) {
 		e.t.Fatalf("Insert of %d jobs answered %d entries", len(p.Jobs), len(ins))
 	}

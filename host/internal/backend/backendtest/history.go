@@ -244,7 +244,8 @@ func (h *history) insert() error {
 		inCall = append(inCall, j.ID)
 	}
 	h.logf("Insert hold=%v groups=%v jobs=%s", p.Hold, newGroups, describeJobs(p.Jobs))
-	got, gerr := h.s.Insert(h.e.ctx, cloneInsert(p))
+	gotRes, gerr := h.s.Insert(h.e.ctx, cloneInsert(p))
+	got := gotRes.Jobs
 	want, werr := h.m.Insert(cloneInsert(p))
 	if err := agree(gerr, werr); err != nil || werr != nil {
 		return err

@@ -126,7 +126,8 @@ func testInsertKey(e *env) {
 	first := e.one(at(1), withKey("k1"))
 	before := dump(e.t, e.s)
 	again := newJob(withKey("k1"), withPriority(model.Critical))
-	ins, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(2), Jobs: []*model.Job{again}})
+	res, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(2), Jobs: []*model.Job{again}})
+	ins := res.Jobs
 	if err != nil {
 		e.t.Fatalf("Insert with a stored key: %v", err)
 	}
@@ -147,7 +148,8 @@ func testInsertKey(e *env) {
 
 	// The same key twice in one call: the second is the first.
 	x, y := newJob(withKey("k2")), newJob(withKey("k2"))
-	ins, err = e.s.Insert(e.ctx, backend.InsertParams{Now: at(3), Jobs: []*model.Job{x, y}})
+	res, err = e.s.Insert(e.ctx, backend.InsertParams{Now: at(3), Jobs: []*model.Job{x, y}})
+	ins = res.Jobs
 	if err != nil {
 		e.t.Fatalf("Insert of two jobs with one key: %v", err)
 	}

@@ -62,8 +62,30 @@ func (s *modelStore) Close() error {
 	return nil
 }
 
-func (s *modelStore) Insert(ctx context.Context, p backend.InsertParams) (out []backend.Inserted, err error) {
-	err = s.do(ctx, func(m *Model) error { out, err = m.Insert(p); return err })
+func (s *modelStore) Insert(ctx context.Context, p backend.InsertParams) (out backend.InsertResult, err error) {
+	err = s.do(ctx, func(m *Model) error {
+		if out.Jobs, err = m.Insert(p); err != nil || p.Claim == nil {
+			return err
+		}
+		out.Claimed, err = m.Claim(*p.Claim)
+		return err
+	})
+	return out, err
+}
+
+func (s *modelStore) Step(ctx context.Context, p backend.StepParams) (out backend.StepResult, err error) {
+	err = s.do(ctx, func(m *Model) error {
+		if out.Changes, err = m.Finish(p.Finish); err != nil {
+			return err
+		}
+		if err = m.Progress(p.Progress); err != nil {
+			return err
+		}
+		if p.Claim.Limit > 0 {
+			out.Claimed, err = m.Claim(p.Claim)
+		}
+		return err
+	})
 	return out, err
 }
 

@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/runner"
+)
+
+// ErrUnknownTask is returned for a job or schedule of a task no loaded
+// plugin serves.
+var ErrUnknownTask = runner.ErrUnknownTask
+
+// HasTask reports whether a loaded plugin serves task.
+func (e *Engine) HasTask(task string) bool {
+	return slices.Contains(e.runner.Tasks(), task)
+}
+
+// Insert stores new jobs (see backend.Writer.Insert) under the host's
+// queue limit. When this host has free workers it claims in the same
+// transaction, so that a job submitted to an idle host starts after one
+// commit.
+func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.Inserted, error) {
+	if err := e.checkFailed(); err != nil {
+		return nil, err
+	}
+	for i, j := range p.Jobs {
+		if !e.HasTask(j.Task) {
+			err := fmt.Errorf("task %q: %w (the task list shows what the loaded plugins offer)", j.Task, ErrUnknownTask)
+			if len(p.Jobs) > 1 {
+				err = fmt.Errorf("job %d: %w", i+1, err)
+			}
+			return nil, err
+		}
+	}
+	p.MaxQueued = e.cfg.MaxQueueSize
+	if p.Now.IsZero() {
+		p.Now = e.cfg.Clock.Now()
+	}
+	reserved := 0
+	if !p.Hold {
+		e.mu.Lock()
+		if free := e.cfg.MaxWorkers - len(e.attempts) - e.reserved; e.canClaimLocked(free) {
+			reserved = free
+			e.reserved += free
+			e.claiming = true
+			quota, plugins := e.quotaLocked(free, nil)
+			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: free}
+		}
+		e.mu.Unlock()
+	}
+	res, err := e.store.Insert(ctx, p)
+	if err != nil {
+		if reserved > 0 {
+			e.claimDone(reserved)
+		}
+		e.fail(err)
+		return nil, err
+	}
+	var jobs []*model.Job
+	var prev []model.State
+	for _, in := range res.Jobs {
+		if !in.Existing && in.Job.State != model.Created {
+			jobs = append(jobs, in.Job)
+			prev = append(prev, model.Created)
+		}
+	}
+	e.observe(backend.Changes{Jobs: jobs, Prev: prev, Groups: res.Groups})
+	e.started(res.Claimed)
+	if reserved > 0 {
+		e.claimDone(reserved)
+	}
+	return res.Jobs, nil
+}
+
+// Request applies a user's request to a job and reaches its attempt when
+// this host runs it.
+func (e *Engine) Request(ctx context.Context, r backend.Request) (*model.Job, error) {
+	if err := e.checkFailed(); err != nil {
+		return nil, err
+	}
+	r.MaxQueued = e.cfg.MaxQueueSize
+	if r.Now.IsZero() {
+		r.Now = e.cfg.Clock.Now()
+	}
+	// A running attempt of this host is stopped before the pause is
+	// recorded, so that nothing of it arrives after the paused state.
+	var paused *attempt
+	if r.Kind == backend.RequestPause {
+		e.mu.Lock()
+		if a := e.attempts[r.ID]; a != nil {
+			paused = a
+			a.ctl.pause()
+		}
+		e.mu.Unlock()
+	}
+	res, err := e.store.Request(ctx, r)
+	if err != nil {
+		if paused != nil {
+			paused.ctl.resume()
+		}
+		e.fail(err)
+		return nil, err
+	}
+	if res.Owner == e.cfg.Owner {
+		e.mu.Lock()
+		if a := e.attempts[r.ID]; a != nil && a.job.Attempt == res.Job.Attempt {
+			switch r.Kind {
+			case backend.RequestCancel:
+				a.job.CancelRequested = true
+				a.ctl.cancel(runner.ErrCanceled)
+			case backend.RequestPause:
+				a.ctl.pause()
+			case backend.RequestResume:
+				a.ctl.resume()
+			}
+		}
+		e.mu.Unlock()
+	}
+	e.observe(res.Changes)
+	if r.Kind != backend.RequestCancel && r.Kind != backend.RequestPause {
+		e.Wake()
+	}
+	return res.Job, nil
+}
+
+// AddDependencies makes a job wait for more jobs.
+func (e *Engine) AddDependencies(ctx context.Context, id string, deps []model.Dep) error {
+	if err := e.checkFailed(); err != nil {
+		return err
+	}
+	ch, err := e.store.AddDependencies(ctx, id, deps, e.cfg.Clock.Now())
+	if err != nil {
+		e.fail(err)
+		return err
+	}
+	e.observe(ch)
+	return nil
+}
+
+// AddToGroup adds created jobs to a group, all or none.
+func (e *Engine) AddToGroup(ctx context.Context, group string, ids []string) error {
+	if err := e.checkFailed(); err != nil {
+		return err
+	}
+	ch, err := e.store.AddToGroup(ctx, group, ids, e.cfg.Clock.Now())
+	if err != nil {
+		e.fail(err)
+		return err
+	}
+	e.observe(ch)
+	return nil
+}
+
+// WaitJob blocks until a job is finished and returns it.
+func (e *Engine) WaitJob(ctx context.Context, id string) (*model.Job, error) {
+	ch := make(chan *model.Job, 1)
+	e.mu.Lock()
+	e.waiters[id] = append(e.waiters[id], ch)
+	e.mu.Unlock()
+	forget := func() {
+		e.mu.Lock()
+		e.waiters[id] = slices.DeleteFunc(e.waiters[id], func(c chan *model.Job) bool { return c == ch })
+		if len(e.waiters[id]) == 0 {
+			delete(e.waiters, id)
+		}
+		e.mu.Unlock()
+	}
+	j, err := e.store.Job(ctx, id)
+	if err != nil {
+		forget()
+		return nil, err
+	}
+	if j.State.Terminal() {
+		forget()
+		return j, nil
+	}
+	select {
+	case j := <-ch:
+		return j, nil
+	case <-ctx.Done():
+		forget()
+		return nil, ctx.Err()
+	case <-e.stopped:
+		forget()
+		return nil, ErrClosed
+	}
+}
+
+// WaitGroup blocks until every member of a group is finished (a group with
+// no members yet waits for members added later).
+func (e *Engine) WaitGroup(ctx context.Context, id string) (*model.Group, error) {
+	ch := make(chan *model.Group, 1)
+	e.mu.Lock()
+	e.gwaiters[id] = append(e.gwaiters[id], ch)
+	e.mu.Unlock()
+	forget := func() {
+		e.mu.Lock()
+		e.gwaiters[id] = slices.DeleteFunc(e.gwaiters[id], func(c chan *model.Group) bool { return c == ch })
+		if len(e.gwaiters[id]) == 0 {
+			delete(e.gwaiters, id)
+		}
+		e.mu.Unlock()
+	}
+	g, err := e.store.Group(ctx, id)
+	if err != nil {
+		forget()
+		return nil, err
+	}
+	if g.Done() {
+		forget()
+		return g, nil
+	}
+	select {
+	case g := <-ch:
+		return g, nil
+	case <-ctx.Done():
+		forget()
+		return nil, ctx.Err()
+	case <-e.stopped:
+		forget()
+		return nil, ErrClosed
+	}
+}
+
+// Waiters counts the WaitJob calls waiting for a job (for tests).
+func (e *Engine) Waiters(id string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.waiters[id])
+}
+
+// Progress is the last progress this host's attempt of a job reported.
+func (e *Engine) Progress(id string) (model.Progress, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a := e.attempts[id]; a != nil {
+		return a.progress, true
+	}
+	return model.Progress{}, false
+}
+
+// ErrClosed is returned to waiters when the engine stops.
+var ErrClosed = errors.New("engine closed")

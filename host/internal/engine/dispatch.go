@@ -1,0 +1,409 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/joblog"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/runner"
+)
+
+// maxProgressMessage bounds what is kept of a progress message; the SDK
+// cuts at the same size, a plugin written against the raw protocol may
+// not.
+const maxProgressMessage = 4 << 10
+
+// attempt is one of this host's running attempts.
+type attempt struct {
+	job        *model.Job // as claimed
+	ctl        *attemptCtl
+	progress   model.Progress // the last reported, cleaned
+	progressed bool
+}
+
+type result struct {
+	id      string
+	attempt int
+	outcome runner.Outcome
+}
+
+type update struct {
+	id      string
+	attempt int
+	p       model.Progress
+	at      time.Time
+}
+
+// maxRound bounds how many results and updates one round takes, so that
+// a flood still gets answers at a steady pace.
+const maxRound = 512
+
+func (e *Engine) drainResults(rs []result) []result {
+	for len(rs) < maxRound {
+		select {
+		case r := <-e.results:
+			rs = append(rs, r)
+		default:
+			return rs
+		}
+	}
+	return rs
+}
+
+func (e *Engine) drainUpdates(us []update) []update {
+	for len(us) < maxRound {
+		select {
+		case u := <-e.updates:
+			us = append(us, u)
+		default:
+			return us
+		}
+	}
+	return us
+}
+
+// step is one round in one store transaction: the outcomes of the ended
+// attempts, the progress reported, and as many new claims as there are
+// free workers (counting those the outcomes free), within the limits.
+func (e *Engine) step(rs []result, us []update) {
+	now := e.cfg.Clock.Now()
+	var p backend.StepParams
+	var ended []*attempt
+	e.mu.Lock()
+	for _, r := range rs {
+		a := e.attempts[r.id]
+		if a == nil || a.job.Attempt != r.attempt {
+			e.log.Error("engine bug: outcome for an attempt not running", "job", r.id, "attempt", r.attempt)
+			continue
+		}
+		ended = append(ended, a)
+		jerr := attemptError(r.outcome, e.cfg.MaxResultBytes)
+		var after time.Duration
+		if r.outcome.Err != nil {
+			after = r.outcome.Err.RetryAfter
+		}
+		f := decide(a.job, jerr, after, now, e.rnd.Float64)
+		if f.State == model.Completed {
+			f.Result = r.outcome.Output
+			pr := model.Progress{Fraction: 1, Message: a.progress.Message}
+			f.Progress = &pr
+		} else if a.progressed {
+			pr := a.progress
+			f.Progress = &pr
+		}
+		p.Finish = append(p.Finish, f)
+	}
+	// Only the latest progress of each attempt is written.
+	latest := map[string]int{}
+	for _, u := range us {
+		a := e.attempts[u.id]
+		if a == nil || a.job.Attempt != u.attempt {
+			continue
+		}
+		pu := backend.ProgressUpdate{ID: u.id, Owner: e.cfg.Owner, Attempt: u.attempt, Progress: u.p}
+		if i, ok := latest[u.id]; ok {
+			p.Progress[i] = pu
+		} else {
+			latest[u.id] = len(p.Progress)
+			p.Progress = append(p.Progress, pu)
+		}
+	}
+	free := e.cfg.MaxWorkers - len(e.attempts) + len(ended) - e.reserved
+	if e.canClaimLocked(free) {
+		quota, plugins := e.quotaLocked(free, ended)
+		p.Claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: free}
+		e.reserved += free
+		e.claiming = true
+	}
+	e.mu.Unlock()
+	if len(p.Finish) == 0 && len(p.Progress) == 0 && p.Claim.Limit == 0 {
+		return
+	}
+	res, err := e.store.Step(context.Background(), p)
+	if err != nil {
+		if p.Claim.Limit > 0 {
+			e.claimDone(p.Claim.Limit)
+		}
+		e.log.Error("recording a round failed", "error", err)
+		e.fail(err)
+		return
+	}
+	e.ended(ended)
+	e.observe(res.Changes)
+	e.started(res.Claimed)
+	if p.Claim.Limit > 0 {
+		e.claimDone(p.Claim.Limit) // after started: the claimed attempts count
+	}
+}
+
+// attempt returns this host's attempt of a job, if it is that one.
+func (e *Engine) attempt(id string, n int) *attempt {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a := e.attempts[id]; a != nil && a.job.Attempt == n {
+		return a
+	}
+	return nil
+}
+
+// ended forgets attempts whose outcome is recorded, freeing their slots.
+func (e *Engine) ended(as []*attempt) {
+	if len(as) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, a := range as {
+		if e.attempts[a.job.ID] == a {
+			delete(e.attempts, a.job.ID)
+			e.useLimitsLocked(a.job.Task, -1)
+		}
+	}
+	if len(e.attempts) == 0 {
+		for _, c := range e.idle {
+			close(c)
+		}
+		e.idle = nil
+	}
+}
+
+// started starts attempts of claimed jobs.
+func (e *Engine) started(jobs []*model.Job) {
+	if len(jobs) == 0 {
+		return
+	}
+	prev := make([]model.State, len(jobs))
+	for i := range prev {
+		prev[i] = model.Queued
+	}
+	e.mu.Lock()
+	for _, j := range jobs {
+		a := &attempt{job: j, ctl: &attemptCtl{}}
+		e.attempts[j.ID] = a
+		e.useLimitsLocked(j.Task, 1)
+		go e.runAttempt(a)
+	}
+	e.mu.Unlock()
+	e.obs.Jobs(jobs, prev)
+}
+
+// quotaLocked is, per served task, how many attempts of it may start now,
+// counting the slots of the attempts that are ending.
+func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[string]int) {
+	use := e.limitUse
+	if len(ending) > 0 && len(e.cfg.Limits) > 0 {
+		use = make(map[string]int, len(e.limitUse))
+		for k, v := range e.limitUse {
+			use[k] = v
+		}
+		for _, a := range ending {
+			if _, ok := use[a.job.Task]; ok {
+				use[a.job.Task]--
+			}
+			if p := pluginOf(a.job.Task); p != a.job.Task {
+				if _, ok := use[p]; ok {
+					use[p]--
+				}
+			}
+		}
+	}
+	tasks := e.runner.Tasks()
+	q := make(map[string]int, len(tasks))
+	var plugins map[string]int
+	for _, t := range tasks {
+		n := free
+		if lim, ok := e.cfg.Limits[t]; ok {
+			n = min(n, lim-use[t])
+		}
+		q[t] = max(n, 0)
+		if p := pluginOf(t); p != t {
+			if lim, ok := e.cfg.Limits[p]; ok {
+				if plugins == nil {
+					plugins = map[string]int{}
+				}
+				plugins[p] = max(lim-use[p], 0)
+			}
+		}
+	}
+	return q, plugins
+}
+
+func pluginOf(task string) string {
+	p, _, _ := strings.Cut(task, ".")
+	return p
+}
+
+func (e *Engine) useLimitsLocked(task string, delta int) {
+	if len(e.cfg.Limits) == 0 {
+		return
+	}
+	if _, ok := e.cfg.Limits[task]; ok {
+		e.limitUse[task] += delta
+	}
+	if p := pluginOf(task); p != task {
+		if _, ok := e.cfg.Limits[p]; ok {
+			e.limitUse[p] += delta
+		}
+	}
+}
+
+// runAttempt drives one attempt on its own goroutine and hands the outcome
+// to the loop. Logs go straight to the job's log file and the observer;
+// progress goes through the loop, which records it in the store first.
+func (e *Engine) runAttempt(a *attempt) {
+	j := a.job
+	var w *joblog.Writer
+	if e.cfg.Logs != nil {
+		w = e.cfg.Logs.Writer(j.ID)
+	}
+	onEvent := func(ev runner.Event) {
+		switch ev.Kind {
+		case runner.EventProgress:
+			p, ok := cleanProgress(model.Progress{Fraction: ev.Fraction, Message: ev.Message})
+			if !ok {
+				return
+			}
+			// Published from here, like logs, so that a job's progress and
+			// log events keep the order the plugin sent them in; the loop
+			// records the progress in the store with its next round.
+			e.mu.Lock()
+			a.progress, a.progressed = p, true
+			e.mu.Unlock()
+			// A report that was on its way when the process was stopped
+			// is kept but not announced: a paused job shows no activity.
+			if !a.ctl.isPaused() {
+				e.obs.Progress(j, j.Attempt, p, ev.Time)
+			}
+			select {
+			case e.updates <- update{id: j.ID, attempt: j.Attempt, p: p, at: ev.Time}:
+			case <-e.stopped:
+			}
+		case runner.EventLog:
+			rec := joblog.Record{Time: ev.Time, Attempt: j.Attempt, Level: ev.Level, Message: ev.Message, Fields: ev.Fields}
+			if w != nil {
+				w.Append(rec)
+			}
+			e.obs.Log(j, rec)
+		}
+	}
+	ra := runner.Attempt{
+		JobID: j.ID, Attempt: j.Attempt, MaxAttempts: j.AttemptBase + j.MaxAttempts, Task: j.Task,
+		Args: j.Args, Timeout: j.Timeout, StallTimeout: j.StallTimeout,
+	}
+	var out runner.Outcome
+	run, err := e.runner.Start(context.Background(), ra, onEvent)
+	if err != nil {
+		out = startError(err, time.Now())
+	} else {
+		a.ctl.attach(run)
+		<-run.Done()
+		out = run.Outcome()
+	}
+	if w != nil {
+		if err := w.Close(); err != nil {
+			e.log.Warn("job log could not be written", "job", j.ID, "error", err)
+		}
+	}
+	select {
+	case e.results <- result{id: j.ID, attempt: j.Attempt, outcome: out}:
+	case <-e.stopped:
+	}
+}
+
+// cleanProgress keeps a plugin's progress storable: no NaN, within [0,1],
+// a bounded message.
+func cleanProgress(p model.Progress) (model.Progress, bool) {
+	if math.IsNaN(p.Fraction) {
+		return p, false
+	}
+	p.Fraction = min(max(p.Fraction, 0), 1)
+	if len(p.Message) > maxProgressMessage {
+		p.Message = strings.ToValidUTF8(p.Message[:maxProgressMessage], "")
+	}
+	return p, true
+}
+
+// attemptCtl lets the engine pause, resume and cancel an attempt whose
+// plugin run may not have started yet: requests made before the run exists
+// are applied when it attaches.
+type attemptCtl struct {
+	mu       sync.Mutex
+	run      Attempt
+	paused   bool
+	canceled error
+}
+
+func (c *attemptCtl) attach(r Attempt) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.run = r
+	if c.canceled != nil {
+		r.Cancel(c.canceled)
+	} else if c.paused {
+		_ = r.Pause()
+	}
+}
+
+func (c *attemptCtl) pause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.paused = true
+	if c.run != nil && c.canceled == nil {
+		_ = c.run.Pause()
+	}
+}
+
+func (c *attemptCtl) isPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paused
+}
+
+func (c *attemptCtl) resume() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.paused = false
+	if c.run != nil {
+		_ = c.run.Resume()
+	}
+}
+
+// cancel stops the attempt with cause (runner.ErrCanceled or
+// runner.ErrInterrupted). A stopped process is continued first so that it
+// can see the cancellation and return within the grace period.
+func (c *attemptCtl) cancel(cause error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.canceled != nil {
+		return
+	}
+	c.canceled = cause
+	if c.run != nil {
+		if c.paused {
+			_ = c.run.Resume()
+		}
+		c.run.Cancel(cause)
+	}
+}
+
+// canClaimLocked reports whether a claim of free slots may be made now:
+// the engine runs, and no other claim is in flight (two at once would
+// each count the same free slots and limits).
+func (e *Engine) canClaimLocked(free int) bool {
+	return e.running && !e.stopping && !e.paused && e.failed == nil && free > 0 && !e.claiming
+}
+
+// claimDone releases the slots a claim reserved; its jobs are counted in
+// attempts by now. The loop looks again: work may have waited for it.
+func (e *Engine) claimDone(reserved int) {
+	e.mu.Lock()
+	e.reserved -= reserved
+	e.claiming = false
+	e.mu.Unlock()
+	e.Wake()
+}

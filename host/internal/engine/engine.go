@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/joblog"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/runner"
+)
+
+// Config is what the engine needs of the host's configuration.
+type Config struct {
+	// Owner identifies this host's claims in the store; a new one per
+	// Open, so that every earlier owner of a file is known to be gone.
+	Owner          string
+	MaxWorkers     int
+	MaxQueueSize   int
+	MaxResultBytes int
+	// Limits caps concurrent attempts per task or plugin name.
+	Limits map[string]int
+	// PollInterval bounds how long the engine waits without a signal
+	// before it looks at the store again.
+	PollInterval time.Duration
+	Clock        Clock
+	Logger       hclog.Logger
+	Logs         *joblog.Dir
+	Observer     Observer
+}
+
+// Engine runs the queue stored in a backend.Store. Its methods are safe
+// for concurrent use: API calls write to the store from the caller's
+// goroutine (the store groups concurrent writes into one commit) and the
+// dispatch loop claims, starts and finishes attempts.
+type Engine struct {
+	cfg    Config
+	store  backend.Store
+	runner Runner
+	obs    Observer
+	log    hclog.Logger
+
+	mu       sync.Mutex
+	attempts map[string]*attempt // this host's running attempts, by job id
+	limitUse map[string]int
+	reserved int  // slots promised to the claim in flight
+	claiming bool // a claim is in flight
+	running  bool
+	stopping bool
+	paused   bool
+	failed   error
+	idle     []chan struct{}
+	waiters  map[string][]chan *model.Job
+	gwaiters map[string][]chan *model.Group
+
+	sched schedules
+
+	results chan result
+	updates chan update
+	kick    chan struct{}
+	rounds  chan chan struct{}
+	quit    chan struct{}
+	stopped chan struct{}
+	rnd     *rand.Rand // only the loop uses it
+}
+
+// New makes an engine over a store and a runner. Call Recover, then Run.
+func New(cfg Config, st backend.Store, r Runner) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	return &Engine{
+		cfg: cfg, store: st, runner: r, obs: cfg.Observer, log: cfg.Logger,
+		attempts: map[string]*attempt{},
+		limitUse: map[string]int{},
+		waiters:  map[string][]chan *model.Job{},
+		gwaiters: map[string][]chan *model.Group{},
+		results:  make(chan result, 256),
+		updates:  make(chan update, 1024),
+		kick:     make(chan struct{}, 1),
+		rounds:   make(chan chan struct{}),
+		quit:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6261746368)),
+		sched:    schedules{byID: map[string]*schedState{}},
+	}
+}
+
+// Owner is this engine's owner id in the store.
+func (e *Engine) Owner() string { return e.cfg.Owner }
+
+// Wake makes the loop look at the store again (work may be claimable).
+func (e *Engine) Wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start begins dispatching and firing schedules.
+func (e *Engine) Start() {
+	e.mu.Lock()
+	if !e.running || e.stopping {
+		e.sched.startedAt = e.cfg.Clock.Now()
+	}
+	e.running, e.stopping = true, false
+	e.mu.Unlock()
+	e.Round()
+}
+
+// Round makes the loop run one round (fire what is due, record outcomes,
+// claim) and waits for it, so that a caller sees its effects: Start
+// returns after the firings a downtime made due.
+func (e *Engine) Round() {
+	done := make(chan struct{})
+	select {
+	case e.rounds <- done:
+	case <-e.stopped:
+		return
+	}
+	select {
+	case <-done:
+	case <-e.stopped:
+	}
+}
+
+// SetPaused pauses or resumes dispatch (running attempts go on).
+func (e *Engine) SetPaused(p bool) {
+	e.mu.Lock()
+	e.paused = p
+	e.mu.Unlock()
+	e.Wake()
+}
+
+// Status is the engine's own state, for statistics.
+type Status struct {
+	Busy   int
+	Paused bool
+}
+
+// Status reports busy workers and whether dispatch is paused.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return Status{Busy: len(e.attempts), Paused: e.paused}
+}
+
+// Stop stops dispatching and waits for running attempts until ctx ends;
+// then it interrupts them and waits (bounded by grace) for them to end.
+func (e *Engine) Stop(ctx context.Context, grace time.Duration) error {
+	e.mu.Lock()
+	e.stopping = true
+	idle := make(chan struct{})
+	if len(e.attempts) == 0 {
+		close(idle)
+	} else {
+		e.idle = append(e.idle, idle)
+	}
+	e.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+	}
+	e.mu.Lock()
+	for _, a := range e.attempts {
+		a.ctl.cancel(runner.ErrInterrupted)
+	}
+	e.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-time.After(grace):
+		return fmt.Errorf("stop: running attempts did not end after being interrupted")
+	}
+}
+
+// Close ends the loop. Attempts must have ended (Stop).
+func (e *Engine) Close() {
+	select {
+	case <-e.quit:
+	default:
+		close(e.quit)
+	}
+	<-e.stopped
+}
+
+// Done is closed when the loop has ended.
+func (e *Engine) Done() <-chan struct{} { return e.stopped }
+
+// Failed is the store failure that stopped the engine, or nil.
+func (e *Engine) Failed() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failed
+}
+
+// fail records a store failure: the engine stops starting attempts.
+func (e *Engine) fail(err error) {
+	if err == nil || !errors.Is(err, backend.ErrFailed) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failed == nil {
+		e.failed = err
+		e.log.Error("store commit failed; the host refuses further changes", "error", err)
+		for _, a := range e.attempts {
+			a.ctl.cancel(runner.ErrInterrupted)
+		}
+	}
+}
+
+// Run is the dispatch loop: it returns when Close is called.
+func (e *Engine) Run() {
+	defer close(e.stopped)
+	tick := time.NewTicker(e.cfg.PollInterval)
+	defer tick.Stop()
+	timer := e.cfg.Clock.NewTimer(time.Hour)
+	timer.Stop()
+	var timerAt time.Time
+	for {
+		var rs []result
+		var us []update
+		var done chan struct{}
+		select {
+		case done = <-e.rounds:
+		case r := <-e.results:
+			rs = append(rs, r)
+		case u := <-e.updates:
+			us = append(us, u)
+		case <-e.store.Changed():
+		case <-e.kick:
+		case <-timer.C():
+			timerAt = time.Time{}
+		case <-tick.C:
+		case <-e.quit:
+			return
+		}
+		fired := e.fireDue()
+		e.step(e.drainResults(rs), e.drainUpdates(us))
+		if next := e.nextWake(); !next.IsZero() && !next.Equal(timerAt) {
+			timer.Stop()
+			timerAt = next
+			timer.Reset(max(next.Sub(e.cfg.Clock.Now()), time.Millisecond))
+		}
+		for _, ev := range fired {
+			ev()
+		}
+		if done != nil {
+			close(done)
+		}
+	}
+}
+
+// nextWake is when a delayed job becomes ready or a schedule is due.
+func (e *Engine) nextWake() time.Time {
+	now := e.cfg.Clock.Now()
+	next, err := e.store.NextRunAt(context.Background(), now)
+	if err != nil {
+		next = time.Time{}
+	}
+	if f := e.sched.next(); !f.IsZero() && (next.IsZero() || f.Before(next)) {
+		next = f
+	}
+	return next
+}
+
+// observe tells the observer and the waiters what a write changed, and
+// reaches the running attempts of this host that the write asked to stop.
+func (e *Engine) observe(ch backend.Changes) {
+	if len(ch.Jobs) > 0 {
+		e.obs.Jobs(ch.Jobs, ch.Prev)
+	}
+	if len(ch.Groups) > 0 {
+		e.obs.Groups(ch.Groups)
+	}
+	e.mu.Lock()
+	for _, j := range ch.Stop {
+		if a := e.attempts[j.ID]; a != nil && a.job.Attempt == j.Attempt {
+			a.job.CancelRequested = true
+			a.ctl.cancel(runner.ErrCanceled)
+		}
+	}
+	for _, j := range ch.Jobs {
+		if j.State.Terminal() {
+			for _, w := range e.waiters[j.ID] {
+				w <- j.Clone()
+			}
+			delete(e.waiters, j.ID)
+		}
+	}
+	for _, g := range ch.Groups {
+		if g.Done() {
+			for _, w := range e.gwaiters[g.ID] {
+				w <- g.Clone()
+			}
+			delete(e.gwaiters, g.ID)
+		}
+	}
+	e.mu.Unlock()
+}
+
+// checkRunning refuses writes after a store failure.
+func (e *Engine) checkFailed() error {
+	if err := e.Failed(); err != nil {
+		return err
+	}
+	return nil
+}
+
+var _ = model.Queued
