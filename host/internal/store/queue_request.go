@@ -281,10 +281,8 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 				return err
 			}
 			j := e.j
-			switch j.State {
-			case model.Created, model.Waiting, model.Queued:
-			default:
-				return stateErr("job %s is %s: only created, waiting or queued jobs can join a group", id, j.State)
+			if j.State != model.Created {
+				return stateErr("job %s is %s: only created jobs can join a group", id, j.State)
 			}
 			if j.Group != "" {
 				return stateErr("job %s is already in group %s; a job belongs to at most one group", id, j.Group)

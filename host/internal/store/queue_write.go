@@ -401,6 +401,7 @@ func (w *wtx) finish(c *changes, f backend.Finish) error {
 		j.Result = f.Result
 		j.Error = nil
 		j.CancelRequested = false
+		j.Progress.Fraction = 1 // a completed job is whole, whatever it last reported
 		return w.move(c, e, model.Completed)
 	case model.Canceled:
 		// A requested cancel keeps the request's error; otherwise the
