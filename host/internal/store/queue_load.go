@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -31,7 +30,7 @@ func (q *Queue) load() error {
 			q.seq = max(q.seq, r.seq)
 			switch {
 			case r.state == model.Queued:
-				q.idx.push(readyEntry{readyAt: r.readyAt, runAt: r.runAt, seq: r.seq, id: string(k), task: r.task, prio: r.priority}, math.MinInt64)
+				q.idx.load(readyEntry{readyAt: r.readyAt, runAt: r.runAt, seq: r.seq, id: string(k), task: q.idx.intern(r.task), prio: r.priority})
 			case r.state == model.Running || (r.state == model.Paused && r.pausedFrom == model.Running):
 				data := jobs.Get(k)
 				if data == nil {
@@ -44,6 +43,7 @@ func (q *Queue) load() error {
 				q.running.set(j)
 			}
 		}
+		q.idx.loaded()
 		return nil
 	})
 	if err != nil {

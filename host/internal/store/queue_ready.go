@@ -25,6 +25,7 @@ type readyIndex struct {
 	// delayed holds the entries that were not ready yet when pushed, by
 	// ready time alone: NextRunAt reads its head instead of scanning.
 	delayed readyHeap
+	tasks   map[string]string // interned task names
 }
 
 type readyEntry struct {
@@ -159,4 +160,48 @@ func (x *readyIndex) mayClaim(p backend.ClaimParams) bool {
 		}
 	}
 	return false
+}
+
+// load appends an entry read at open; loaded orders them all at once
+// (heap.Init is linear, a push per entry would be n log n). The caller
+// is the only user of the index until Open returns.
+func (x *readyIndex) load(e readyEntry) {
+	pi := e.prio.Index()
+	if pi < 0 || pi >= len(x.queues) {
+		return
+	}
+	if x.queues[pi] == nil {
+		x.queues[pi] = map[string]*readyHeap{}
+	}
+	h := x.queues[pi][e.task]
+	if h == nil {
+		h = &readyHeap{}
+		x.queues[pi][e.task] = h
+	}
+	*h = append(*h, e)
+	x.size++
+	if e.runAt != 0 {
+		x.delayed = append(x.delayed, e)
+	}
+}
+
+func (x *readyIndex) loaded() {
+	for _, byTask := range x.queues {
+		for _, h := range byTask {
+			heap.Init(h)
+		}
+	}
+	heap.Init(&x.delayed)
+}
+
+// intern shares one string per task name among the entries.
+func (x *readyIndex) intern(task string) string {
+	if t, ok := x.tasks[task]; ok {
+		return t
+	}
+	if x.tasks == nil {
+		x.tasks = map[string]string{}
+	}
+	x.tasks[task] = task
+	return task
 }
