@@ -47,40 +47,19 @@ func startError(err error, at time.Time) runner.Outcome {
 	return runner.Outcome{Started: at, Finished: at, Err: &runner.AttemptError{Kind: kind, Message: err.Error(), Retryable: kind == errkind.PluginCrashed}}
 }
 
-// retryable decides whether a failed attempt gets another one.
-func retryable(j *model.Job, jerr *model.JobError) bool {
-	if j.AttemptsLeft() <= 0 || errkind.NeverRetried(jerr.Kind) {
-		return false
-	}
-	switch jerr.Kind {
-	case errkind.PluginCrashed, errkind.Timeout, errkind.Stalled, errkind.Interrupted:
-		return true
-	}
-	return jerr.Retryable
-}
-
-// decide turns an attempt's error into its outcome for the store:
-// completed, another attempt after a backoff (or RetryAfter), failed, or
-// canceled when a cancel was asked for. j is the job as claimed.
+// decide turns an attempt's error into its outcome for the store, by the
+// one rule of retry.Decide. j is the job as claimed.
 func decide(j *model.Job, jerr *model.JobError, retryAfter time.Duration, now time.Time, rnd func() float64) backend.Finish {
 	f := backend.Finish{ID: j.ID, Owner: j.Owner, Attempt: j.Attempt, Error: jerr, At: now}
-	switch {
-	case jerr == nil:
+	d := retry.Decide(retry.Ended{Err: jerr, RetryAfter: retryAfter, CancelRequested: j.CancelRequested,
+		Used: j.Attempt - j.AttemptBase, Max: j.MaxAttempts, Backoff: j.Backoff}, now, rnd)
+	switch d.Verdict {
+	case retry.Complete:
 		f.State = model.Completed
-	case j.CancelRequested:
+	case retry.Cancel:
 		f.State = model.Canceled
-	case retryable(j, jerr):
-		f.State = model.Queued
-		delay := time.Duration(0)
-		if jerr.Kind != errkind.Interrupted {
-			delay = retry.Delay(j.Backoff, j.Attempt-j.AttemptBase, rnd)
-			if retryAfter > 0 {
-				delay = retryAfter
-			}
-		}
-		if delay > 0 {
-			f.RetryAt = now.Add(delay)
-		}
+	case retry.Retry:
+		f.State, f.RetryAt = model.Queued, d.At
 	default:
 		f.State = model.Failed
 	}
