@@ -109,7 +109,7 @@ func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model
 	}
 	switch deps.Judge(dep.State, policy) {
 	case deps.Cancel:
-		return w.cancel(c, de, DependencyFailed(dep.ID, dep.State))
+		return w.cancel(c, de, deps.FailedError(dep.ID, dep.State))
 	case deps.Satisfied:
 		if j.State != model.Waiting {
 			return nil
@@ -120,20 +120,13 @@ func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model
 			return err
 		case cancelBy != nil:
 			// A failed dependency under the cancel policy wins.
-			return w.cancel(c, de, DependencyFailed(cancelBy.ID, cancelBy.State))
+			return w.cancel(c, de, deps.FailedError(cancelBy.ID, cancelBy.State))
 		case pending > 0:
 			return nil
 		}
 		return w.move(c, de, model.Queued)
 	}
 	return nil
-}
-
-// DependencyFailed is the error of a job canceled because a dependency
-// ended failed or canceled under the cancel policy.
-func DependencyFailed(dep string, st model.State) *model.JobError {
-	return &model.JobError{Kind: errkind.DependencyFailed, Dependency: dep,
-		Message: fmt.Sprintf("dependency %s ended %s", dep, st)}
 }
 
 // cancel cancels an unfinished job. A running attempt is asked to stop:
@@ -189,7 +182,7 @@ func (w *wtx) enqueue(c *changes, e *jobEntry) error {
 	}
 	switch {
 	case cancelBy != nil:
-		e.j.Error = DependencyFailed(cancelBy.ID, cancelBy.State)
+		e.j.Error = deps.FailedError(cancelBy.ID, cancelBy.State)
 		return w.move(c, e, model.Canceled)
 	case pending > 0:
 		return w.move(c, e, model.Waiting)

@@ -121,7 +121,7 @@ func (w *wtx) retry(c *changes, e *jobEntry) error {
 				return nil // pruned
 			}
 			dj := de.j
-			if dj.State == model.Canceled && dj.Error != nil && dj.Error.Kind == errkind.DependencyFailed && dj.Error.Dependency == j.ID {
+			if deps.CanceledBy(dj, j.ID) {
 				work = append(work, de)
 			}
 			return nil
@@ -199,7 +199,7 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 			}
 			switch {
 			case cancelBy != nil:
-				j.Error = DependencyFailed(cancelBy.ID, cancelBy.State)
+				j.Error = deps.FailedError(cancelBy.ID, cancelBy.State)
 				err = w.move(c, e, model.Canceled)
 			case pending > 0 && j.State == model.Queued:
 				err = w.move(c, e, model.Waiting)
@@ -309,7 +309,7 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 				if pending, cancelBy, err := w.readiness(e.j); err != nil {
 					return err
 				} else if cancelBy != nil {
-					e.j.Error = DependencyFailed(cancelBy.ID, cancelBy.State)
+					e.j.Error = deps.FailedError(cancelBy.ID, cancelBy.State)
 					err = w.move(c, e, model.Canceled)
 					if err != nil {
 						return err
