@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -155,5 +157,12 @@ func (c *Client) fromStatus(ctx context.Context, err error) error {
 	if len(re.sentinels) == 0 && st.Code() == codes.DeadlineExceeded {
 		return context.DeadlineExceeded
 	}
+	if m := tooLarge.FindStringSubmatch(st.Message()); len(re.sentinels) == 0 && st.Code() == codes.ResourceExhausted && m != nil {
+		re.Message = fmt.Sprintf("the request is %s bytes, over the limit of %s: send fewer jobs per call", m[2], m[3])
+	}
 	return re
 }
+
+// tooLarge matches gRPC's refusal of a message over a size limit, sent or
+// received.
+var tooLarge = regexp.MustCompile(`(received|trying to send) message larger than max \((\d+) vs\. (\d+)\)`)

@@ -11,9 +11,10 @@ import (
 	pb "github.com/batchhost/batchhost/proto/controlpb"
 )
 
-// MaxMessageBytes bounds one control message in either direction. A job's
-// args and result may each reach 1 MiB by default, and a page of 100 jobs
-// or a SubmitMany of many thousands carries many of them.
+// MaxMessageBytes bounds one answer of the control server (and what the
+// client accepts): a page of 100 jobs carries up to 100 args and results
+// of 1 MiB each by default. What the server accepts is far less: see
+// MaxRequestBytes.
 const MaxMessageBytes = 256 << 20
 
 // Server serves the control API of one host. The batchhost daemon runs one;
@@ -30,7 +31,7 @@ type Server struct {
 // Stop or GracefulStop. The server does not own h: stop the server, then
 // close the host.
 func Serve(h *host.Host, l net.Listener) *Server {
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(receiveLimit(h.MaxArgsBytes())), grpc.MaxSendMsgSize(MaxMessageBytes))
 	pb.RegisterControlServer(gs, &service{h: h})
 	s := &Server{grpc: gs, done: make(chan struct{})}
 	go func() {

@@ -220,9 +220,12 @@ func refusedLine(err error, specs []host.JobSpec, lines []int) (int, string) {
 // hostJobIndex finds the host's "job N: " prefix of a SubmitMany error.
 var hostJobIndex = regexp.MustCompile(`^job (\d+): `)
 
-// submitBatch submits a batch file in one commit. A malformed line is a
-// usage error naming it, and nothing is sent; an error from the host names
-// the line of the job it refused, and nothing is committed.
+// submitBatch submits a batch file in one commit, or, when it is bigger
+// than one request may carry (control.MaxRequestBytes), in one commit per
+// request-sized run of lines. A malformed line is a usage error naming it,
+// and nothing is sent; an error from the host names the line of the job it
+// refused; nothing of that run or after it is committed, and the ids of
+// the runs before it are printed.
 func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 	var r io.Reader = c.stdin
 	if path != "-" {
@@ -243,17 +246,39 @@ func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 		return err
 	}
 	defer cl.Close()
-	ids, err := cl.SubmitMany(ctx, specs)
+	runs, err := control.SplitSubmit(specs)
 	if err != nil {
-		if line, msg := refusedLine(err, specs, lines); line > 0 {
-			if errors.Is(err, host.ErrUnknownTask) {
-				task := specs[slices.Index(lines, line)].Task
-				msg = fmt.Sprintf("unknown task %q%s", task, taskHint(ctx, cl, task))
-			}
-			return &reworded{fmt.Sprintf("--batch %s: line %d: %s (nothing was submitted)", path, line, msg), err}
-		}
-		return fmt.Errorf("--batch %s: %w (nothing was submitted)", path, err)
+		runs = [][]host.JobSpec{specs} // SubmitMany names the job at fault
 	}
+	var ids []string
+	for _, run := range runs {
+		done := len(ids)
+		got, err := cl.SubmitMany(ctx, run)
+		if err != nil {
+			kept := "nothing was submitted"
+			if done > 0 {
+				if perr := c.printIDs(ids); perr != nil {
+					return perr
+				}
+				kept = fmt.Sprintf("lines %d to %d were submitted, their ids are printed; nothing from line %d on was", lines[0], lines[done-1], lines[done])
+			}
+			runLines := lines[done : done+len(run)]
+			if line, msg := refusedLine(err, run, runLines); line > 0 {
+				if errors.Is(err, host.ErrUnknownTask) {
+					task := run[slices.Index(runLines, line)].Task
+					msg = fmt.Sprintf("unknown task %q%s", task, taskHint(ctx, cl, task))
+				}
+				return &reworded{fmt.Sprintf("--batch %s: line %d: %s (%s)", path, line, msg, kept), err}
+			}
+			return fmt.Errorf("--batch %s: %w (%s)", path, err, kept)
+		}
+		ids = append(ids, got...)
+	}
+	return c.printIDs(ids)
+}
+
+// printIDs prints submitted ids, one a line or as a JSON array.
+func (c *cli) printIDs(ids []string) error {
 	if c.json {
 		return c.printJSON(ids)
 	}
