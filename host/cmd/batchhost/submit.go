@@ -21,7 +21,9 @@ With --batch FILE ("-" for stdin) every line is one JSON job spec:
   {"task": "chaos.echo", "args": {...}, "priority": "high", "depends_on": ["ID"],
    "group": "GID", "max_attempts": 3, "timeout": "30s", "key": "K"}
 All of them are committed at once, or none; one id a line is printed (with
---json, a JSON array of ids). Errors name the line.`,
+--json, a JSON array of ids). Errors name the line. A file bigger than one
+request carries (16 MiB of specs) is sent in runs of that size, each
+committed at once or not at all; a refusal says which lines went in.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("batch") {
 				if batch == "" {
