@@ -247,9 +247,19 @@ type hub struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	closed  bool
+	changed chan struct{} // closed and replaced when a page leaves, for tests
 }
 
-func newHub(max int) *hub { return &hub{max: max, clients: map[*client]struct{}{}} }
+func newHub(max int) *hub {
+	return &hub{max: max, clients: map[*client]struct{}{}, changed: make(chan struct{})}
+}
+
+// countChanged is closed when the next page leaves.
+func (h *hub) countChanged() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.changed
+}
 
 // Why add refuses a page.
 var (
@@ -275,6 +285,8 @@ func (h *hub) remove(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.clients, c)
+	close(h.changed)
+	h.changed = make(chan struct{})
 }
 
 func (h *hub) count() int {
