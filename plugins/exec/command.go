@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/batchhost/batchhost/proto/pluginrpc"
 	"github.com/batchhost/batchhost/sdk"
 )
 
@@ -36,6 +37,12 @@ func commandEnv(extra map[string]string) []string {
 	}
 	for k, v := range extra {
 		env[k] = v
+	}
+	// The host's mark of the plugin's processes (see pluginrpc), after the
+	// job's variables: a job must not unmark its command.
+	delete(env, pluginrpc.ContainerEnv)
+	if v, ok := os.LookupEnv(pluginrpc.ContainerEnv); ok {
+		env[pluginrpc.ContainerEnv] = v
 	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/batchhost/batchhost/plugins/exec"
+	"github.com/batchhost/batchhost/proto/pluginrpc"
 	"github.com/batchhost/batchhost/sdk/sdktest"
 )
 
@@ -124,6 +125,20 @@ func TestEnvAndDir(t *testing.T) {
 	}
 	if out := runOK(t, exec.RunArgs{Argv: []string{"./hello.sh"}, Dir: filepath.Join(dir, "sub")}); out.OutputTail != "hi from sub" {
 		t.Errorf("relative command in dir: %q", out.OutputTail)
+	}
+}
+
+// TestContainerMarkIsPassedOn: the host's mark of a plugin's processes
+// (used where it has no cgroups) reaches the command, and a job cannot
+// replace it with its own.
+func TestContainerMarkIsPassedOn(t *testing.T) {
+	t.Setenv(pluginrpc.ContainerEnv, "1.2.3")
+	out := runOK(t, exec.RunArgs{
+		Argv: []string{"sh", "-c", `echo "$` + pluginrpc.ContainerEnv + `"`},
+		Env:  map[string]string{pluginrpc.ContainerEnv: "9.9.9"},
+	})
+	if out.OutputTail != "1.2.3" {
+		t.Errorf("the command saw %s=%q, want the plugin's 1.2.3", pluginrpc.ContainerEnv, out.OutputTail)
 	}
 }
 

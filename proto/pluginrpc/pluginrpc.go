@@ -49,6 +49,12 @@ var Handshake = plugin.HandshakeConfig{
 // protocol version 2 the host also writes cancels to it (see WriteCancel).
 const LifelineFDEnv = "BATCHHOST_LIFELINE_FD"
 
+// ContainerEnv names the environment variable that marks every process a
+// plugin starts, where the host cannot use cgroups: the host finds the
+// processes of an attempt by it, wherever they went. A plugin that runs
+// commands in an environment of its own should pass it on unchanged.
+const ContainerEnv = "BATCHHOST_CONTAINER"
+
 // BinaryPrefix is the file name prefix of plugin executables in a plugin
 // directory: batchhost-plugin-<name>.
 const BinaryPrefix = "batchhost-plugin-"

@@ -37,6 +37,10 @@ type Config struct {
 	MemoryLimits map[string]int64
 	// Env is added to every plugin process's environment.
 	Env []string
+
+	// treeWalk makes tests use the process tree walk where cgroup v2
+	// could be used.
+	treeWalk bool
 }
 
 // Sentinel causes for Run.Cancel, and errors callers branch on.

@@ -141,14 +141,19 @@ func start(t testing.TB, m *Manager, a Attempt) (*Run, *[]Event) {
 const helperEnv = "BATCHHOST_RUNNER_HELPER"
 
 func helperHost() int {
-	m, err := Open(Config{Dir: os.Getenv(helperEnv), Env: []string{os.Getenv("HELPER_TAG")}})
+	m, err := Open(Config{Dir: os.Getenv(helperEnv), Env: []string{os.Getenv("HELPER_TAG")}, treeWalk: os.Getenv("HELPER_TREE") != ""})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	// Two busy plugin processes (the first reuses the one from start-up).
+	// Two busy plugin processes (the first reuses the one from start-up),
+	// running HELPER_TASK with HELPER_ARGS if given.
+	task, args := "chaos.sleep", `{"ms":600000}`
+	if t := os.Getenv("HELPER_TASK"); t != "" {
+		task, args = t, os.Getenv("HELPER_ARGS")
+	}
 	for range 2 {
-		r, err := m.Start(context.Background(), Attempt{JobID: "j", Attempt: 1, Task: "chaos.sleep", Args: []byte(`{"ms":600000}`)}, nil)
+		r, err := m.Start(context.Background(), Attempt{JobID: "j", Attempt: 1, Task: task, Args: []byte(args)}, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
@@ -161,7 +166,7 @@ func helperHost() int {
 	select {}
 }
 
-func startHelper(t *testing.T, dir, tag string) *exec.Cmd {
+func startHelper(t *testing.T, dir, tag string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	// The killed host cannot remove its socket directory: give it a
 	// temporary directory of its own that the test removes.
@@ -170,7 +175,7 @@ func startHelper(t *testing.T, dir, tag string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(tmp) })
-	cmd.Env = append(os.Environ(), helperEnv+"="+dir, "HELPER_TAG="+tag, "TMPDIR="+tmp)
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+dir, "HELPER_TAG="+tag, "TMPDIR="+tmp), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

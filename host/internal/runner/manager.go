@@ -42,6 +42,7 @@ type Manager struct {
 	cfg       Config
 	log       hclog.Logger
 	socketDir string
+	contain   containment
 
 	mu       sync.Mutex
 	plugins  map[string]*plugin
@@ -70,9 +71,19 @@ func Open(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("plugin socket dir: %w", err)
 	}
 	c.SocketDir = sock
-	m := &Manager{cfg: c, log: c.Logger, socketDir: sock, plugins: map[string]*plugin{},
+	contain, why := openContainment(&c)
+	if why != "" {
+		c.Logger.Info("plugin processes contained by "+contain.describe()+": a process that leaves the tree and clears its environment is not found", "cgroup_v2", why)
+	} else {
+		c.Logger.Info("plugin processes contained by " + contain.describe())
+	}
+	if n := contain.cleanStale(); n > 0 {
+		c.Logger.Warn("killed processes that attempts of a host killed earlier left running", "processes", n)
+	}
+	m := &Manager{cfg: c, log: c.Logger, socketDir: sock, contain: contain, plugins: map[string]*plugin{},
 		tasks: map[string]TaskInfo{}, procs: map[*proc]struct{}{}}
 	if err := m.discover(); err != nil {
+		contain.close()
 		os.RemoveAll(sock)
 		return nil, err
 	}
@@ -140,7 +151,7 @@ func (m *Manager) discover() error {
 func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StartTimeout)
 	defer cancel()
-	p, err := launch(&m.cfg, path, 0)
+	p, err := launch(&m.cfg, m.contain, path, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("is it a batchhost plugin? %w", err)
 	}
@@ -271,5 +282,6 @@ func (m *Manager) Close() error {
 	wg.Wait()
 	m.runs.Wait()
 	m.bg.Wait()
+	m.contain.close()
 	return os.RemoveAll(m.socketDir)
 }

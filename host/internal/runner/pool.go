@@ -57,7 +57,7 @@ func (m *Manager) launchLocked(pl *plugin, result chan<- error) {
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
-		p, err := launch(&m.cfg, pl.path, pl.memLimit)
+		p, err := launch(&m.cfg, m.contain, pl.path, pl.memLimit)
 		err = m.launched(pl, p, err)
 		if result != nil {
 			result <- err
@@ -156,6 +156,11 @@ func (m *Manager) removeProcLocked(p *proc) {
 // attempt that has waited longest for one. A fresh-process plugin's
 // process is stopped instead, in the background.
 func (m *Manager) release(pl *plugin, p *proc) {
+	if !p.endAttempt() {
+		m.log.Warn("a plugin's processes kept forking after its attempt ended; killing the plugin", "plugin", pl.name, "pid", p.pid)
+		m.discard(p)
+		return
+	}
 	m.mu.Lock()
 	if m.closed || pl.fresh {
 		m.removeProcLocked(p)

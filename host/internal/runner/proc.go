@@ -30,7 +30,8 @@ type proc struct {
 	cmd      *exec.Cmd
 	pid      int
 	stderr   *tail
-	lifeline *os.File // our end of the lifeline pipe; closing it tells the plugin to exit
+	lifeline *os.File  // our end of the lifeline pipe; closing it tells the plugin to exit
+	box      container // every process the plugin started
 	memLimit int64
 
 	mu      sync.Mutex
@@ -48,14 +49,20 @@ const (
 	protocolV2 = pluginrpc.ProtocolVersion2
 )
 
-// launch starts a plugin process and waits for its handshake. A process
-// that fails any step is killed before launch returns.
-func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
+// launch starts a plugin process, in a container of ct, and waits for its
+// handshake. A process that fails any step is killed, with everything it
+// started, before launch returns.
+func launch(cfg *Config, ct containment, path string, memLimit int64) (*proc, error) {
+	box, err := ct.newContainer()
+	if err != nil {
+		return nil, err
+	}
 	// The lifeline: the plugin reads its end and exits on EOF, which the
 	// kernel delivers when this process dies, however it dies. Pdeathsig
 	// backs it up for a plugin stopped with SIGSTOP (it cannot read).
 	lr, lw, err := os.Pipe()
 	if err != nil {
+		box.remove()
 		return nil, fmt.Errorf("lifeline pipe: %w", err)
 	}
 	defer lr.Close()
@@ -64,6 +71,7 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 	attempts, ar, err := pluginrpc.NewAttemptChannel()
 	if err != nil {
 		lw.Close()
+		box.remove()
 		return nil, err
 	}
 	defer ar.Close()
@@ -76,7 +84,13 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 	)
 	cmd.ExtraFiles = []*os.File{lr, ar}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &proc{path: path, cmd: cmd, stderr: newTail(stderrLines), lifeline: lw, attempts: attempts, memLimit: memLimit, gone: make(chan struct{})}
+	if err := box.prepare(cmd); err != nil {
+		lw.Close()
+		attempts.Close()
+		box.remove()
+		return nil, err
+	}
+	p := &proc{path: path, cmd: cmd, stderr: newTail(stderrLines), lifeline: lw, attempts: attempts, box: box, memLimit: memLimit, gone: make(chan struct{})}
 	p.client = goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  pluginrpc.Handshake,
 		VersionedPlugins: pluginrpc.HostPlugins(),
@@ -110,6 +124,7 @@ func launch(cfg *Config, path string, memLimit int64) (*proc, error) {
 	if cmd.Process != nil {
 		p.pid = cmd.Process.Pid
 	}
+	box.started(p.pid)
 	if err != nil {
 		return fail("start", err)
 	}
@@ -174,23 +189,36 @@ func vmSize(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmSize for pid %d", pid)
 }
 
-// signal sends sig to the plugin's whole process group and to the groups
-// of commands it started in groups of their own, so that a paused job's
-// commands stop with it and a killed plugin's commands die with it. The
-// descendants' groups go first: once the plugin is stopped or dead, it
-// cannot start more.
+// signal sends sig to every process of the plugin's container and to its
+// process group, so that a paused job's commands stop with it and a
+// killed plugin's commands die with it, whatever group or session they
+// are in. The plugin's descendants go first: once the plugin is stopped
+// or dead, it cannot start more. SIGKILL kills the whole container.
 func (p *proc) signal(sig syscall.Signal) error {
 	if p.pid <= 0 {
 		return errors.New("process not started")
 	}
-	for _, g := range descendantGroups(p.pid) {
-		syscall.Kill(-g, sig)
+	if sig == syscall.SIGKILL {
+		p.box.killAll()
+	} else {
+		for _, q := range p.box.pids() {
+			if q != p.pid {
+				syscall.Kill(q, sig)
+			}
+		}
 	}
 	err := syscall.Kill(-p.pid, sig)
 	if errors.Is(err, syscall.ESRCH) {
 		return nil
 	}
 	return err
+}
+
+// endAttempt kills every process the plugin started during the attempt
+// that just ended, before the process takes another. False if they could
+// not all be killed: the process must then be discarded.
+func (p *proc) endAttempt() bool {
+	return p.pid <= 0 || p.box.killBelow()
 }
 
 // kill ends the process group at once and cleans up go-plugin's side. It
@@ -222,6 +250,7 @@ func (p *proc) kill() {
 	p.lifeline.Close()
 	p.closeAttempts()
 	p.cleanup(killWatchdog)
+	p.box.remove()
 }
 
 // closeAttempts closes the host's end of the attempt channel, which ends
@@ -246,6 +275,11 @@ func (p *proc) stop(grace time.Duration) {
 	}
 	p.mu.Unlock()
 	defer close(p.gone)
+	// Whatever the plugin leaves behind goes with it: what it started
+	// while idle, or, in a tree walk, what only the walk from the live
+	// plugin can find.
+	p.box.killBelow()
+	defer p.box.remove()
 	// go-plugin's shutdown first: the plugin exits 0. Closing the lifeline
 	// or the attempt channel first would make it exit 3, which reads as a
 	// failure in the logs.
