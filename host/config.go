@@ -20,6 +20,11 @@ type Config struct {
 	// PluginDir is where batchhost-plugin-* executables are found. Defaults
 	// to "plugins" beside the running executable.
 	PluginDir string
+	// PluginDirInsecure loads plugins from a directory, or binaries, that
+	// a user other than the host's and root can write. By default they
+	// are refused, as ssh's StrictModes refuses such keys: whoever can
+	// write a plugin runs code as the host's user. Defaults to false.
+	PluginDirInsecure bool
 	// MaxWorkers bounds the jobs running at once, host-wide. Defaults to the
 	// number of CPUs.
 	MaxWorkers int

@@ -68,6 +68,7 @@ func Open(cfg Config) (*Host, error) {
 		MemoryLimit:  c.PluginMemoryLimit,
 		MemoryLimits: c.PluginMemoryLimits,
 		Env:          c.pluginEnv(),
+		InsecureDir:  c.PluginDirInsecure,
 	})
 	if err != nil {
 		st.Close()

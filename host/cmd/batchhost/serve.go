@@ -23,6 +23,7 @@ import (
 // back to.
 var serveEnv = map[string]string{
 	"plugin-dir":           "BATCHHOST_PLUGIN_DIR",
+	"plugin-dir-insecure":  "BATCHHOST_PLUGIN_DIR_INSECURE",
 	"max-workers":          "BATCHHOST_MAX_WORKERS",
 	"max-queue-size":       "BATCHHOST_MAX_QUEUE_SIZE",
 	"max-watchers":         "BATCHHOST_MAX_WATCHERS",
@@ -114,6 +115,7 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.PluginDir, "plugin-dir", "", "where the batchhost-plugin-* executables are (default: plugins/ beside batchhost)")
 	cmd.MarkFlagDirname("plugin-dir")
+	fl.BoolVar(&cfg.PluginDirInsecure, "plugin-dir-insecure", false, "load plugins even from a directory, or binaries, that users other than the daemon's and root can write (refused by default: they could run code as the daemon's user)")
 	fl.IntVar(&cfg.MaxWorkers, "max-workers", 0, "jobs running at once, host-wide (default: the number of CPUs)")
 	fl.IntVar(&cfg.MaxQueueSize, "max-queue-size", 0, "queued jobs before Submit is refused (default 100000)")
 	fl.IntVar(&cfg.MaxWatchers, "max-watchers", 0, "event watches open at once (watch, logs --follow, dashboards) before one more is refused (default 1024)")

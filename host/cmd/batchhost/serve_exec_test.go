@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,5 +79,28 @@ func TestServeExecAllowWinsOverTheDaemonsEnvironment(t *testing.T) {
 	r := cli("submit", "exec.run", "--args", `{"argv":["true"]}`, "--wait", "--json")
 	if r.code != 1 || !strings.Contains(r.stdout, `"permanent"`) || !strings.Contains(r.stdout, "BATCHHOST_EXEC_ALLOW") {
 		t.Fatalf("a command only the daemon's environment allows: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestServePluginDirOthersCanWrite: serve refuses a plugin dir that users
+// other than the daemon's and root can write, in one line naming it and
+// the fix; --plugin-dir-insecure loads it anyway.
+func TestServePluginDirOthersCanWrite(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Link(filepath.Join(pluginDir, "batchhost-plugin-chaos"), filepath.Join(dir, "batchhost-plugin-chaos")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BATCHHOST_DATA_DIR": t.TempDir(), "BATCHHOST_SOCKET": filepath.Join(shortDir(t), "bh.sock"), "BATCHHOST_PLUGIN_DIR": dir}
+	r := runCLI(t, env, "", "serve")
+	expectFail(t, r, 1, "plugin dir "+dir+" is writable by every user", []string{"serve"})
+	if !strings.Contains(r.stderr, "chmod go-w "+dir) || !strings.Contains(r.stderr, "--plugin-dir-insecure") {
+		t.Fatalf("the refusal names no fix: %s", r.stderr)
+	}
+	cli := serveExec(t, "--plugin-dir", dir, "--plugin-dir-insecure")
+	if r := cli("submit", "chaos.noop", "--wait"); r.code != 0 {
+		t.Fatalf("with --plugin-dir-insecure: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
 }

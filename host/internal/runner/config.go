@@ -37,6 +37,10 @@ type Config struct {
 	MemoryLimits map[string]int64
 	// Env is added to every plugin process's environment.
 	Env []string
+	// InsecureDir loads plugins from a directory, or binaries, that users
+	// other than this process's and root can write (see trust.go). By
+	// default they are refused.
+	InsecureDir bool
 
 	// treeWalk makes tests use the process tree walk where cgroup v2
 	// could be used.
@@ -66,6 +70,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !st.IsDir() {
 		return c, fmt.Errorf("plugin dir %s is not a directory", c.Dir)
+	}
+	if !c.InsecureDir {
+		if err := checkDirTrust(c.Dir); err != nil {
+			return c, err
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()

@@ -122,6 +122,12 @@ func (m *Manager) discover() error {
 			m.problem(fmt.Errorf("plugin %s: not executable (chmod +x it)", path))
 			continue
 		}
+		if !m.cfg.InsecureDir {
+			if err := checkPluginTrust(path); err != nil {
+				m.problem(err)
+				continue
+			}
+		}
 		cands = append(cands, &found{path: path})
 	}
 	// Launch them concurrently: start-up time is the slowest plugin's, not
