@@ -139,14 +139,21 @@ func (m *Manager) discover() error {
 		})
 	}
 	wg.Wait()
+	if len(cands) == 0 && len(m.problems) == 0 {
+		m.problem(fmt.Errorf("plugin dir %s holds no %s* executables, so no task can run: put plugins there, or point --plugin-dir (BATCHHOST_PLUGIN_DIR) at the directory that holds them", m.cfg.Dir, pluginrpc.BinaryPrefix))
+	}
 	for _, f := range cands {
 		if f.err != nil {
-			m.problem(fmt.Errorf("plugin %s: %v", f.path, f.err))
+			m.problem(fmt.Errorf("plugin %s: %v; remove it from the plugin dir, or rename it without the %s prefix", f.path, f.err, pluginrpc.BinaryPrefix))
 			continue
 		}
 		if err := m.register(f.path, f.p, f.d); err != nil {
 			f.p.stop(m.cfg.KillGrace)
 			m.problem(err)
+			continue
+		}
+		if want := strings.TrimPrefix(filepath.Base(f.path), pluginrpc.BinaryPrefix); f.d.GetName() != want {
+			m.problem(fmt.Errorf("plugin %s calls itself %q, so its tasks are %s.*, not %s.*: rename the file %s%s, or change the plugin's name", f.path, f.d.GetName(), f.d.GetName(), want, pluginrpc.BinaryPrefix, f.d.GetName()))
 		}
 	}
 	return nil
@@ -159,7 +166,7 @@ func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, erro
 	defer cancel()
 	p, err := launch(&m.cfg, m.contain, path, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("is it a batchhost plugin? %w", err)
+		return nil, nil, err
 	}
 	d, err := p.rpc.Describe(ctx, &pluginpb.DescribeRequest{})
 	if err != nil {
@@ -211,15 +218,18 @@ func (m *Manager) register(path string, p *proc, d *pluginpb.DescribeResponse) e
 	return nil
 }
 
+// problem records a problem with the plugin dir or one of its plugins.
+// It is not logged here: Problems hands it to the caller, which reports
+// it once (the daemon logs each; the dashboard shows them).
 func (m *Manager) problem(err error) {
-	m.log.Warn("plugin not loaded", "problem", err)
 	m.mu.Lock()
 	m.problems = append(m.problems, err)
 	m.mu.Unlock()
 }
 
 // Problems lists the plugins that could not be loaded, each naming its
-// file.
+// file, and warnings about the plugin dir (empty; a plugin whose name is
+// not its file's), each in one line that says the fix.
 func (m *Manager) Problems() []error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -100,7 +100,7 @@ func launch(cfg *Config, ct containment, path string, memLimit int64) (*proc, er
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     cfg.StartTimeout,
-		Logger:           cfg.Logger,
+		Logger:           lifecycleLogger{cfg.Logger},
 		Stderr:           p.stderr,
 		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: cfg.SocketDir},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
@@ -126,7 +126,12 @@ func launch(cfg *Config, ct containment, path string, memLimit int64) (*proc, er
 	}
 	box.started(p.pid)
 	if err != nil {
-		return fail("start", err)
+		p.kill()
+		msg := startError(err, cfg.StartTimeout)
+		if t := p.stderr.String(); t != "" {
+			msg += "; stderr: " + oneLine(lastLine(t))
+		}
+		return nil, errors.New(msg)
 	}
 	raw, err := rc.Dispense(pluginrpc.PluginKey)
 	if err != nil {
