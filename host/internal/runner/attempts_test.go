@@ -138,3 +138,26 @@ func TestStartWithADoneContext(t *testing.T) {
 		t.Fatal(out.Err)
 	}
 }
+
+// TestStartRacingItsDoneContext: the cancel of a ctx already done runs on
+// a goroutine of its own, which may reach the attempt before Start has
+// given it its plugin; that must neither panic nor lose the cancel.
+func TestStartRacingItsDoneContext(t *testing.T) {
+	m := open(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 300 {
+		r, err := m.Start(ctx, Attempt{JobID: "j", Attempt: 1, Task: "chaos.sleep", Args: []byte(`{"ms":60000}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-r.Done():
+		case <-time.After(30 * time.Second):
+			t.Fatal("an attempt whose ctx was done before Start ran on")
+		}
+		if out := r.Outcome(); out.Err == nil || out.Err.Kind != "canceled" {
+			t.Fatalf("outcome %+v", out.Err)
+		}
+	}
+}

@@ -120,10 +120,16 @@ func (m *Manager) requeue(r *Run) {
 }
 
 // unwait takes r out of its plugin's waiting attempts; false if it is not
-// there (it got a process meanwhile).
+// there: it got a process meanwhile, or Start has not placed it yet (a
+// ctx already done cancels from a goroutine of its own, which may get
+// here first; Start then finds the cause when the attempt gets its
+// process).
 func (m *Manager) unwait(r *Run) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if r.pl == nil {
+		return false
+	}
 	i := slices.Index(r.pl.waiting, r)
 	if i < 0 {
 		return false
