@@ -224,7 +224,10 @@ func (s *server) run(ctx context.Context, t Task, job *Job, args []byte) (out []
 
 func result(out []byte, err error) *pluginpb.Result {
 	if err == nil && len(out) > maxOutput {
-		err = Permanent(fmt.Errorf("the result is %d bytes, over the protocol limit of %d", len(out), maxOutput))
+		// result_too_large, as the host reports a result over its own
+		// limit: not a task's permanent error.
+		err = &kindError{err: fmt.Errorf("the result is %d bytes, over the %d a plugin can send", len(out), maxOutput),
+			kind: pluginpb.ErrorKind_ERROR_KIND_RESULT_TOO_LARGE}
 	}
 	if err != nil {
 		return &pluginpb.Result{Outcome: &pluginpb.Result_Error{Error: toTaskError(err)}}

@@ -183,8 +183,8 @@ func TestValidatePlugin(t *testing.T) {
 func TestResultTooLarge(t *testing.T) {
 	res := result(make([]byte, maxOutput+1), nil)
 	te := res.GetError()
-	if te == nil || te.GetKind().String() != "ERROR_KIND_PERMANENT" || !strings.Contains(te.GetMessage(), "protocol limit") {
-		t.Fatalf("result = %v, want a permanent error about the limit", te)
+	if te == nil || te.GetKind().String() != "ERROR_KIND_RESULT_TOO_LARGE" || !strings.Contains(te.GetMessage(), "a plugin can send") {
+		t.Fatalf("result = %v, want result_too_large naming the limit", te)
 	}
 }
 

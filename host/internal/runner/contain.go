@@ -88,6 +88,12 @@ func ownerAlive(id string) bool {
 	if _, err := fmt.Sscanf(id, "%d.%d", &pid, &st); err != nil || pid <= 0 {
 		return true // not ours to judge
 	}
+	return processAlive(pid, st)
+}
+
+// processAlive reports whether process pid, started at st, is running:
+// a pid reused by a later process does not count.
+func processAlive(pid int, st uint64) bool {
 	if pid == os.Getpid() {
 		return true
 	}

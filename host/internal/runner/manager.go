@@ -66,7 +66,7 @@ func Open(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	sock, err := os.MkdirTemp(c.SocketDir, "bhp")
+	sock, err := makeSocketDir(c.SocketDir)
 	if err != nil {
 		return nil, fmt.Errorf("plugin socket dir: %w", err)
 	}

@@ -2,12 +2,15 @@ package runner
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/batchhost/batchhost/host/internal/errkind"
 )
 
 // syncBuffer is a log output safe for go-plugin's goroutines.
@@ -84,5 +87,25 @@ func TestPluginDirMistakes(t *testing.T) {
 		if strings.Contains(out, noise) {
 			t.Errorf("the log repeats %q:\n%s", noise, out)
 		}
+	}
+}
+
+// TestBadHandshakeDuringAnAttemptSaysWhy: a plugin replaced by something
+// that is not a plugin fails the attempt that launches it with a message
+// that says so and that the host killed it, not as a process that exited
+// by itself ("signal: killed").
+func TestBadHandshakeDuringAnAttemptSaysWhy(t *testing.T) {
+	dir := pluginDir(t, map[string]string{"batchhost-plugin-fresh": freshBin})
+	m := open(t, func(c *Config) { c.Dir = dir })
+	path := dir + "/batchhost-plugin-fresh"
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	script(t, dir, "batchhost-plugin-fresh", "echo garbage\nexec sleep 300\n")
+	out, _ := attempt(t, m, Attempt{Task: "fresh.pid"})
+	e := out.Err
+	if e == nil || e.Kind != errkind.PluginCrashed || !strings.Contains(e.Message, `printed "garbage" where the handshake was expected; the host killed it`) ||
+		strings.Contains(e.Error(), "signal: killed") || len(e.Message) > 300 {
+		t.Fatalf("attempt error %+v", e)
 	}
 }

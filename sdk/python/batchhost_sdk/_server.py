@@ -12,7 +12,7 @@ from . import __version__, _text
 from ._proto import plugin_pb2 as pb
 from ._proto import plugin_pb2_grpc
 from ._protocol import MAX_MESSAGE_BYTES
-from .errors import KIND_PERMANENT, KIND_PLUGIN_CRASHED, KIND_TASK_ERROR, KIND_UNKNOWN_TASK, TaskError
+from .errors import KIND_PLUGIN_CRASHED, KIND_RESULT_TOO_LARGE, KIND_TASK_ERROR, KIND_UNKNOWN_TASK, TaskError
 from .job import Job
 
 # Heartbeat intervals: the default when the host does not ask for one, and
@@ -147,8 +147,8 @@ class _Attempt:
         try:
             out = self._task._run(self.job, self._request.args)
             if len(out) > MAX_OUTPUT:
-                res = pb.Result(error=pb.TaskError(kind=KIND_PERMANENT, message=(
-                    "the result is %d bytes, over the protocol limit of %d" % (len(out), MAX_OUTPUT))))
+                res = pb.Result(error=pb.TaskError(kind=KIND_RESULT_TOO_LARGE, message=(
+                    "the result is %d bytes, over the %d a plugin can send" % (len(out), MAX_OUTPUT))))
             else:
                 res = pb.Result(output=out)
         except TaskError as e:

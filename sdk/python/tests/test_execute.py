@@ -5,8 +5,10 @@ import threading
 import time
 import unittest
 from dataclasses import dataclass
+from unittest import mock
 
 from batchhost_sdk import (InvalidArgs, Job, Permanent, Plugin, RetryAfter, Task, UnsupportedFormat, testing)
+from batchhost_sdk import _server
 from batchhost_sdk._proto import plugin_pb2 as pb
 
 
@@ -79,6 +81,12 @@ class ExecuteTest(unittest.TestCase):
                 def fn(job, args, exc=exc):
                     raise exc
                 self.assertEqual(run(fn).error, want)
+
+    def test_result_over_the_limit_is_result_too_large(self):
+        with mock.patch.object(_server, "MAX_OUTPUT", 10):
+            res = run(lambda job, args: {"text": "more than ten bytes"})
+        self.assertEqual(res.error.kind, "result_too_large")
+        self.assertIn("over the 10 a plugin can send", res.error.message)
 
     def test_plain_exception_logs_its_traceback(self):
         def fn(job, args):
