@@ -171,13 +171,15 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 		}
 		var fresh []model.Dep
 		for _, d := range add {
-			if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
-				return newError(backend.ErrConflict, nil, fmt.Sprintf("job %s already depends on %s", id, d.ID))
-			}
+			// In the suite's order: a dependency that is gone (never was,
+			// or pruned) before one that is already there.
 			if _, ok, err := w.state(d.ID); err != nil {
 				return err
 			} else if !ok {
 				return newError(backend.ErrNotFound, nil, fmt.Sprintf("dependency %s not found", d.ID))
+			}
+			if slices.ContainsFunc(j.DependsOn, func(x model.Dep) bool { return x.ID == d.ID }) {
+				return newError(backend.ErrConflict, nil, fmt.Sprintf("job %s already depends on %s", id, d.ID))
 			}
 			if cyc := w.cycle(id, d.ID, fresh); cyc != nil {
 				return &backend.CycleError{Path: cyc}
