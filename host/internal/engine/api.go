@@ -158,72 +158,51 @@ func (e *Engine) AddToGroup(ctx context.Context, group string, ids []string) err
 
 // WaitJob blocks until a job is finished and returns it.
 func (e *Engine) WaitJob(ctx context.Context, id string) (*model.Job, error) {
-	ch := make(chan *model.Job, 1)
-	e.mu.Lock()
-	e.waiters[id] = append(e.waiters[id], ch)
-	e.mu.Unlock()
-	forget := func() {
-		e.mu.Lock()
-		e.waiters[id] = slices.DeleteFunc(e.waiters[id], func(c chan *model.Job) bool { return c == ch })
-		if len(e.waiters[id]) == 0 {
-			delete(e.waiters, id)
-		}
-		e.mu.Unlock()
-	}
-	j, err := e.store.Job(ctx, id)
-	if err != nil {
-		forget()
-		return nil, err
-	}
-	if j.State.Terminal() {
-		forget()
-		return j, nil
-	}
-	select {
-	case j := <-ch:
-		return j, nil
-	case <-ctx.Done():
-		forget()
-		return nil, ctx.Err()
-	case <-e.stopped:
-		forget()
-		return nil, ErrClosed
-	}
+	return wait(ctx, e, e.waiters, id, e.store.Job, func(j *model.Job) bool { return j.State.Terminal() })
 }
 
 // WaitGroup blocks until every member of a group is finished (a group with
 // no members yet waits for members added later).
 func (e *Engine) WaitGroup(ctx context.Context, id string) (*model.Group, error) {
-	ch := make(chan *model.Group, 1)
+	return wait(ctx, e, e.gwaiters, id, e.store.Group, (*model.Group).Done)
+}
+
+// wait registers for id's end in waiters (observe answers it), then reads
+// the record: one that ended before the registration is answered by the
+// read, one that ends after it by observe.
+func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id string,
+	read func(context.Context, string) (T, error), ended func(T) bool) (T, error) {
+	var zero T
+	ch := make(chan T, 1)
 	e.mu.Lock()
-	e.gwaiters[id] = append(e.gwaiters[id], ch)
+	waiters[id] = append(waiters[id], ch)
 	e.mu.Unlock()
 	forget := func() {
 		e.mu.Lock()
-		e.gwaiters[id] = slices.DeleteFunc(e.gwaiters[id], func(c chan *model.Group) bool { return c == ch })
-		if len(e.gwaiters[id]) == 0 {
-			delete(e.gwaiters, id)
+		waiters[id] = slices.DeleteFunc(waiters[id], func(c chan T) bool { return c == ch })
+		if len(waiters[id]) == 0 {
+			delete(waiters, id)
 		}
 		e.mu.Unlock()
 	}
-	g, err := e.store.Group(ctx, id)
+	v, err := read(ctx, id)
 	if err != nil {
 		forget()
-		return nil, err
+		return zero, err
 	}
-	if g.Done() {
+	if ended(v) {
 		forget()
-		return g, nil
+		return v, nil
 	}
 	select {
-	case g := <-ch:
-		return g, nil
+	case v := <-ch:
+		return v, nil
 	case <-ctx.Done():
 		forget()
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	case <-e.stopped:
 		forget()
-		return nil, ErrClosed
+		return zero, ErrClosed
 	}
 }
 

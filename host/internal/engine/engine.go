@@ -310,12 +310,10 @@ func (e *Engine) observe(ch backend.Changes) {
 	e.mu.Unlock()
 }
 
-// checkRunning refuses writes after a store failure.
+// checkFailed refuses writes after a store failure.
 func (e *Engine) checkFailed() error {
 	if err := e.Failed(); err != nil {
 		return err
 	}
 	return nil
 }
-
-var _ = model.Queued

@@ -130,15 +130,20 @@ func (r realTimer) Stop()                 { r.t.Stop() }
 
 // events records what the engine reports.
 type events struct {
-	mu     sync.Mutex
-	states map[string][]model.State
+	mu      sync.Mutex
+	states  map[string][]model.State
+	changed chan struct{} // signalled after each report
 }
 
 func (o *events) Jobs(jobs []*model.Job, prev []model.State) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	for _, j := range jobs {
 		o.states[j.ID] = append(o.states[j.ID], j.State)
+	}
+	o.mu.Unlock()
+	select {
+	case o.changed <- struct{}{}:
+	default:
 	}
 }
 func (o *events) Groups([]*model.Group)                                 {}
@@ -169,7 +174,7 @@ func newRig(t *testing.T, path string, workers int, limits map[string]int) *rig 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg := &rig{q: q, r: &fakeRunner{tasks: []string{"t.a", "t.b"}}, obs: &events{states: map[string][]model.State{}}, path: path}
+	rg := &rig{q: q, r: &fakeRunner{tasks: []string{"t.a", "t.b"}}, obs: &events{states: map[string][]model.State{}, changed: make(chan struct{}, 1)}, path: path}
 	rg.e = New(Config{Owner: "host-" + t.Name() + time.Now().String(), MaxWorkers: workers, Limits: limits,
 		PollInterval: 50 * time.Millisecond, Clock: realClock{}, Observer: rg.obs}, q, rg.r)
 	if err := rg.e.Recover(context.Background()); err != nil {
@@ -254,7 +259,7 @@ func TestCancelOfARunningJobEndsItCanceledNotRetried(t *testing.T) {
 	rg.e.Start()
 	j := job("t.a", model.Normal, fakeArgs{Block: true})
 	rg.insert(t, j)
-	waitFor(t, func() bool { return rg.e.Status().Busy == 1 })
+	rg.waitFor(t, func() bool { return rg.e.Status().Busy == 1 })
 	if _, err := rg.e.Request(context.Background(), backend.Request{Kind: backend.RequestCancel, ID: j.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +306,7 @@ func TestConcurrencyLimitsHoldAcrossTasks(t *testing.T) {
 	}
 	rg.insert(t, jobs...)
 	rg.e.Start()
-	waitFor(t, func() bool { return rg.e.Status().Busy == 2 })
+	rg.waitFor(t, func() bool { return rg.e.Status().Busy == 2 })
 	close(rg.r.gate("go"))
 	for _, j := range jobs {
 		rg.wait(t, j.ID)
@@ -345,15 +350,17 @@ func TestUnknownTaskFailsWhenItWouldStart(t *testing.T) {
 	}
 }
 
-// waitFor polls a condition of the engine's own state (no event exists
-// for it); it fails after 10 s.
-func waitFor(t *testing.T, cond func() bool) {
+// waitFor waits, for at most 10 s, until cond holds, looking again after
+// each state change the engine reports (the engine counts an attempt as
+// running before it reports it).
+func (rg *rig) waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.After(10 * time.Second)
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-rg.obs.changed:
+		case <-deadline:
 			t.Fatal("condition not reached in 10s")
 		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -59,17 +59,9 @@ func (h *readyHeap) Pop() any {
 // push adds an entry; one not claimable by now also goes to the delayed
 // heap. The caller holds mu.
 func (x *readyIndex) push(e readyEntry, now int64) {
-	pi := e.prio.Index()
-	if pi < 0 || pi >= len(x.queues) {
-		return
-	}
-	if x.queues[pi] == nil {
-		x.queues[pi] = map[string]*readyHeap{}
-	}
-	h := x.queues[pi][e.task]
+	h := x.heapOf(e)
 	if h == nil {
-		h = &readyHeap{}
-		x.queues[pi][e.task] = h
+		return
 	}
 	heap.Push(h, e)
 	x.size++
@@ -166,17 +158,9 @@ func (x *readyIndex) mayClaim(p backend.ClaimParams) bool {
 // (heap.Init is linear, a push per entry would be n log n). The caller
 // is the only user of the index until Open returns.
 func (x *readyIndex) load(e readyEntry) {
-	pi := e.prio.Index()
-	if pi < 0 || pi >= len(x.queues) {
-		return
-	}
-	if x.queues[pi] == nil {
-		x.queues[pi] = map[string]*readyHeap{}
-	}
-	h := x.queues[pi][e.task]
+	h := x.heapOf(e)
 	if h == nil {
-		h = &readyHeap{}
-		x.queues[pi][e.task] = h
+		return
 	}
 	*h = append(*h, e)
 	x.size++
@@ -204,4 +188,22 @@ func (x *readyIndex) intern(task string) string {
 	}
 	x.tasks[task] = task
 	return task
+}
+
+// heapOf is the heap of an entry's priority and task, made when first
+// needed; nil for a priority out of range.
+func (x *readyIndex) heapOf(e readyEntry) *readyHeap {
+	pi := e.prio.Index()
+	if pi < 0 || pi >= len(x.queues) {
+		return nil
+	}
+	if x.queues[pi] == nil {
+		x.queues[pi] = map[string]*readyHeap{}
+	}
+	h := x.queues[pi][e.task]
+	if h == nil {
+		h = &readyHeap{}
+		x.queues[pi][e.task] = h
+	}
+	return h
 }
