@@ -191,8 +191,16 @@ func (w *wtx) join(ge *groupEntry, e *jobEntry) error {
 	g, j := ge.g, e.j
 	if g.Sequential && g.Last != "" && !slices.ContainsFunc(j.DependsOn, func(d model.Dep) bool { return d.ID == g.Last }) {
 		j.DependsOn = append(j.DependsOn, model.Dep{ID: g.Last, Policy: model.DepCancel})
-		if err := w.bk.edges.Put(edgeKey(g.Last, j.ID), []byte(model.DepCancel)); err != nil {
+		// A pruned last member stays on the job's record (it counts as
+		// completed) but gets no stored edge: Dependents of a job that is
+		// not stored is empty, and Prune, which deletes a job's edges, has
+		// already run for it.
+		if _, stored, err := w.state(g.Last); err != nil {
 			return err
+		} else if stored {
+			if err := w.bk.edges.Put(edgeKey(g.Last, j.ID), []byte(model.DepCancel)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := w.q.s.putMember(w.bk, memberPut{group: g.ID, pos: g.Size, job: j.ID}); err != nil {

@@ -11,6 +11,7 @@ var pruneRules = []rule{
 	{"OldestFinishedFirst", testPruneOrder},
 	{"WhatGoesWithAJob", testPruneRefs},
 	{"Groups", testPruneGroups},
+	{"SequentialLastMember", testPruneSequentialLast},
 	{"Refusals", testPruneRefusals},
 }
 
@@ -97,6 +98,57 @@ func testPruneGroups(e *env) {
 	e.group(open.ID)
 	if gs, _, _ := e.s.ListGroups(e.ctx, "", 0); len(gs) != 2 {
 		e.t.Errorf("ListGroups after pruning = %d groups, want 2", len(gs))
+	}
+}
+
+// testPruneSequentialLast: a sequential group outlives its members when a
+// schedule adds its runs to it, so its last member may be pruned. The
+// next member, by AddToGroup or Insert, still records the edge to it (a
+// pruned dependency counts as completed: it is placed at once, even after
+// a failure), while Dependents of the pruned member stays empty, as of
+// any job that is not stored; the edge to the new last member is stored.
+func testPruneSequentialLast(e *env) {
+	g := newGroup(true, false)
+	e.groups(g)
+	s := newSchedule(at(60))
+	s.Template.Group = g.ID
+	if err := e.s.PutSchedule(e.ctx, s); err != nil {
+		e.t.Fatal(err)
+	}
+	last := e.finished(model.Failed, at(1), inGroup(g.ID))
+	if got, _ := e.s.Prune(e.ctx, at(2), 10); !slices.Equal(got, []string{last.ID}) {
+		e.t.Fatalf("Prune = %v, want %v", got, []string{last.ID})
+	}
+	if gr := e.group(g.ID); gr.Last != last.ID {
+		e.t.Fatalf("group's last member after pruning it = %q, want %s kept", gr.Last, last.ID)
+	}
+	held := e.insertP(backend.InsertParams{Now: at(3), Hold: true, Jobs: []*model.Job{newJob()}})[0]
+	if _, err := e.s.AddToGroup(e.ctx, g.ID, []string{held.ID}, at(3)); err != nil {
+		e.t.Fatalf("AddToGroup after the last member was pruned: %v", err)
+	}
+	want := []model.Dep{{ID: last.ID, Policy: model.DepCancel}}
+	if j := e.job(held.ID); diff(want, j.DependsOn) != "" {
+		e.t.Errorf("a member added after its predecessor was pruned depends on %v, want %v", j.DependsOn, want)
+	}
+	e.request(backend.RequestSubmit, held.ID, at(4))
+	e.wantState(held.ID, model.Queued, "a member whose pruned predecessor had failed, submitted")
+	next := e.one(at(5), inGroup(g.ID))
+	if diff([]model.Dep{{ID: held.ID, Policy: model.DepCancel}}, next.DependsOn) != "" || next.State != model.Waiting {
+		e.t.Errorf("the member after it: %s, depends on %v; want waiting for %s", next.State, next.DependsOn, held.ID)
+	}
+	check := func(when string) {
+		e.t.Helper()
+		if ds, err := e.s.Dependents(e.ctx, last.ID); err != nil || len(ds) != 0 {
+			e.t.Errorf("Dependents of the pruned member %s = %v, %v; want none", when, ds, err)
+		}
+		want := []model.Dep{{ID: next.ID, Policy: model.DepCancel}}
+		if ds, err := e.s.Dependents(e.ctx, held.ID); err != nil || diff(want, ds) != "" {
+			e.t.Errorf("Dependents of the member added after it %s = %v, %v; want %v", when, ds, err, want)
+		}
+	}
+	check("after two members joined")
+	if e.reopen() {
+		check("after reopening")
 	}
 }
 
