@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/deps"
+	"github.com/batchhost/batchhost/host/internal/errkind"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// terminalStates is the SQL list of the finished states.
+const terminalStates = `('completed', 'failed', 'canceled')`
+
+// readiness judges j's dependencies, locking each FOR SHARE: a
+// dependency that is finishing concurrently either commits first (and
+// this transaction sees its end) or waits for this one (and its cascade
+// then sees j as this transaction leaves it). It answers the error of
+// the first dependency, in DependsOn order, that cancels j, and whether
+// any is unfinished. A dependency no longer stored was pruned after it
+// finished: it blocks nothing.
+func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, error) {
+	if len(j.DependsOn) == 0 {
+		return nil, false, nil
+	}
+	ids := make([]string, len(j.DependsOn))
+	for i, d := range j.DependsOn {
+		ids[i] = d.ID
+	}
+	rows, err := w.tx.Query(w.ctx, "SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR SHARE", ids)
+	if err != nil {
+		return nil, false, err
+	}
+	states := map[string]model.State{}
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		states[id] = model.State(st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	edges := make([]deps.Edge, len(j.DependsOn))
+	for i, d := range j.DependsOn {
+		edges[i] = deps.Edge{Dep: d.ID, Policy: d.Policy, State: states[d.ID]}
+	}
+	r := deps.Assess(edges)
+	return r.Cancel, r.Unfinished > 0, nil
+}
+
+// enqueue places a job entering the queue (inserted, submitted, resumed,
+// retried): canceled if a dependency ended badly under the cancel policy,
+// waiting while one is unfinished, else queued.
+func (w *wtx) enqueue(j *model.Job, now time.Time) error {
+	cancel, pending, err := w.readiness(j)
+	switch {
+	case err != nil:
+		return err
+	case cancel != nil:
+		j.Error = cancel
+		return w.setState(j, model.Canceled, now)
+	case pending:
+		return w.setState(j, model.Waiting, now)
+	}
+	return w.setState(j, model.Queued, now)
+}
+
+// cancel ends an unfinished job with why; a running attempt is asked to
+// stop instead (it ends through Finish).
+func (w *wtx) cancel(j *model.Job, why *model.JobError, now time.Time) error {
+	if runs(j) {
+		if j.CancelRequested {
+			return nil
+		}
+		j.CancelRequested = true
+		j.Error = why
+		w.c.stop = append(w.c.stop, j.ID)
+		w.notify = true
+		return w.save(j, false)
+	}
+	j.Error = why
+	return w.setState(j, model.Canceled, now)
+}
+
+// settle resolves the cascade breadth first, in this transaction: each
+// finished job's unfinished dependents (in id order) are canceled or
+// released, then a failed member of a cancel-on-failure group cancels
+// the group's other unfinished members (in add order).
+func (w *wtx) settle(now time.Time) error {
+	for len(w.c.cascade) > 0 {
+		id := w.c.cascade[0]
+		w.c.cascade = w.c.cascade[1:]
+		var st, group string
+		var cof bool
+		err := w.tx.QueryRow(w.ctx, `SELECT j.state, coalesce(j.group_id, ''), coalesce(g.cancel_on_failure, false)
+			FROM jobs j LEFT JOIN groups g ON g.id = j.group_id WHERE j.id = $1`, id).Scan(&st, &group, &cof)
+		if err != nil {
+			return fmt.Errorf("cascade from %s: %w", id, err)
+		}
+		state := model.State(st)
+		if !state.Terminal() {
+			continue
+		}
+		if err := w.settleDependents(id, state, now); err != nil {
+			return err
+		}
+		if cof && state == model.Failed {
+			members, err := queryJobs(w.ctx, w.tx, "SELECT "+jobCols+` FROM jobs j
+				WHERE j.group_id = $1 AND j.state NOT IN `+terminalStates+` ORDER BY j.group_pos FOR UPDATE`, group)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				why := &model.JobError{Kind: errkind.Canceled, Message: fmt.Sprintf("canceled: group member %s failed", id)}
+				if err := w.cancel(m, why, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// settleDependents applies the end of dep, in state st, to its
+// submitted, unfinished dependents.
+func (w *wtx) settleDependents(dep string, st model.State, now time.Time) error {
+	rows, err := w.tx.Query(w.ctx, "SELECT "+jobCols+`, e.policy FROM deps e JOIN jobs j ON j.id = e.job_id
+		WHERE e.dep_id = $1 AND j.state NOT IN `+terminalStates+` AND j.state <> 'created' ORDER BY j.id FOR UPDATE OF j`, dep)
+	if err != nil {
+		return err
+	}
+	type dependent struct {
+		j      *model.Job
+		policy model.DepPolicy
+	}
+	var ds []dependent
+	for rows.Next() {
+		var policy string
+		j, err := scanJob(rows, &policy)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		ds = append(ds, dependent{j, model.DepPolicy(policy)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		switch deps.Judge(st, d.policy) {
+		case deps.Cancel:
+			if err := w.cancel(d.j, deps.FailedError(dep, st), now); err != nil {
+				return err
+			}
+		case deps.Satisfied:
+			if d.j.State != model.Waiting {
+				continue
+			}
+			cancel, pending, err := w.readiness(d.j)
+			if err != nil {
+				return err
+			}
+			if cancel == nil && !pending {
+				if err := w.setState(d.j, model.Queued, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// retry runs a failed or canceled job again with a fresh attempt budget,
+// and re-arms, transitively, the jobs its end canceled (those whose
+// dependency_failed error names it).
+func (w *wtx) retry(j *model.Job, now time.Time) error {
+	if err := w.requeue(j, now); err != nil {
+		return err
+	}
+	for work := []string{j.ID}; len(work) > 0; {
+		dep := work[0]
+		work = work[1:]
+		ds, err := queryJobs(w.ctx, w.tx, "SELECT "+jobCols+` FROM deps e JOIN jobs j ON j.id = e.job_id
+			WHERE e.dep_id = $1 AND j.state = 'canceled' AND j.error->>'kind' = $2 AND j.error->>'dependency' = $1
+			ORDER BY j.id FOR UPDATE OF j`, dep, string(errkind.DependencyFailed))
+		if err != nil {
+			return err
+		}
+		for _, dj := range ds {
+			if !deps.CanceledBy(dj, dep) {
+				continue
+			}
+			if err := w.requeue(dj, now); err != nil {
+				return err
+			}
+			work = append(work, dj.ID)
+		}
+	}
+	return nil
+}
+
+// requeue gives a finished job a fresh attempt budget and places it.
+func (w *wtx) requeue(j *model.Job, now time.Time) error {
+	j.AttemptBase = j.Attempt
+	j.CancelRequested = false
+	j.Result = nil
+	j.Error = nil
+	j.RunAt = time.Time{}
+	j.Owner = ""
+	return w.enqueue(j, now)
+}

@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+func checkClaim(p backend.ClaimParams) error {
+	if p.Owner == "" {
+		return invalid("claim: no owner")
+	}
+	if p.Limit < 1 {
+		return invalid("claim: limit %d (want at least 1)", p.Limit)
+	}
+	if p.AnyTask < 0 {
+		return invalid("claim: negative AnyTask %d", p.AnyTask)
+	}
+	for task, n := range p.Quota {
+		if n < 0 {
+			return invalid("claim: quota %d for task %s", n, task)
+		}
+	}
+	for pl, n := range p.PluginQuota {
+		if n < 0 {
+			return invalid("claim: quota %d for plugin %s", n, pl)
+		}
+	}
+	return nil
+}
+
+// Claim moves up to p.Limit claimable jobs to running for p.Owner; see
+// backend.Writer.
+func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job, error) {
+	if err := checkClaim(p); err != nil {
+		return nil, err
+	}
+	var out []*model.Job
+	err := s.write(ctx, func(w *wtx) error {
+		var err error
+		out, err = w.claim(p)
+		return err
+	})
+	return out, err
+}
+
+// claimSQL is a whole claim in one statement. cand takes, per task of
+// the quota, the first jobs in claim order up to the task's quota (and
+// as many of the tasks absent from the quota as AnyTask allows), each
+// locked FOR UPDATE SKIP LOCKED so that concurrent claimers pass each
+// other instead of queueing; MATERIALIZED keeps the locking scan from
+// being re-planned into the update. chosen then applies the plugins'
+// quotas (a job is taken while fewer of its plugin come before it than
+// the plugin's quota) and the limit, in claim order: strict priority,
+// then ready time, then ready order. Rows locked but not chosen are free
+// again at the commit.
+const claimSQL = `
+WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
+cand AS MATERIALIZED (
+	SELECT c.* FROM quota q CROSS JOIN LATERAL (
+		SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq FROM jobs j
+		WHERE j.state = 'queued' AND j.task = q.task AND (j.run_at IS NULL OR j.run_at <= $3)
+		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
+		LIMIT least(q.n, $4)
+		FOR UPDATE SKIP LOCKED) c
+	WHERE q.n > 0
+	UNION ALL
+	SELECT a.* FROM (SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq FROM jobs j
+		WHERE $5 > 0 AND j.state = 'queued' AND j.task <> ALL($1::text[]) AND (j.run_at IS NULL OR j.run_at <= $3)
+		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
+		LIMIT least($5, $4)
+		FOR UPDATE SKIP LOCKED) a
+),
+ranked AS (
+	SELECT c.*, row_number() OVER (PARTITION BY split_part(c.task, '.', 1)
+		ORDER BY c.priority DESC, c.ready_at, c.ready_seq) AS pn
+	FROM cand c
+),
+chosen AS (
+	SELECT r.id, row_number() OVER (ORDER BY r.priority DESC, r.ready_at, r.ready_seq) AS ord
+	FROM ranked r LEFT JOIN unnest($6::text[], $7::int[]) AS pq(plugin, n) ON pq.plugin = split_part(r.task, '.', 1)
+	WHERE pq.n IS NULL OR r.pn <= pq.n
+	ORDER BY r.priority DESC, r.ready_at, r.ready_seq
+	LIMIT $4
+)
+UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $8, attempt = j.attempt + 1, started_at = $3,
+	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
+	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $9::text))
+FROM chosen c WHERE j.id = c.id
+RETURNING ` + jobCols + `, c.ord`
+
+func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
+	if len(p.Quota) == 0 && p.AnyTask <= 0 {
+		return nil, nil
+	}
+	tasks := make([]string, 0, len(p.Quota))
+	quotas := make([]int32, 0, len(p.Quota))
+	for task, n := range p.Quota {
+		tasks = append(tasks, task)
+		quotas = append(quotas, int32(n))
+	}
+	plugins := make([]string, 0, len(p.PluginQuota))
+	pquotas := make([]int32, 0, len(p.PluginQuota))
+	for pl, n := range p.PluginQuota {
+		plugins = append(plugins, pl)
+		pquotas = append(pquotas, int32(n))
+	}
+	rows, err := w.tx.Query(w.ctx, claimSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas, p.Owner,
+		p.Now.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type claimed struct {
+		j   *model.Job
+		ord int64
+	}
+	var cs []claimed
+	for rows.Next() {
+		var c claimed
+		if c.j, err = scanJob(rows, &c.ord); err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cs, func(a, b claimed) int { return int(a.ord - b.ord) })
+	out := make([]*model.Job, len(cs))
+	for i, c := range cs {
+		out[i] = c.j
+	}
+	return out, nil
+}

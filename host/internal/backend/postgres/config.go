@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"errors"
+	"time"
+)
+
+// Config says which database to use and how.
+type Config struct {
+	// URL is the connection string (postgres://user@host:port/db?...).
+	// Required.
+	URL string
+	// Schema holds batchhost's tables; several queues may share a
+	// database in schemas of their own. Defaults to "public".
+	Schema string
+	// Owner names this host in the server's view of its connections
+	// (application_name). Defaults to "batchhost".
+	Owner string
+	// PoolSize is the most connections the store opens, besides the one
+	// that listens for notifications. Defaults to 8.
+	PoolSize int
+	// StatementTimeout bounds each statement on the server. Defaults to
+	// 30s.
+	StatementTimeout time.Duration
+	// Migrate applies pending migrations at Open instead of refusing an
+	// older schema.
+	Migrate bool
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.URL == "" {
+		return c, errors.New("postgres: no database URL (set the connection string, e.g. postgres://user@host:5432/db)")
+	}
+	if c.Schema == "" {
+		c.Schema = "public"
+	}
+	if c.Owner == "" {
+		c.Owner = "batchhost"
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = 8
+	}
+	if c.StatementTimeout <= 0 {
+		c.StatementTimeout = 30 * time.Second
+	}
+	return c, nil
+}
+
+// channel is the notification channel of a schema's queue.
+func (c Config) channel() string { return "batchhost_changed_" + c.Schema }

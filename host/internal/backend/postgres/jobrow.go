@@ -1,0 +1,206 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// jobCols is the select list of a whole job record, DependsOn included,
+// read from the jobs table under the alias j; scanJob reads it.
+const jobCols = `j.id, j.task, j.args, j.priority, j.state, j.paused_from, j.group_id, j.key, j.labels, j.schedule_id,
+	j.max_attempts, j.backoff, j.timeout_ns, j.stall_timeout_ns, j.run_at, j.attempt, j.attempt_base,
+	j.cancel_requested, j.owner, j.result, j.error, j.progress, j.created_at, j.queued_at, j.started_at,
+	j.finished_at, j.attempts,
+	(SELECT jsonb_agg(jsonb_build_object('id', d.dep_id, 'policy', d.policy) ORDER BY d.pos) FROM deps d WHERE d.job_id = j.id)`
+
+// scanJob reads one row of jobCols (plus extra destinations after it).
+func scanJob(row pgx.Row, extra ...any) (*model.Job, error) {
+	var (
+		j                                             model.Job
+		pausedFrom, group, key, schedule, owner       *string
+		args, labels, backoff, result, jerr, progress []byte
+		attempts, dependsOn                           []byte
+		runAt, queuedAt, startedAt, finishedAt        *time.Time
+		priority                                      int16
+		timeout, stall                                int64
+	)
+	dest := append([]any{&j.ID, &j.Task, &args, &priority, &j.State, &pausedFrom, &group, &key, &labels, &schedule,
+		&j.MaxAttempts, &backoff, &timeout, &stall, &runAt, &j.Attempt, &j.AttemptBase,
+		&j.CancelRequested, &owner, &result, &jerr, &progress, &j.CreatedAt, &queuedAt, &startedAt,
+		&finishedAt, &attempts, &dependsOn}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	j.Priority = model.Priority(priority)
+	j.PausedFrom = model.State(deref(pausedFrom))
+	j.Group, j.Key, j.Schedule, j.Owner = deref(group), deref(key), deref(schedule), deref(owner)
+	j.Timeout, j.StallTimeout = time.Duration(timeout), time.Duration(stall)
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.RunAt, j.QueuedAt, j.StartedAt, j.FinishedAt = derefTime(runAt), derefTime(queuedAt), derefTime(startedAt), derefTime(finishedAt)
+	if len(args) > 0 {
+		j.Args = json.RawMessage(args)
+	}
+	if len(result) > 0 {
+		j.Result = json.RawMessage(result)
+	}
+	for _, f := range []struct {
+		b []byte
+		v any
+	}{{labels, &j.Labels}, {backoff, &j.Backoff}, {jerr, &j.Error}, {progress, &j.Progress}, {attempts, &j.Attempts}, {dependsOn, &j.DependsOn}} {
+		if len(f.b) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(f.b, f.v); err != nil {
+			return nil, fmt.Errorf("job %s: stored record: %w", j.ID, err)
+		}
+	}
+	return &j, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// nullStr stores "" as NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// rawJSON stores empty JSON as NULL.
+func rawJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
+
+// jsonOf encodes a value for a jsonb column; nil stays NULL.
+func jsonOf(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return nil
+	}
+	return b
+}
+
+// queryJobs runs a query of jobCols rows.
+func queryJobs(ctx context.Context, q querier, sql string, args ...any) ([]*model.Job, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*model.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// jobsByID reads the jobs with these ids, in the order given (missing
+// ones left out).
+func jobsByID(ctx context.Context, q querier, ids []string) ([]*model.Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	js, err := queryJobs(ctx, q, "SELECT "+jobCols+" FROM jobs j WHERE j.id = ANY($1)", ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*model.Job, len(js))
+	for _, j := range js {
+		byID[j.ID] = j
+	}
+	out := make([]*model.Job, 0, len(ids))
+	for _, id := range ids {
+		if j := byID[id]; j != nil {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+// insertRow stores a new job's row (its edges apart) as the record says.
+func (w *wtx) insertRow(j *model.Job, groupPos int) error {
+	var pos any
+	if j.Group != "" {
+		pos = groupPos
+	}
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
+		schedule_id, max_attempts, backoff, timeout_ns, stall_timeout_ns, run_at, attempt, attempt_base, cancel_requested,
+		owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+		$24, $25, $26, $27, $28)`,
+		j.ID, j.Task, rawJSON(j.Args), int16(j.Priority), string(j.State), nullStr(string(j.PausedFrom)), nullStr(j.Group), pos,
+		nullStr(j.Key), jsonOf(j.Labels), nullStr(j.Schedule), j.MaxAttempts, jsonOf(j.Backoff), int64(j.Timeout),
+		int64(j.StallTimeout), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested, nullStr(j.Owner),
+		rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), j.CreatedAt, nullTime(j.QueuedAt), nullTime(j.StartedAt),
+		nullTime(j.FinishedAt), jsonOf(j.Attempts))
+	return err
+}
+
+// save writes back what a transaction may change of a stored job. With
+// ready set, the job was just queued: it takes the next ready order.
+func (w *wtx) save(j *model.Job, ready bool) error {
+	_, err := w.tx.Exec(w.ctx, `UPDATE jobs SET state = $2, paused_from = $3, run_at = $4, attempt = $5, attempt_base = $6,
+		cancel_requested = $7, owner = $8, result = $9, error = $10, progress = $11, queued_at = $12, started_at = $13,
+		finished_at = $14, attempts = $15, group_id = $16,
+		ready_seq = CASE WHEN $17 THEN nextval('job_ready_seq') ELSE ready_seq END
+		WHERE id = $1`,
+		j.ID, string(j.State), nullStr(string(j.PausedFrom)), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested,
+		nullStr(j.Owner), rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), nullTime(j.QueuedAt), nullTime(j.StartedAt),
+		nullTime(j.FinishedAt), jsonOf(j.Attempts), nullStr(j.Group), ready)
+	return err
+}
+
+// insertEdges stores j's dependencies from position from on.
+func (w *wtx) insertEdges(j *model.Job, from int) error {
+	for i := from; i < len(j.DependsOn); i++ {
+		d := j.DependsOn[i]
+		if _, err := w.tx.Exec(w.ctx, "INSERT INTO deps (job_id, dep_id, policy, pos) VALUES ($1, $2, $3, $4)",
+			j.ID, d.ID, string(d.Policy), i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lock reads job id for update; nil when it is not stored.
+func (w *wtx) lock(id string) (*model.Job, error) {
+	j, err := scanJob(w.tx.QueryRow(w.ctx, "SELECT "+jobCols+" FROM jobs j WHERE j.id = $1 FOR UPDATE", id))
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return j, err
+}

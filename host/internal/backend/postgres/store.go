@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+)
+
+// Store is backend.Store on PostgreSQL. Its methods are safe for
+// concurrent use; several Stores (hosts) may share one database.
+type Store struct {
+	cfg     Config
+	pool    *pgxpool.Pool
+	changed chan struct{}
+	closed  atomic.Bool
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+var _ backend.Store = (*Store)(nil)
+
+// Open connects to the database cfg names and checks its schema: a
+// schema older than this build's is refused (run `batchhost migrate up`,
+// or set cfg.Migrate), one newer too. It starts listening for other
+// hosts' notifications before it returns.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Migrate {
+		if _, err := Migrate(ctx, cfg, MigrateUp); err != nil {
+			return nil, err
+		}
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad database URL: %w", err)
+	}
+	setParams(pc.ConnConfig.RuntimeParams, cfg)
+	pc.MaxConns = int32(cfg.PoolSize)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := checkSchema(ctx, pool, cfg); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{cfg: cfg, pool: pool, changed: make(chan struct{}, 1)}
+	lctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	ready := make(chan error, 1)
+	s.wg.Add(1)
+	go s.listen(lctx, ready)
+	if err := <-ready; err != nil {
+		stop()
+		s.wg.Wait()
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkSchema refuses a database whose schema version is not this
+// build's, naming the fix.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: connect: %w", err)
+	}
+	defer conn.Release()
+	v, err := currentVersion(ctx, conn.Conn())
+	if err != nil {
+		return err
+	}
+	want := SchemaVersion()
+	switch {
+	case v == 0:
+		return fmt.Errorf("postgres: %w in schema %q: run `batchhost migrate up` first", errNoSchema, cfg.Schema)
+	case v < want:
+		return fmt.Errorf("postgres: schema version %d is older than this build's %d: run `batchhost migrate up`", v, want)
+	case v > want:
+		return fmt.Errorf("postgres: schema version %d is newer than this build's %d: upgrade batchhost (or run this build's `batchhost migrate down` from the newer one)", v, want)
+	}
+	return nil
+}
+
+// Changed is signalled after a commit, by this store or by another host
+// on the same schema, that made work claimable or asked something of a
+// running attempt.
+func (s *Store) Changed() <-chan struct{} { return s.changed }
+
+func (s *Store) signal() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops listening and closes the connections; later calls fail
+// with backend.ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.stop()
+	s.wg.Wait()
+	s.pool.Close()
+	return nil
+}
+
+// errClosed is answered by every call after Close.
+func errClosed() error { return storeErr(backend.ErrClosed, "postgres store is closed") }
+
+// Transient server errors that a transaction retried from the start
+// gets past: deadlocks between cascades, serialization failures.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// maxRetries bounds the retries of a transaction that keeps deadlocking.
+const maxRetries = 20
+
+// write runs fn in one transaction, retried from the start after a
+// deadlock, and notifies the other hosts (and this one) when fn asked
+// for it.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	for attempt := 0; ; attempt++ {
+		w := &wtx{ctx: ctx, c: &change{}}
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			w.tx = tx
+			if err := fn(w); err != nil {
+				return err
+			}
+			if err := w.closeGroups(); err != nil {
+				return err
+			}
+			if w.notify {
+				_, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", s.cfg.channel())
+				return err
+			}
+			return nil
+		})
+		if err != nil && retryable(err) && attempt < maxRetries && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		if w.notify {
+			s.signal()
+		}
+		return nil
+	}
+}
+
+// read runs fn on a pooled connection.
+func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	if err := fn(s.pool); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// fail maps an error to the port's: a store error as it is, anything
+// the server or the connection said as ErrFailed (the write was not
+// acknowledged), ErrClosed after Close.
+func (s *Store) fail(err error) error {
+	var se *storeError
+	var ce *backend.CycleError
+	switch {
+	case errors.As(err, &se), errors.As(err, &ce), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case s.closed.Load():
+		return errClosed()
+	}
+	return fmt.Errorf("%w: %w", backend.ErrFailed, err)
+}
+
+// querier is what reads need of a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}

@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// wtx is one write transaction and what it changed so far. Its helpers
+// write each change through at once, so that every later statement of
+// the transaction reads the rows as they now are.
+type wtx struct {
+	ctx context.Context
+	tx  pgx.Tx
+	c   *change
+	// notify: the transaction made work claimable or asked something of
+	// a running attempt; the other hosts are notified with the commit.
+	notify bool
+}
+
+// change collects what one write changed, for its answer.
+type change struct {
+	jobs    []string // in the order they changed
+	groups  []string
+	stop    []string
+	skipped []string
+	cascade []string // jobs that finished, whose dependents and group are not settled yet
+}
+
+func (c *change) job(j *model.Job) {
+	if !slices.Contains(c.jobs, j.ID) {
+		c.jobs = append(c.jobs, j.ID)
+	}
+	c.group(j.Group)
+}
+
+func (c *change) group(id string) {
+	if id != "" && !slices.Contains(c.groups, id) {
+		c.groups = append(c.groups, id)
+	}
+}
+
+// runs reports whether a job holds a running attempt.
+func runs(j *model.Job) bool {
+	return j.State == model.Running || (j.State == model.Paused && j.PausedFrom == model.Running)
+}
+
+// setState moves j to state to at now and stores it: a queued job takes
+// the next ready order and QueuedAt now, a finished one FinishedAt now
+// and joins the cascade.
+func (w *wtx) setState(j *model.Job, to model.State, now time.Time) error {
+	j.State = to
+	if to != model.Paused {
+		j.PausedFrom = ""
+	}
+	if to == model.Queued {
+		j.QueuedAt = now
+		w.notify = true
+	}
+	if to.Terminal() {
+		j.FinishedAt = now
+		w.c.cascade = append(w.c.cascade, j.ID)
+	} else {
+		j.FinishedAt = time.Time{}
+	}
+	w.c.job(j)
+	return w.save(j, to == model.Queued)
+}
+
+// changes reads back what the transaction changed, for its answer; the
+// job skip (a request's target) is left out of Jobs.
+func (w *wtx) changes(skip string) (backend.Changes, error) {
+	var out backend.Changes
+	ids := slices.DeleteFunc(slices.Clone(w.c.jobs), func(id string) bool { return id == skip })
+	var err error
+	if out.Jobs, err = jobsByID(w.ctx, w.tx, ids); err != nil {
+		return out, err
+	}
+	if out.Groups, err = groupsByID(w.ctx, w.tx, w.c.groups); err != nil {
+		return out, err
+	}
+	if out.Stop, err = jobsByID(w.ctx, w.tx, w.c.stop); err != nil {
+		return out, err
+	}
+	out.Skipped = w.c.skipped
+	return out, nil
+}
