@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/internal/testbin"
 )
@@ -212,6 +214,36 @@ func TestCancelRunningTaskEndsWithinGrace(t *testing.T) {
 	}
 	if out.PID != pid {
 		t.Errorf("next job ran in process %d, want the cancelled task's %d (reused, not killed)", out.PID, pid)
+	}
+}
+
+// TestLogsAfterCancelReachTheJobLog: what a Python task logs between its
+// cancel and its return (its clean-up) is in the job's log: the host
+// cancels with the Cancel call, which leaves the Execute stream open.
+func TestLogsAfterCancelReachTheJobLog(t *testing.T) {
+	h := openHost(t, func(c *host.Config) { c.MaxWorkers = 1; c.KillGrace = 10 * time.Second })
+	rec := record(t, h, host.EventFilter{})
+	id := submit(t, h, host.JobSpec{Task: "pychaos.linger", Args: map[string]int{"lines": 3}})
+	rec.until(t, func(e host.Event) bool {
+		return e.Type == host.EventJobLog && e.Job == id && e.Log.Message == "waiting for the cancel"
+	})
+	if err := h.Cancel(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	if j := wait(t, h, id); j.State != host.StateCanceled {
+		t.Fatalf("job %s %+v, want canceled", j.State, j.Error)
+	}
+	logs, err := h.Logs(ctxT(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range logs {
+		got = append(got, l.Message+string(l.Fields))
+	}
+	want := []string{"waiting for the cancel{}", `cleanup{"i":1}`, `cleanup{"i":2}`, `cleanup{"i":3}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("job log (-want +got):\n%s", diff)
 	}
 }
 

@@ -27,6 +27,7 @@ func Plugin() sdk.Plugin {
 			sdk.NewTask("progress", `Takes {"steps"} steps of {"ms"} milliseconds, reporting progress and a log record each step (and crashing after step {"crash_at"})`, progress),
 			sdk.NewTask("alloc", `Allocates and touches {"mb"} MiB and holds it {"hold_ms"} milliseconds`, alloc),
 			sdk.NewTask("log", `Writes {"lines"} log records at {"level"} (default info)`, logLines),
+			sdk.NewTask("linger", `Waits for its cancel, then writes {"lines"} log records and a progress report before it returns`, linger),
 		},
 	}
 }

@@ -223,3 +223,22 @@ func TestInvalidArgs(t *testing.T) {
 		})
 	}
 }
+
+// TestLingerLogsAfterItsCancel: sdktest collects what a task sends after
+// its cancel, as the host does.
+func TestLingerLogsAfterItsCancel(t *testing.T) {
+	res := sdktest.Run(t, chaos.Plugin(), "linger", map[string]int{"lines": 2}, sdktest.WithTimeout(20*time.Millisecond))
+	if res.Err == nil || res.Err.Kind != "timeout" || res.Abandoned {
+		t.Fatalf("result %+v, want a timeout, not abandoned", res.Err)
+	}
+	var got []string
+	for _, l := range res.Logs() {
+		got = append(got, fmt.Sprint(l.Message, l.Fields["i"]))
+	}
+	if diff := cmp.Diff([]string{"waiting for the cancel<nil>", "cleanup1", "cleanup2"}, got); diff != "" {
+		t.Errorf("logs (-want +got):\n%s", diff)
+	}
+	if p := res.Progress(); len(p) != 1 || p[0].Message != "cleaned up" {
+		t.Errorf("progress %+v", p)
+	}
+}

@@ -136,3 +136,28 @@ func logLines(ctx context.Context, job *sdk.Job, in logArgs) (logResult, error) 
 	}
 	return logResult{Lines: in.Lines}, nil
 }
+
+type lingerArgs struct {
+	Lines int `json:"lines"`
+}
+
+func (a lingerArgs) Validate() error {
+	if a.Lines < 0 || a.Lines > maxSteps {
+		return fmt.Errorf("lines must be between 0 and %d, got %d", maxSteps, a.Lines)
+	}
+	return nil
+}
+
+// linger plays a task that cleans up after its cancel: it logs "waiting
+// for the cancel", waits for ctx to end, then logs lines records
+// ("cleanup", with "i") and reports progress 1 before it returns ctx's
+// error. What it sends after the cancel must reach the job's log.
+func linger(ctx context.Context, job *sdk.Job, in lingerArgs) (empty, error) {
+	job.Log().Info("waiting for the cancel")
+	<-ctx.Done()
+	for i := 1; i <= in.Lines; i++ {
+		job.Log().Info("cleanup", "i", i)
+	}
+	job.Progress(1, "cleaned up")
+	return empty{}, ctx.Err()
+}

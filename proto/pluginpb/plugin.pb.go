@@ -172,6 +172,94 @@ func (ErrorKind) EnumDescriptor() ([]byte, []int) {
 	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{1}
 }
 
+type CancelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelRequest) Reset() {
+	*x = CancelRequest{}
+	mi := &file_pluginpb_plugin_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelRequest) ProtoMessage() {}
+
+func (x *CancelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginpb_plugin_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelRequest.ProtoReflect.Descriptor instead.
+func (*CancelRequest) Descriptor() ([]byte, []int) {
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CancelRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *CancelRequest) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+type CancelResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelResponse) Reset() {
+	*x = CancelResponse{}
+	mi := &file_pluginpb_plugin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelResponse) ProtoMessage() {}
+
+func (x *CancelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pluginpb_plugin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelResponse.ProtoReflect.Descriptor instead.
+func (*CancelResponse) Descriptor() ([]byte, []int) {
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{1}
+}
+
 type DescribeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -180,7 +268,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[0]
+	mi := &file_pluginpb_plugin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -192,7 +280,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[0]
+	mi := &file_pluginpb_plugin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -205,7 +293,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{0}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{2}
 }
 
 type DescribeResponse struct {
@@ -228,7 +316,7 @@ type DescribeResponse struct {
 
 func (x *DescribeResponse) Reset() {
 	*x = DescribeResponse{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[1]
+	mi := &file_pluginpb_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +328,7 @@ func (x *DescribeResponse) String() string {
 func (*DescribeResponse) ProtoMessage() {}
 
 func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[1]
+	mi := &file_pluginpb_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +341,7 @@ func (x *DescribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeResponse.ProtoReflect.Descriptor instead.
 func (*DescribeResponse) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{1}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DescribeResponse) GetName() string {
@@ -310,7 +398,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[2]
+	mi := &file_pluginpb_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +410,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[2]
+	mi := &file_pluginpb_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +423,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{2}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TaskInfo) GetName() string {
@@ -377,7 +465,7 @@ type ExecuteRequest struct {
 
 func (x *ExecuteRequest) Reset() {
 	*x = ExecuteRequest{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[3]
+	mi := &file_pluginpb_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +477,7 @@ func (x *ExecuteRequest) String() string {
 func (*ExecuteRequest) ProtoMessage() {}
 
 func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[3]
+	mi := &file_pluginpb_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +490,7 @@ func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteRequest) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{3}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExecuteRequest) GetJobId() string {
@@ -481,7 +569,7 @@ type HostFrame struct {
 
 func (x *HostFrame) Reset() {
 	*x = HostFrame{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	mi := &file_pluginpb_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +581,7 @@ func (x *HostFrame) String() string {
 func (*HostFrame) ProtoMessage() {}
 
 func (x *HostFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[4]
+	mi := &file_pluginpb_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +594,7 @@ func (x *HostFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostFrame.ProtoReflect.Descriptor instead.
 func (*HostFrame) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{4}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HostFrame) GetFrame() isHostFrame_Frame {
@@ -561,7 +649,7 @@ type ExecuteEvent struct {
 
 func (x *ExecuteEvent) Reset() {
 	*x = ExecuteEvent{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[5]
+	mi := &file_pluginpb_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +661,7 @@ func (x *ExecuteEvent) String() string {
 func (*ExecuteEvent) ProtoMessage() {}
 
 func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[5]
+	mi := &file_pluginpb_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +674,7 @@ func (x *ExecuteEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteEvent.ProtoReflect.Descriptor instead.
 func (*ExecuteEvent) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{5}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExecuteEvent) GetEvent() isExecuteEvent_Event {
@@ -671,7 +759,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[6]
+	mi := &file_pluginpb_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +771,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[6]
+	mi := &file_pluginpb_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +784,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{6}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Progress) GetFraction() float64 {
@@ -726,7 +814,7 @@ type LogRecord struct {
 
 func (x *LogRecord) Reset() {
 	*x = LogRecord{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[7]
+	mi := &file_pluginpb_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +826,7 @@ func (x *LogRecord) String() string {
 func (*LogRecord) ProtoMessage() {}
 
 func (x *LogRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[7]
+	mi := &file_pluginpb_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +839,7 @@ func (x *LogRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
 func (*LogRecord) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{7}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LogRecord) GetLevel() LogLevel {
@@ -790,7 +878,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[8]
+	mi := &file_pluginpb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +890,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[8]
+	mi := &file_pluginpb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +903,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type Result struct {
@@ -831,7 +919,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[9]
+	mi := &file_pluginpb_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +931,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[9]
+	mi := &file_pluginpb_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +944,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Result) GetOutcome() isResult_Outcome {
@@ -915,7 +1003,7 @@ type TaskError struct {
 
 func (x *TaskError) Reset() {
 	*x = TaskError{}
-	mi := &file_pluginpb_plugin_proto_msgTypes[10]
+	mi := &file_pluginpb_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1015,7 @@ func (x *TaskError) String() string {
 func (*TaskError) ProtoMessage() {}
 
 func (x *TaskError) ProtoReflect() protoreflect.Message {
-	mi := &file_pluginpb_plugin_proto_msgTypes[10]
+	mi := &file_pluginpb_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1028,7 @@ func (x *TaskError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskError.ProtoReflect.Descriptor instead.
 func (*TaskError) Descriptor() ([]byte, []int) {
-	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{10}
+	return file_pluginpb_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskError) GetKind() ErrorKind {
@@ -975,7 +1063,11 @@ var File_pluginpb_plugin_proto protoreflect.FileDescriptor
 
 const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15pluginpb/plugin.proto\x12\x13batchhost.plugin.v1\"\x11\n" +
+	"\x15pluginpb/plugin.proto\x12\x13batchhost.plugin.v1\"@\n" +
+	"\rCancelRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\x10\n" +
+	"\x0eCancelResponse\"\x11\n" +
 	"\x0fDescribeRequest\"\xeb\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1046,11 +1138,12 @@ const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\x16ERROR_KIND_INTERRUPTED\x10\n" +
 	"\x12\x1f\n" +
 	"\x1bERROR_KIND_RESULT_TOO_LARGE\x10\v\x12!\n" +
-	"\x1dERROR_KIND_UNSUPPORTED_FORMAT\x10\f2\xba\x01\n" +
+	"\x1dERROR_KIND_UNSUPPORTED_FORMAT\x10\f2\x8d\x02\n" +
 	"\n" +
 	"TaskPlugin\x12W\n" +
 	"\bDescribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n" +
-	"\aExecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01B/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3"
+	"\aExecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x12Q\n" +
+	"\x06Cancel\x12\".batchhost.plugin.v1.CancelRequest\x1a#.batchhost.plugin.v1.CancelResponseB/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3"
 
 var (
 	file_pluginpb_plugin_proto_rawDescOnce sync.Once
@@ -1065,38 +1158,42 @@ func file_pluginpb_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_pluginpb_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_pluginpb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_pluginpb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_pluginpb_plugin_proto_goTypes = []any{
 	(LogLevel)(0),            // 0: batchhost.plugin.v1.LogLevel
 	(ErrorKind)(0),           // 1: batchhost.plugin.v1.ErrorKind
-	(*DescribeRequest)(nil),  // 2: batchhost.plugin.v1.DescribeRequest
-	(*DescribeResponse)(nil), // 3: batchhost.plugin.v1.DescribeResponse
-	(*TaskInfo)(nil),         // 4: batchhost.plugin.v1.TaskInfo
-	(*ExecuteRequest)(nil),   // 5: batchhost.plugin.v1.ExecuteRequest
-	(*HostFrame)(nil),        // 6: batchhost.plugin.v1.HostFrame
-	(*ExecuteEvent)(nil),     // 7: batchhost.plugin.v1.ExecuteEvent
-	(*Progress)(nil),         // 8: batchhost.plugin.v1.Progress
-	(*LogRecord)(nil),        // 9: batchhost.plugin.v1.LogRecord
-	(*Heartbeat)(nil),        // 10: batchhost.plugin.v1.Heartbeat
-	(*Result)(nil),           // 11: batchhost.plugin.v1.Result
-	(*TaskError)(nil),        // 12: batchhost.plugin.v1.TaskError
+	(*CancelRequest)(nil),    // 2: batchhost.plugin.v1.CancelRequest
+	(*CancelResponse)(nil),   // 3: batchhost.plugin.v1.CancelResponse
+	(*DescribeRequest)(nil),  // 4: batchhost.plugin.v1.DescribeRequest
+	(*DescribeResponse)(nil), // 5: batchhost.plugin.v1.DescribeResponse
+	(*TaskInfo)(nil),         // 6: batchhost.plugin.v1.TaskInfo
+	(*ExecuteRequest)(nil),   // 7: batchhost.plugin.v1.ExecuteRequest
+	(*HostFrame)(nil),        // 8: batchhost.plugin.v1.HostFrame
+	(*ExecuteEvent)(nil),     // 9: batchhost.plugin.v1.ExecuteEvent
+	(*Progress)(nil),         // 10: batchhost.plugin.v1.Progress
+	(*LogRecord)(nil),        // 11: batchhost.plugin.v1.LogRecord
+	(*Heartbeat)(nil),        // 12: batchhost.plugin.v1.Heartbeat
+	(*Result)(nil),           // 13: batchhost.plugin.v1.Result
+	(*TaskError)(nil),        // 14: batchhost.plugin.v1.TaskError
 }
 var file_pluginpb_plugin_proto_depIdxs = []int32{
-	4,  // 0: batchhost.plugin.v1.DescribeResponse.tasks:type_name -> batchhost.plugin.v1.TaskInfo
-	5,  // 1: batchhost.plugin.v1.HostFrame.start:type_name -> batchhost.plugin.v1.ExecuteRequest
-	8,  // 2: batchhost.plugin.v1.ExecuteEvent.progress:type_name -> batchhost.plugin.v1.Progress
-	9,  // 3: batchhost.plugin.v1.ExecuteEvent.log:type_name -> batchhost.plugin.v1.LogRecord
-	10, // 4: batchhost.plugin.v1.ExecuteEvent.heartbeat:type_name -> batchhost.plugin.v1.Heartbeat
-	11, // 5: batchhost.plugin.v1.ExecuteEvent.result:type_name -> batchhost.plugin.v1.Result
+	6,  // 0: batchhost.plugin.v1.DescribeResponse.tasks:type_name -> batchhost.plugin.v1.TaskInfo
+	7,  // 1: batchhost.plugin.v1.HostFrame.start:type_name -> batchhost.plugin.v1.ExecuteRequest
+	10, // 2: batchhost.plugin.v1.ExecuteEvent.progress:type_name -> batchhost.plugin.v1.Progress
+	11, // 3: batchhost.plugin.v1.ExecuteEvent.log:type_name -> batchhost.plugin.v1.LogRecord
+	12, // 4: batchhost.plugin.v1.ExecuteEvent.heartbeat:type_name -> batchhost.plugin.v1.Heartbeat
+	13, // 5: batchhost.plugin.v1.ExecuteEvent.result:type_name -> batchhost.plugin.v1.Result
 	0,  // 6: batchhost.plugin.v1.LogRecord.level:type_name -> batchhost.plugin.v1.LogLevel
-	12, // 7: batchhost.plugin.v1.Result.error:type_name -> batchhost.plugin.v1.TaskError
+	14, // 7: batchhost.plugin.v1.Result.error:type_name -> batchhost.plugin.v1.TaskError
 	1,  // 8: batchhost.plugin.v1.TaskError.kind:type_name -> batchhost.plugin.v1.ErrorKind
-	2,  // 9: batchhost.plugin.v1.TaskPlugin.Describe:input_type -> batchhost.plugin.v1.DescribeRequest
-	5,  // 10: batchhost.plugin.v1.TaskPlugin.Execute:input_type -> batchhost.plugin.v1.ExecuteRequest
-	3,  // 11: batchhost.plugin.v1.TaskPlugin.Describe:output_type -> batchhost.plugin.v1.DescribeResponse
-	7,  // 12: batchhost.plugin.v1.TaskPlugin.Execute:output_type -> batchhost.plugin.v1.ExecuteEvent
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
+	4,  // 9: batchhost.plugin.v1.TaskPlugin.Describe:input_type -> batchhost.plugin.v1.DescribeRequest
+	7,  // 10: batchhost.plugin.v1.TaskPlugin.Execute:input_type -> batchhost.plugin.v1.ExecuteRequest
+	2,  // 11: batchhost.plugin.v1.TaskPlugin.Cancel:input_type -> batchhost.plugin.v1.CancelRequest
+	5,  // 12: batchhost.plugin.v1.TaskPlugin.Describe:output_type -> batchhost.plugin.v1.DescribeResponse
+	9,  // 13: batchhost.plugin.v1.TaskPlugin.Execute:output_type -> batchhost.plugin.v1.ExecuteEvent
+	3,  // 14: batchhost.plugin.v1.TaskPlugin.Cancel:output_type -> batchhost.plugin.v1.CancelResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -1107,16 +1204,16 @@ func file_pluginpb_plugin_proto_init() {
 	if File_pluginpb_plugin_proto != nil {
 		return
 	}
-	file_pluginpb_plugin_proto_msgTypes[4].OneofWrappers = []any{
+	file_pluginpb_plugin_proto_msgTypes[6].OneofWrappers = []any{
 		(*HostFrame_Start)(nil),
 	}
-	file_pluginpb_plugin_proto_msgTypes[5].OneofWrappers = []any{
+	file_pluginpb_plugin_proto_msgTypes[7].OneofWrappers = []any{
 		(*ExecuteEvent_Progress)(nil),
 		(*ExecuteEvent_Log)(nil),
 		(*ExecuteEvent_Heartbeat)(nil),
 		(*ExecuteEvent_Result)(nil),
 	}
-	file_pluginpb_plugin_proto_msgTypes[9].OneofWrappers = []any{
+	file_pluginpb_plugin_proto_msgTypes[11].OneofWrappers = []any{
 		(*Result_Output)(nil),
 		(*Result_Error)(nil),
 	}
@@ -1126,7 +1223,7 @@ func file_pluginpb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pluginpb_plugin_proto_rawDesc), len(file_pluginpb_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	TaskPlugin_Describe_FullMethodName = "/batchhost.plugin.v1.TaskPlugin/Describe"
 	TaskPlugin_Execute_FullMethodName  = "/batchhost.plugin.v1.TaskPlugin/Execute"
+	TaskPlugin_Cancel_FullMethodName   = "/batchhost.plugin.v1.TaskPlugin/Cancel"
 )
 
 // TaskPluginClient is the client API for TaskPlugin service.
@@ -50,6 +51,15 @@ type TaskPluginClient interface {
 	// Result. Cancelling the call (host cancel, timeout, shutdown) cancels the
 	// task's context.
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExecuteEvent], error)
+	// Cancel cancels the task of the Execute call running the attempt it
+	// names (protocol version 1) without ending that call: the task sees its
+	// cancellation, and the progress and log records it sends until it
+	// returns still arrive, then its Result. A cancel that arrives before its
+	// Execute call makes that attempt start cancelled. The host waits for the
+	// Result up to its kill grace, then cancels the call and kills the
+	// process. A plugin that leaves Cancel unimplemented has the Execute
+	// call cancelled instead, which ends the stream at once.
+	Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error)
 }
 
 type taskPluginClient struct {
@@ -89,6 +99,16 @@ func (c *taskPluginClient) Execute(ctx context.Context, in *ExecuteRequest, opts
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TaskPlugin_ExecuteClient = grpc.ServerStreamingClient[ExecuteEvent]
 
+func (c *taskPluginClient) Cancel(ctx context.Context, in *CancelRequest, opts ...grpc.CallOption) (*CancelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelResponse)
+	err := c.cc.Invoke(ctx, TaskPlugin_Cancel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TaskPluginServer is the server API for TaskPlugin service.
 // All implementations must embed UnimplementedTaskPluginServer
 // for forward compatibility.
@@ -110,6 +130,15 @@ type TaskPluginServer interface {
 	// Result. Cancelling the call (host cancel, timeout, shutdown) cancels the
 	// task's context.
 	Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error
+	// Cancel cancels the task of the Execute call running the attempt it
+	// names (protocol version 1) without ending that call: the task sees its
+	// cancellation, and the progress and log records it sends until it
+	// returns still arrive, then its Result. A cancel that arrives before its
+	// Execute call makes that attempt start cancelled. The host waits for the
+	// Result up to its kill grace, then cancels the call and kills the
+	// process. A plugin that leaves Cancel unimplemented has the Execute
+	// call cancelled instead, which ends the stream at once.
+	Cancel(context.Context, *CancelRequest) (*CancelResponse, error)
 	mustEmbedUnimplementedTaskPluginServer()
 }
 
@@ -125,6 +154,9 @@ func (UnimplementedTaskPluginServer) Describe(context.Context, *DescribeRequest)
 }
 func (UnimplementedTaskPluginServer) Execute(*ExecuteRequest, grpc.ServerStreamingServer[ExecuteEvent]) error {
 	return status.Error(codes.Unimplemented, "method Execute not implemented")
+}
+func (UnimplementedTaskPluginServer) Cancel(context.Context, *CancelRequest) (*CancelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Cancel not implemented")
 }
 func (UnimplementedTaskPluginServer) mustEmbedUnimplementedTaskPluginServer() {}
 func (UnimplementedTaskPluginServer) testEmbeddedByValue()                    {}
@@ -176,6 +208,24 @@ func _TaskPlugin_Execute_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TaskPlugin_ExecuteServer = grpc.ServerStreamingServer[ExecuteEvent]
 
+func _TaskPlugin_Cancel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskPluginServer).Cancel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskPlugin_Cancel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskPluginServer).Cancel(ctx, req.(*CancelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TaskPlugin_ServiceDesc is the grpc.ServiceDesc for TaskPlugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -186,6 +236,10 @@ var TaskPlugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Describe",
 			Handler:    _TaskPlugin_Describe_Handler,
+		},
+		{
+			MethodName: "Cancel",
+			Handler:    _TaskPlugin_Cancel_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -73,6 +73,30 @@ func TestRunTimeout(t *testing.T) {
 	}
 }
 
+// TestRunCollectsEventsAfterTheCancel: what a task logs and reports after
+// its cancel, before it returns, is in the Result, as it is in a host's
+// job log.
+func TestRunCollectsEventsAfterTheCancel(t *testing.T) {
+	cleanup := sdk.NewTask("cleanup", "Cleans up after its cancel", func(ctx context.Context, job *sdk.Job, _ struct{}) (struct{}, error) {
+		job.Log().Info("working")
+		<-ctx.Done()
+		job.Log().Info("cleaning up", "after", context.Cause(ctx) != nil)
+		job.Progress(1, "cleaned up")
+		return struct{}{}, ctx.Err()
+	})
+	res := sdktest.Run(t, plugin(cleanup), "cleanup", nil, sdktest.WithTimeout(20*time.Millisecond))
+	if res.Err == nil || res.Err.Kind != "timeout" || res.Abandoned {
+		t.Fatalf("result %+v, want a timeout, not abandoned", res.Err)
+	}
+	logs := res.Logs()
+	if len(logs) != 2 || logs[0].Message != "working" || logs[1].Message != "cleaning up" || logs[1].Fields["after"] != true {
+		t.Errorf("logs %+v, want working then cleaning up", logs)
+	}
+	if p := res.Progress(); len(p) != 1 || p[0].Message != "cleaned up" {
+		t.Errorf("progress %+v", p)
+	}
+}
+
 // TestRunAbandoned: a task that ignores cancellation is reported, and Run
 // returns after the grace period instead of hanging.
 func TestRunAbandoned(t *testing.T) {

@@ -7,10 +7,12 @@ import (
 	"github.com/batchhost/batchhost/proto/pluginpb"
 )
 
-// Protocol version 1, spoken by plugins built with SDKs before version 2:
-// one Execute call per attempt, driven by a goroutine of its own. A cancel
-// cancels the call's context; the process is reused once the plugin says
-// its task returned.
+// Protocol version 1, spoken by plugins built with SDKs before version 2
+// and by the Python SDK: one Execute call per attempt, driven by a
+// goroutine of its own. A cancel is a Cancel call, which leaves the
+// Execute call open so that what the task sends until it returns still
+// arrives; a plugin without Cancel has its Execute call cancelled. The
+// process is reused once the plugin says its task returned.
 
 // runV1 runs r's attempt as an Execute call on p.
 func (r *Run) runV1(ctx context.Context, p *proc) {
@@ -44,6 +46,24 @@ func (r *Run) execute(ctx context.Context, p *proc) (*pluginpb.Result, error) {
 		}
 		r.event(ev)
 	}
+}
+
+// cancelV1 cancels r's task in p. The Cancel call goes out on a goroutine
+// of its own (r.mu is held); if the plugin does not implement it, or it
+// fails, the Execute call is cancelled instead, which ends its stream at
+// once. If the task has not returned after the kill grace, the Execute
+// call is cancelled too, and settle kills the process.
+func (r *Run) cancelV1(p *proc, cause error) {
+	cancelCall := r.cancelFn
+	r.grace = time.AfterFunc(r.m.cfg.KillGrace, func() { cancelCall(cause) })
+	req := &pluginpb.CancelRequest{JobId: r.a.JobID, Attempt: int32(r.a.Attempt)}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.m.cfg.KillGrace)
+		defer cancel()
+		if _, err := p.rpc.Cancel(ctx, req); err != nil {
+			cancelCall(cause)
+		}
+	}()
 }
 
 // settle decides, after a cancel, whether the process can take another

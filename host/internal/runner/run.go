@@ -99,7 +99,7 @@ type Run struct {
 	cause    error
 	cancelAt time.Time
 	cancelFn context.CancelCauseFunc // protocol version 1: the Execute call's
-	grace    *time.Timer             // protocol version 2: kills a cancelled task that does not return
+	grace    *time.Timer             // ends a cancelled task that does not return
 	seq      uint64                  // protocol version 2: the attempt's number in its process
 	timeout  *pausableTimer
 	stall    *pausableTimer
@@ -264,7 +264,7 @@ func (r *Run) cancelLocked(cause error) (waiting bool) {
 		r.p.signal(syscall.SIGCONT)
 	}
 	if r.p.version == protocolV1 {
-		r.cancelFn(cause)
+		r.cancelV1(r.p, cause)
 	} else {
 		r.sendCancel(r.p)
 	}

@@ -162,6 +162,36 @@ func testCancelReachesTheTaskAndTheProcessIsReused(t *testing.T, chaos string) {
 	}
 }
 
+// TestEventsAfterCancelArrive: what a task sends between its cancel and
+// its return (its clean-up) reaches the host before the attempt ends.
+func TestEventsAfterCancelArrive(t *testing.T) {
+	m := open(t, nil)
+	waiting := make(chan struct{})
+	var evs []Event
+	r, err := m.Start(context.Background(), Attempt{JobID: "j", Attempt: 1, Task: "chaos.linger", Args: []byte(`{"lines":3}`)}, func(e Event) {
+		evs = append(evs, e)
+		if e.Message == "waiting for the cancel" {
+			close(waiting)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-waiting
+	r.Cancel(ErrCanceled)
+	if out := r.Outcome(); out.Err == nil || out.Err.Kind != errkind.Canceled {
+		t.Fatalf("outcome %+v, want canceled", out.Err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Message+string(e.Fields))
+	}
+	want := []string{"waiting for the cancel{}", `cleanup{"i":1}`, `cleanup{"i":2}`, `cleanup{"i":3}`, "cleaned up"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
 func TestPauseStopsProgressAndTheTimeoutClock(t *testing.T) {
 	protocols(t, testPauseStopsProgressAndTheTimeoutClock)
 }

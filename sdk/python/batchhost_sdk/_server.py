@@ -29,6 +29,10 @@ MAX_OUTPUT = MAX_MESSAGE_BYTES - (4 << 10)
 # instead of filling the plugin's memory.
 _QUEUE_SIZE = 256
 
+# Cancels kept for attempts whose Execute call has not arrived: the host
+# sends one per attempt, so this only bounds what a confused client costs.
+_MAX_EARLY_CANCELS = 1024
+
 _HEARTBEAT = pb.ExecuteEvent(heartbeat=pb.Heartbeat())
 _WAKE = object()  # wakes the stream loop (the call ended)
 
@@ -56,6 +60,10 @@ class Servicer(plugin_pb2_grpc.TaskPluginServicer):
         # reuses the process.
         self._lock = threading.Lock()
         self._running = 0
+        # The attempts whose Execute call is open, by (job id, attempt),
+        # for Cancel; and cancels that came before their Execute call.
+        self._attempts = {}
+        self._early_cancels = set()
         self._describe = pb.DescribeResponse(
             name=plugin.name, version=plugin.version,
             fresh_process_per_attempt=plugin.fresh_process_per_attempt,
@@ -87,11 +95,39 @@ class Servicer(plugin_pb2_grpc.TaskPluginServicer):
             return
         a = _Attempt(self, t, request)
         context.add_callback(a.call_ended)
+        key = (request.job_id, request.attempt)
         with self._lock:
             self._running += 1
+            self._attempts[key] = a
+            if key in self._early_cancels:
+                # Its cancel overtook its Execute call.
+                self._early_cancels.discard(key)
+                a.job.cancelled.set()
         threading.Thread(target=a.run, name="task-" + t.name, daemon=True).start()
         interval = request.heartbeat_interval_ms / 1000.0 or DEFAULT_HEARTBEAT
-        yield from a.stream(context, max(interval, MIN_HEARTBEAT))
+        try:
+            yield from a.stream(context, max(interval, MIN_HEARTBEAT))
+        finally:
+            with self._lock:
+                if self._attempts.get(key) is a:
+                    del self._attempts[key]
+
+    def Cancel(self, request, context):
+        """Cancels the task of an attempt without ending its Execute call:
+        the task sees job.cancelled, and what it sends until it returns
+        (log records of its clean-up, say) still reaches the host, then
+        its result. A cancel of an attempt not started yet makes it start
+        cancelled."""
+        key = (request.job_id, request.attempt)
+        with self._lock:
+            a = self._attempts.get(key)
+            if a is None:
+                if len(self._early_cancels) >= _MAX_EARLY_CANCELS:
+                    self._early_cancels.clear()
+                self._early_cancels.add(key)
+        if a is not None:
+            a.job.cancelled.set()
+        return pb.CancelResponse()
 
     def _task_returned(self):
         with self._lock:
@@ -124,8 +160,10 @@ class _Attempt:
                 continue
 
     def call_ended(self):
-        """gRPC calls this when the call ends for any reason: after a
-        cancel the task sees job.cancelled; after the result it no longer
+        """gRPC calls this when the call ends for any reason: after the
+        host cancelled the call (a host without Cancel, or a task that did
+        not return within the kill grace) the task sees job.cancelled, and
+        what it sends later is dropped; after the result it no longer
         matters."""
         self.job.cancelled.set()
         self._closed = True

@@ -26,7 +26,8 @@ class Job:
     threading.Event set when the host cancels the attempt (user cancel,
     timeout, shutdown): poll ``job.cancelled.is_set()`` or wait on it
     (``job.cancelled.wait(1)``) and return promptly, or the host kills the
-    process after its grace period; ``log``, a Logger whose records become
+    process after its grace period (what the task logs or reports until it
+    returns, within that grace, still reaches the job); ``log``, a Logger whose records become
     the job's log.
 
     ``Job()`` with no arguments is a detached job that discards progress

@@ -186,15 +186,34 @@ def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, 
                             heartbeat_interval_ms=int(heartbeat * 1000) if heartbeat else 0)
     if timeout:
         req.deadline_unix_nano = time.time_ns() + int(timeout * 1e9)
+    if cancel is not None and cancel.is_set():
+        # The host does not start an attempt it has already cancelled.
+        return Result(error=Error("canceled", "the attempt was canceled"))
     call = c.stub.Execute(req)
-    why = []  # why the call was cancelled: "timeout" or "canceled"
+    why = []  # why the attempt was cancelled: "timeout" or "canceled"
+    timers = []
+    abandoned = threading.Event()
+
+    def give_up():
+        abandoned.set()
+        call.cancel()
 
     def stop(reason):
-        if not why:
-            why.append(reason)
-            call.cancel()
+        # As the host does: a Cancel call, which leaves the stream open for
+        # what the task sends until it returns; the stream is cancelled
+        # only if the task has not returned within the grace.
+        if why:
+            return
+        why.append(reason)
+        g = threading.Timer(grace, give_up)
+        g.daemon = True
+        g.start()
+        timers.append(g)
+        try:
+            c.stub.Cancel(pb.CancelRequest(job_id=job_id, attempt=attempt), timeout=_CALL_TIMEOUT)
+        except grpc.RpcError:
+            give_up()
 
-    timers = []
     if timeout:
         t = threading.Timer(timeout, stop, ("timeout",))
         t.daemon = True
@@ -237,12 +256,16 @@ def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, 
         if cancel is not None:
             finished.set()
     if why:
-        # The host records its own kind for a cancelled attempt, whatever
-        # the task returned.
+        if got_result and res.error is None:
+            # The task finished its work despite the cancel: the host
+            # records the success.
+            return res
+        # The host records its own kind for a cancelled attempt that
+        # failed or did not return.
         res.output, res.output_json = None, None
         res.error = Error("timeout", "the attempt did not finish within %ss" % timeout, True) if why[0] == "timeout" \
             else Error("canceled", "the attempt was canceled")
-        if not got_result and not _settled(c.servicer, grace):
+        if not got_result and (abandoned.is_set() or not _settled(c.servicer, grace)):
             res.abandoned = True
         return res
     if broken is not None:

@@ -138,10 +138,55 @@ class ExecuteTest(unittest.TestCase):
             cancel.set()
             if not job.cancelled.wait(30):
                 return "not cancelled"
-            return "saw it"
+            job.raise_if_cancelled()
         res = run(fn, cancel=cancel)
         self.assertEqual(res.error, testing.Error("canceled", "the attempt was canceled"))
         self.assertFalse(res.abandoned)
+
+    def test_records_sent_after_the_cancel_arrive(self):
+        # What a task logs and reports between its cancel and its return
+        # (its clean-up) reaches the host, as its result does.
+        cancel = threading.Event()
+
+        def fn(job, args):
+            job.log.info("before")
+            cancel.set()
+            if not job.cancelled.wait(30):
+                return "not cancelled"
+            for i in range(3):
+                job.log.info("cleaning up", i=i)
+            job.progress(0.5, "cleaned up")
+            job.raise_if_cancelled()
+        res = run(fn, cancel=cancel)
+        self.assertEqual(res.error, testing.Error("canceled", "the attempt was canceled"))
+        self.assertFalse(res.abandoned)
+        self.assertEqual([(l.message, l.fields.get("i")) for l in res.logs()],
+                         [("before", None), ("cleaning up", 0), ("cleaning up", 1), ("cleaning up", 2)])
+        self.assertEqual(res.progress(), [testing.Progress(0.5, "cleaned up")])
+
+    def test_success_after_a_cancel_is_kept(self):
+        # The host keeps a result that arrives after its cancel: the work
+        # was done.
+        def fn(job, args):
+            if not job.cancelled.wait(30):
+                return "not cancelled"
+            job.log.info("finished anyway")
+            return "done"
+        res = run(fn, timeout=0.05)
+        self.assertIsNone(res.error)
+        self.assertEqual(res.output, "done")
+        self.assertEqual([l.message for l in res.logs()], ["finished anyway"])
+
+    def test_a_cancel_before_its_execute_call_starts_the_attempt_cancelled(self):
+        def fn(job, args):
+            return "cancelled" if job.cancelled.is_set() else "not cancelled"
+        with testing._Conn(make_plugin(fn)) as c:
+            c.stub.Cancel(pb.CancelRequest(job_id="early", attempt=1))
+            res = testing._run(c, "t", b"", job_id="early")
+            self.assertEqual(res.output, "cancelled")
+            # Used once: the same attempt run again is not cancelled.
+            res = testing._run(c, "t", b"", job_id="early")
+            self.assertEqual(res.output, "not cancelled")
 
     def test_a_task_ignoring_cancel_is_abandoned(self):
         release = threading.Event()

@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='batchhost_sdk/_proto/plugin.proto',
   package='batchhost.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x9e\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\"W\n\tHostFrame\x12\x34\n\x05start\x18\x01 \x01(\x0b\x32#.batchhost.plugin.v1.ExecuteRequestH\x00\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x42\x07\n\x05\x66rame\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\xba\x01\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x42/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
+  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"0\n\rCancelRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x10\n\x0e\x43\x61ncelResponse\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x9e\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\"W\n\tHostFrame\x12\x34\n\x05start\x18\x01 \x01(\x0b\x32#.batchhost.plugin.v1.ExecuteRequestH\x00\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x42\x07\n\x05\x66rame\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\x8d\x02\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x12Q\n\x06\x43\x61ncel\x12\".batchhost.plugin.v1.CancelRequest\x1a#.batchhost.plugin.v1.CancelResponseB/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
 )
 
 _LOGLEVEL = _descriptor.EnumDescriptor(
@@ -56,8 +56,8 @@ _LOGLEVEL = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1158,
-  serialized_end=1298,
+  serialized_start=1226,
+  serialized_end=1366,
 )
 _sym_db.RegisterEnumDescriptor(_LOGLEVEL)
 
@@ -123,8 +123,8 @@ _ERRORKIND = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1301,
-  serialized_end=1685,
+  serialized_start=1369,
+  serialized_end=1753,
 )
 _sym_db.RegisterEnumDescriptor(_ERRORKIND)
 
@@ -151,6 +151,68 @@ ERROR_KIND_UNSUPPORTED_FORMAT = 12
 
 
 
+_CANCELREQUEST = _descriptor.Descriptor(
+  name='CancelRequest',
+  full_name='batchhost.plugin.v1.CancelRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='job_id', full_name='batchhost.plugin.v1.CancelRequest.job_id', index=0,
+      number=1, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='attempt', full_name='batchhost.plugin.v1.CancelRequest.attempt', index=1,
+      number=2, type=5, cpp_type=1, label=1,
+      has_default_value=False, default_value=0,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=58,
+  serialized_end=106,
+)
+
+
+_CANCELRESPONSE = _descriptor.Descriptor(
+  name='CancelResponse',
+  full_name='batchhost.plugin.v1.CancelResponse',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=108,
+  serialized_end=124,
+)
+
+
 _DESCRIBEREQUEST = _descriptor.Descriptor(
   name='DescribeRequest',
   full_name='batchhost.plugin.v1.DescribeRequest',
@@ -170,8 +232,8 @@ _DESCRIBEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=58,
-  serialized_end=75,
+  serialized_start=126,
+  serialized_end=143,
 )
 
 
@@ -236,8 +298,8 @@ _DESCRIBERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=78,
-  serialized_end=246,
+  serialized_start=146,
+  serialized_end=314,
 )
 
 
@@ -274,8 +336,8 @@ _TASKINFO = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=248,
-  serialized_end=293,
+  serialized_start=316,
+  serialized_end=361,
 )
 
 
@@ -347,8 +409,8 @@ _EXECUTEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=296,
-  serialized_end=454,
+  serialized_start=364,
+  serialized_end=522,
 )
 
 
@@ -388,8 +450,8 @@ _HOSTFRAME = _descriptor.Descriptor(
       name='frame', full_name='batchhost.plugin.v1.HostFrame.frame',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=456,
-  serialized_end=543,
+  serialized_start=524,
+  serialized_end=611,
 )
 
 
@@ -443,8 +505,8 @@ _EXECUTEEVENT = _descriptor.Descriptor(
       name='event', full_name='batchhost.plugin.v1.ExecuteEvent.event',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=546,
-  serialized_end=767,
+  serialized_start=614,
+  serialized_end=835,
 )
 
 
@@ -481,8 +543,8 @@ _PROGRESS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=769,
-  serialized_end=814,
+  serialized_start=837,
+  serialized_end=882,
 )
 
 
@@ -533,8 +595,8 @@ _LOGRECORD = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=816,
-  serialized_end=935,
+  serialized_start=884,
+  serialized_end=1003,
 )
 
 
@@ -557,8 +619,8 @@ _HEARTBEAT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=937,
-  serialized_end=948,
+  serialized_start=1005,
+  serialized_end=1016,
 )
 
 
@@ -598,8 +660,8 @@ _RESULT = _descriptor.Descriptor(
       name='outcome', full_name='batchhost.plugin.v1.Result.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=950,
-  serialized_end=1036,
+  serialized_start=1018,
+  serialized_end=1104,
 )
 
 
@@ -650,8 +712,8 @@ _TASKERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1038,
-  serialized_end=1155,
+  serialized_start=1106,
+  serialized_end=1223,
 )
 
 _DESCRIBERESPONSE.fields_by_name['tasks'].message_type = _TASKINFO
@@ -684,6 +746,8 @@ _RESULT.oneofs_by_name['outcome'].fields.append(
   _RESULT.fields_by_name['error'])
 _RESULT.fields_by_name['error'].containing_oneof = _RESULT.oneofs_by_name['outcome']
 _TASKERROR.fields_by_name['kind'].enum_type = _ERRORKIND
+DESCRIPTOR.message_types_by_name['CancelRequest'] = _CANCELREQUEST
+DESCRIPTOR.message_types_by_name['CancelResponse'] = _CANCELRESPONSE
 DESCRIPTOR.message_types_by_name['DescribeRequest'] = _DESCRIBEREQUEST
 DESCRIPTOR.message_types_by_name['DescribeResponse'] = _DESCRIBERESPONSE
 DESCRIPTOR.message_types_by_name['TaskInfo'] = _TASKINFO
@@ -698,6 +762,20 @@ DESCRIPTOR.message_types_by_name['TaskError'] = _TASKERROR
 DESCRIPTOR.enum_types_by_name['LogLevel'] = _LOGLEVEL
 DESCRIPTOR.enum_types_by_name['ErrorKind'] = _ERRORKIND
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
+
+CancelRequest = _reflection.GeneratedProtocolMessageType('CancelRequest', (_message.Message,), dict(
+  DESCRIPTOR = _CANCELREQUEST,
+  __module__ = 'batchhost_sdk._proto.plugin_pb2'
+  # @@protoc_insertion_point(class_scope:batchhost.plugin.v1.CancelRequest)
+  ))
+_sym_db.RegisterMessage(CancelRequest)
+
+CancelResponse = _reflection.GeneratedProtocolMessageType('CancelResponse', (_message.Message,), dict(
+  DESCRIPTOR = _CANCELRESPONSE,
+  __module__ = 'batchhost_sdk._proto.plugin_pb2'
+  # @@protoc_insertion_point(class_scope:batchhost.plugin.v1.CancelResponse)
+  ))
+_sym_db.RegisterMessage(CancelResponse)
 
 DescribeRequest = _reflection.GeneratedProtocolMessageType('DescribeRequest', (_message.Message,), dict(
   DESCRIPTOR = _DESCRIBEREQUEST,
@@ -786,8 +864,8 @@ _TASKPLUGIN = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1688,
-  serialized_end=1874,
+  serialized_start=1756,
+  serialized_end=2025,
   methods=[
   _descriptor.MethodDescriptor(
     name='Describe',
@@ -805,6 +883,15 @@ _TASKPLUGIN = _descriptor.ServiceDescriptor(
     containing_service=None,
     input_type=_EXECUTEREQUEST,
     output_type=_EXECUTEEVENT,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='Cancel',
+    full_name='batchhost.plugin.v1.TaskPlugin.Cancel',
+    index=2,
+    containing_service=None,
+    input_type=_CANCELREQUEST,
+    output_type=_CANCELRESPONSE,
     options=None,
   ),
 ])

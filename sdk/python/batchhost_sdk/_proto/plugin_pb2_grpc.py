@@ -33,6 +33,11 @@ class TaskPluginStub(object):
         request_serializer=batchhost__sdk_dot___proto_dot_plugin__pb2.ExecuteRequest.SerializeToString,
         response_deserializer=batchhost__sdk_dot___proto_dot_plugin__pb2.ExecuteEvent.FromString,
         )
+    self.Cancel = channel.unary_unary(
+        '/batchhost.plugin.v1.TaskPlugin/Cancel',
+        request_serializer=batchhost__sdk_dot___proto_dot_plugin__pb2.CancelRequest.SerializeToString,
+        response_deserializer=batchhost__sdk_dot___proto_dot_plugin__pb2.CancelResponse.FromString,
+        )
 
 
 class TaskPluginServicer(object):
@@ -65,6 +70,20 @@ class TaskPluginServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def Cancel(self, request, context):
+    """Cancel cancels the task of the Execute call running the attempt it
+    names (protocol version 1) without ending that call: the task sees its
+    cancellation, and the progress and log records it sends until it
+    returns still arrive, then its Result. A cancel that arrives before its
+    Execute call makes that attempt start cancelled. The host waits for the
+    Result up to its kill grace, then cancels the call and kills the
+    process. A plugin that leaves Cancel unimplemented has the Execute
+    call cancelled instead, which ends the stream at once.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskPluginServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -77,6 +96,11 @@ def add_TaskPluginServicer_to_server(servicer, server):
           servicer.Execute,
           request_deserializer=batchhost__sdk_dot___proto_dot_plugin__pb2.ExecuteRequest.FromString,
           response_serializer=batchhost__sdk_dot___proto_dot_plugin__pb2.ExecuteEvent.SerializeToString,
+      ),
+      'Cancel': grpc.unary_unary_rpc_method_handler(
+          servicer.Cancel,
+          request_deserializer=batchhost__sdk_dot___proto_dot_plugin__pb2.CancelRequest.FromString,
+          response_serializer=batchhost__sdk_dot___proto_dot_plugin__pb2.CancelResponse.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
