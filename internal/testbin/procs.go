@@ -1,10 +1,14 @@
 package testbin
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proc is a process seen in /proc.
@@ -89,4 +93,30 @@ func procs() []Proc {
 		out = append(out, Proc{PID: pid, PPID: ppid, State: fields[0], Cmd: s[open+1 : closing]})
 	}
 	return out
+}
+
+// WaitExit waits up to limit for process pid to exit, and reports whether
+// it did. It waits on the process's pidfd, which becomes readable when the
+// process exits (an event, not a poll of /proc); a pid already gone counts
+// as exited.
+func WaitExit(pid int, limit time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return errors.Is(err, unix.ESRCH)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(limit)
+	for {
+		ms := int(time.Until(deadline).Milliseconds())
+		if ms <= 0 {
+			return false
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == nil && n > 0 {
+			return true
+		}
+		if err != nil && err != unix.EINTR {
+			return false
+		}
+	}
 }

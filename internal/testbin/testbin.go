@@ -45,6 +45,21 @@ func Build(dir, name, pkg string) (string, error) {
 	return out, nil
 }
 
+// BuildVersion is Build with the main package's string variable version
+// set to v (-ldflags -X main.version=v): builds of one plugin that differ,
+// to test what a host does when a plugin is rebuilt.
+func BuildVersion(dir, name, pkg, v string) (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	out := filepath.Join(dir, name)
+	cmd := exec.Command(goTool(), "build", "-ldflags=-X main.version="+v, "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("testbin: go build %s (version %s): %v\n%s", pkg, v, err, strings.TrimSpace(string(b)))
+	}
+	return out, nil
+}
+
 // PluginDir makes a fresh directory under parent holding the given plugin
 // packages, each built as batchhost-plugin-<name>, keyed by name.
 func PluginDir(parent string, plugins map[string]string) (string, error) {

@@ -2216,6 +2216,269 @@ func (x *TasksResponse) GetTasks() []*TaskInfo {
 	return nil
 }
 
+type PluginInfo struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Plugin  string                 `protobuf:"bytes,1,opt,name=plugin,proto3" json:"plugin,omitempty"`
+	Version string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// path is the plugin's executable.
+	Path string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	// tasks are "<plugin>.<task>".
+	Tasks []string `protobuf:"bytes,4,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	// processes counts its live processes, idle or running a job; retiring
+	// those of builds a reload replaced, still finishing their jobs.
+	Processes     int32 `protobuf:"varint,5,opt,name=processes,proto3" json:"processes,omitempty"`
+	Retiring      int32 `protobuf:"varint,6,opt,name=retiring,proto3" json:"retiring,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginInfo) Reset() {
+	*x = PluginInfo{}
+	mi := &file_controlpb_control_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginInfo) ProtoMessage() {}
+
+func (x *PluginInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
+func (*PluginInfo) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PluginInfo) GetPlugin() string {
+	if x != nil {
+		return x.Plugin
+	}
+	return ""
+}
+
+func (x *PluginInfo) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *PluginInfo) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *PluginInfo) GetTasks() []string {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *PluginInfo) GetProcesses() int32 {
+	if x != nil {
+		return x.Processes
+	}
+	return 0
+}
+
+func (x *PluginInfo) GetRetiring() int32 {
+	if x != nil {
+		return x.Retiring
+	}
+	return 0
+}
+
+type PluginsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Plugins       []*PluginInfo          `protobuf:"bytes,1,rep,name=plugins,proto3" json:"plugins,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginsResponse) Reset() {
+	*x = PluginsResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginsResponse) ProtoMessage() {}
+
+func (x *PluginsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginsResponse.ProtoReflect.Descriptor instead.
+func (*PluginsResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PluginsResponse) GetPlugins() []*PluginInfo {
+	if x != nil {
+		return x.Plugins
+	}
+	return nil
+}
+
+// PluginChange is a plugin whose executable a reload found changed.
+type PluginChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Old           *PluginInfo            `protobuf:"bytes,1,opt,name=old,proto3" json:"old,omitempty"`
+	New           *PluginInfo            `protobuf:"bytes,2,opt,name=new,proto3" json:"new,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginChange) Reset() {
+	*x = PluginChange{}
+	mi := &file_controlpb_control_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginChange) ProtoMessage() {}
+
+func (x *PluginChange) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginChange.ProtoReflect.Descriptor instead.
+func (*PluginChange) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PluginChange) GetOld() *PluginInfo {
+	if x != nil {
+		return x.Old
+	}
+	return nil
+}
+
+func (x *PluginChange) GetNew() *PluginInfo {
+	if x != nil {
+		return x.New
+	}
+	return nil
+}
+
+type ReloadPluginsResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Added     []*PluginInfo          `protobuf:"bytes,1,rep,name=added,proto3" json:"added,omitempty"`
+	Removed   []*PluginInfo          `protobuf:"bytes,2,rep,name=removed,proto3" json:"removed,omitempty"`
+	Changed   []*PluginChange        `protobuf:"bytes,3,rep,name=changed,proto3" json:"changed,omitempty"`
+	Unchanged []string               `protobuf:"bytes,4,rep,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// problems are what the scan found wrong in the plugin dir, one line
+	// each.
+	Problems      []string `protobuf:"bytes,5,rep,name=problems,proto3" json:"problems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadPluginsResponse) Reset() {
+	*x = ReloadPluginsResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadPluginsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadPluginsResponse) ProtoMessage() {}
+
+func (x *ReloadPluginsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadPluginsResponse.ProtoReflect.Descriptor instead.
+func (*ReloadPluginsResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ReloadPluginsResponse) GetAdded() []*PluginInfo {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *ReloadPluginsResponse) GetRemoved() []*PluginInfo {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *ReloadPluginsResponse) GetChanged() []*PluginChange {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+func (x *ReloadPluginsResponse) GetUnchanged() []string {
+	if x != nil {
+		return x.Unchanged
+	}
+	return nil
+}
+
+func (x *ReloadPluginsResponse) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
 type PriorityCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Priority      Priority               `protobuf:"varint,1,opt,name=priority,proto3,enum=batchhost.control.v1.Priority" json:"priority,omitempty"`
@@ -2226,7 +2489,7 @@ type PriorityCount struct {
 
 func (x *PriorityCount) Reset() {
 	*x = PriorityCount{}
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2501,7 @@ func (x *PriorityCount) String() string {
 func (*PriorityCount) ProtoMessage() {}
 
 func (x *PriorityCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2514,7 @@ func (x *PriorityCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityCount.ProtoReflect.Descriptor instead.
 func (*PriorityCount) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PriorityCount) GetPriority() Priority {
@@ -2281,7 +2544,7 @@ type HostStats struct {
 
 func (x *HostStats) Reset() {
 	*x = HostStats{}
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2293,7 +2556,7 @@ func (x *HostStats) String() string {
 func (*HostStats) ProtoMessage() {}
 
 func (x *HostStats) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2306,7 +2569,7 @@ func (x *HostStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostStats.ProtoReflect.Descriptor instead.
 func (*HostStats) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HostStats) GetCounts() []*StateCount {
@@ -2353,7 +2616,7 @@ type ProblemsResponse struct {
 
 func (x *ProblemsResponse) Reset() {
 	*x = ProblemsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2628,7 @@ func (x *ProblemsResponse) String() string {
 func (*ProblemsResponse) ProtoMessage() {}
 
 func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2641,7 @@ func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemsResponse.ProtoReflect.Descriptor instead.
 func (*ProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ProblemsResponse) GetProblems() []string {
@@ -2399,7 +2662,7 @@ type EventFilter struct {
 
 func (x *EventFilter) Reset() {
 	*x = EventFilter{}
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2674,7 @@ func (x *EventFilter) String() string {
 func (*EventFilter) ProtoMessage() {}
 
 func (x *EventFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2687,7 @@ func (x *EventFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventFilter.ProtoReflect.Descriptor instead.
 func (*EventFilter) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EventFilter) GetJobs() []string {
@@ -2460,7 +2723,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2735,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2748,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GroupStatus) GetCounts() []*StateCount {
@@ -2539,7 +2802,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2551,7 +2814,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2564,7 +2827,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Event) GetType() string {
@@ -2694,7 +2957,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2969,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +2982,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ScheduleSpec) GetName() string {
@@ -2812,7 +3075,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +3087,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +3100,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Schedule) GetId() string {
@@ -2988,7 +3251,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3000,7 +3263,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3013,7 +3276,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
 }
 
 type ListSchedulesResponse struct {
@@ -3025,7 +3288,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3300,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3313,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -3229,7 +3492,26 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\"E\n" +
 	"\rTasksResponse\x124\n" +
-	"\x05tasks\x18\x01 \x03(\v2\x1e.batchhost.control.v1.TaskInfoR\x05tasks\"a\n" +
+	"\x05tasks\x18\x01 \x03(\v2\x1e.batchhost.control.v1.TaskInfoR\x05tasks\"\xa2\x01\n" +
+	"\n" +
+	"PluginInfo\x12\x16\n" +
+	"\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12\x14\n" +
+	"\x05tasks\x18\x04 \x03(\tR\x05tasks\x12\x1c\n" +
+	"\tprocesses\x18\x05 \x01(\x05R\tprocesses\x12\x1a\n" +
+	"\bretiring\x18\x06 \x01(\x05R\bretiring\"M\n" +
+	"\x0fPluginsResponse\x12:\n" +
+	"\aplugins\x18\x01 \x03(\v2 .batchhost.control.v1.PluginInfoR\aplugins\"v\n" +
+	"\fPluginChange\x122\n" +
+	"\x03old\x18\x01 \x01(\v2 .batchhost.control.v1.PluginInfoR\x03old\x122\n" +
+	"\x03new\x18\x02 \x01(\v2 .batchhost.control.v1.PluginInfoR\x03new\"\x83\x02\n" +
+	"\x15ReloadPluginsResponse\x126\n" +
+	"\x05added\x18\x01 \x03(\v2 .batchhost.control.v1.PluginInfoR\x05added\x12:\n" +
+	"\aremoved\x18\x02 \x03(\v2 .batchhost.control.v1.PluginInfoR\aremoved\x12<\n" +
+	"\achanged\x18\x03 \x03(\v2\".batchhost.control.v1.PluginChangeR\achanged\x12\x1c\n" +
+	"\tunchanged\x18\x04 \x03(\tR\tunchanged\x12\x1a\n" +
+	"\bproblems\x18\x05 \x03(\tR\bproblems\"a\n" +
 	"\rPriorityCount\x12:\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf8\x01\n" +
@@ -3337,7 +3619,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x0eScheduleMissed\x12\x1f\n" +
 	"\x1bSCHEDULE_MISSED_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SCHEDULE_MISSED_SKIP\x10\x01\x12\x18\n" +
-	"\x14SCHEDULE_MISSED_NONE\x10\x022\xba\x16\n" +
+	"\x14SCHEDULE_MISSED_NONE\x10\x022\xe4\x17\n" +
 	"\aControl\x12S\n" +
 	"\x06Submit\x12#.batchhost.control.v1.SubmitRequest\x1a$.batchhost.control.v1.SubmitResponse\x12_\n" +
 	"\n" +
@@ -3370,7 +3652,9 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x05Stats\x12\x1b.batchhost.control.v1.Empty\x1a\x1f.batchhost.control.v1.HostStats\x12O\n" +
 	"\bProblems\x12\x1b.batchhost.control.v1.Empty\x1a&.batchhost.control.v1.ProblemsResponse\x12I\n" +
 	"\rPauseDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12J\n" +
-	"\x0eResumeDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12I\n" +
+	"\x0eResumeDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12M\n" +
+	"\aPlugins\x12\x1b.batchhost.control.v1.Empty\x1a%.batchhost.control.v1.PluginsResponse\x12Y\n" +
+	"\rReloadPlugins\x12\x1b.batchhost.control.v1.Empty\x1a+.batchhost.control.v1.ReloadPluginsResponse\x12I\n" +
 	"\x05Watch\x12!.batchhost.control.v1.EventFilter\x1a\x1b.batchhost.control.v1.Event0\x01\x12V\n" +
 	"\x0eCreateSchedule\x12\".batchhost.control.v1.ScheduleSpec\x1a .batchhost.control.v1.IDResponse\x12N\n" +
 	"\vGetSchedule\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1e.batchhost.control.v1.Schedule\x12h\n" +
@@ -3393,7 +3677,7 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 }
 
 var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
@@ -3429,166 +3713,180 @@ var file_controlpb_control_proto_goTypes = []any{
 	(*ListGroupsResponse)(nil),     // 31: batchhost.control.v1.ListGroupsResponse
 	(*TaskInfo)(nil),               // 32: batchhost.control.v1.TaskInfo
 	(*TasksResponse)(nil),          // 33: batchhost.control.v1.TasksResponse
-	(*PriorityCount)(nil),          // 34: batchhost.control.v1.PriorityCount
-	(*HostStats)(nil),              // 35: batchhost.control.v1.HostStats
-	(*ProblemsResponse)(nil),       // 36: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 37: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 38: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 39: batchhost.control.v1.Event
-	(*ScheduleSpec)(nil),           // 40: batchhost.control.v1.ScheduleSpec
-	(*Schedule)(nil),               // 41: batchhost.control.v1.Schedule
-	(*ListSchedulesRequest)(nil),   // 42: batchhost.control.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),  // 43: batchhost.control.v1.ListSchedulesResponse
-	nil,                            // 44: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 45: batchhost.control.v1.Job.LabelsEntry
-	nil,                            // 46: batchhost.control.v1.Schedule.LabelsEntry
-	(*durationpb.Duration)(nil),    // 47: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 48: google.protobuf.Timestamp
+	(*PluginInfo)(nil),             // 34: batchhost.control.v1.PluginInfo
+	(*PluginsResponse)(nil),        // 35: batchhost.control.v1.PluginsResponse
+	(*PluginChange)(nil),           // 36: batchhost.control.v1.PluginChange
+	(*ReloadPluginsResponse)(nil),  // 37: batchhost.control.v1.ReloadPluginsResponse
+	(*PriorityCount)(nil),          // 38: batchhost.control.v1.PriorityCount
+	(*HostStats)(nil),              // 39: batchhost.control.v1.HostStats
+	(*ProblemsResponse)(nil),       // 40: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 41: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 42: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 43: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 44: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 45: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 46: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 47: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 48: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 49: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 50: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 51: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 52: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
 	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	47,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	47,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	51,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	51,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
 	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
 	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	47,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	47,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	48,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	47,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	44,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	51,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	51,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	52,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	51,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	48,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
 	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
 	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
 	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
 	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	48,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	48,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	52,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	52,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
 	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
 	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
 	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
 	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
 	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	45,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	49,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
 	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	47,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	48,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	48,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	48,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	48,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	48,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	51,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	52,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	52,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	52,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	52,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	52,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
 	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
 	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
 	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
 	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
-	48,  // 33: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	52,  // 33: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
 	0,   // 34: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	48,  // 35: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	52,  // 35: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
 	28,  // 36: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	48,  // 37: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	52,  // 37: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
 	29,  // 38: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
 	32,  // 39: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
-	1,   // 40: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
-	28,  // 41: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
-	34,  // 42: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	28,  // 43: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	48,  // 44: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 45: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 46: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 47: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	25,  // 48: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 49: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	38,  // 50: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 51: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 52: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 53: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	47,  // 54: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 55: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	46,  // 56: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 57: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 58: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	47,  // 59: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	48,  // 60: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	48,  // 61: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	48,  // 62: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 63: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	47,  // 64: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	41,  // 65: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 66: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 67: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 68: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 69: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 70: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 71: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 72: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 73: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 74: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 75: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 76: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 77: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 78: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	24,  // 79: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	26,  // 80: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	27,  // 81: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 82: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	30,  // 83: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 84: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 85: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 86: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 87: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 88: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 89: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 90: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 91: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 92: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 93: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	37,  // 94: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	40,  // 95: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 96: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	42,  // 97: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 98: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 99: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 100: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 101: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 102: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 103: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 104: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 105: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 106: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 107: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 108: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 109: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	23,  // 110: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 111: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 112: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 113: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 114: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	25,  // 115: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 116: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 117: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	29,  // 118: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	31,  // 119: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	29,  // 120: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 121: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 122: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 123: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 124: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	33,  // 125: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	35,  // 126: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	36,  // 127: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	5,   // 128: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 129: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	39,  // 130: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 131: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	41,  // 132: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	43,  // 133: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 134: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 135: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 136: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 137: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	102, // [102:138] is the sub-list for method output_type
-	66,  // [66:102] is the sub-list for method input_type
-	66,  // [66:66] is the sub-list for extension type_name
-	66,  // [66:66] is the sub-list for extension extendee
-	0,   // [0:66] is the sub-list for field type_name
+	34,  // 40: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
+	34,  // 41: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
+	34,  // 42: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
+	34,  // 43: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
+	34,  // 44: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
+	36,  // 45: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
+	1,   // 46: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
+	28,  // 47: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
+	38,  // 48: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
+	28,  // 49: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	52,  // 50: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 51: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 52: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 53: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	25,  // 54: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 55: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	42,  // 56: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 57: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 58: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 59: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	51,  // 60: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 61: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	50,  // 62: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 63: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 64: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	51,  // 65: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	52,  // 66: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	52,  // 67: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	52,  // 68: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 69: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	51,  // 70: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	45,  // 71: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 72: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 73: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 74: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 75: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 76: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 77: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 78: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 79: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 80: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 81: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 82: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 83: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 84: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	24,  // 85: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	26,  // 86: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	27,  // 87: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 88: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	30,  // 89: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 90: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 91: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 92: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 93: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 94: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 95: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 96: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 97: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 98: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 99: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 100: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 101: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	41,  // 102: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	44,  // 103: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 104: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	46,  // 105: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 106: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 107: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 108: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 109: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 110: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 111: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 112: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 113: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 114: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 115: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 116: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 117: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	23,  // 118: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 119: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 120: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 121: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 122: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	25,  // 123: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 124: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 125: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	29,  // 126: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	31,  // 127: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	29,  // 128: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 129: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 130: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 131: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 132: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	33,  // 133: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	39,  // 134: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	40,  // 135: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	5,   // 136: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 137: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	35,  // 138: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	37,  // 139: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	43,  // 140: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 141: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	45,  // 142: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	47,  // 143: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 144: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 145: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 146: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 147: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	110, // [110:148] is the sub-list for method output_type
+	72,  // [72:110] is the sub-list for method input_type
+	72,  // [72:72] is the sub-list for extension type_name
+	72,  // [72:72] is the sub-list for extension extendee
+	0,   // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -3602,7 +3900,7 @@ func file_controlpb_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -63,6 +63,8 @@ const (
 	Control_Problems_FullMethodName        = "/batchhost.control.v1.Control/Problems"
 	Control_PauseDispatch_FullMethodName   = "/batchhost.control.v1.Control/PauseDispatch"
 	Control_ResumeDispatch_FullMethodName  = "/batchhost.control.v1.Control/ResumeDispatch"
+	Control_Plugins_FullMethodName         = "/batchhost.control.v1.Control/Plugins"
+	Control_ReloadPlugins_FullMethodName   = "/batchhost.control.v1.Control/ReloadPlugins"
 	Control_Watch_FullMethodName           = "/batchhost.control.v1.Control/Watch"
 	Control_CreateSchedule_FullMethodName  = "/batchhost.control.v1.Control/CreateSchedule"
 	Control_GetSchedule_FullMethodName     = "/batchhost.control.v1.Control/GetSchedule"
@@ -118,6 +120,12 @@ type ControlClient interface {
 	Problems(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ProblemsResponse, error)
 	PauseDispatch(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	ResumeDispatch(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// Plugins lists the loaded plugins with their processes.
+	Plugins(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*PluginsResponse, error)
+	// ReloadPlugins scans the plugin dir again: jobs starting from now on
+	// run on the new builds, running ones finish on the old processes, which
+	// then stop. It answers what changed.
+	ReloadPlugins(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ReloadPluginsResponse, error)
 	// Watch streams events matching the filter until the call ends. The
 	// server sends the response headers once the subscription is in place, so
 	// a client that waits for them misses no later event.
@@ -434,6 +442,26 @@ func (c *controlClient) ResumeDispatch(ctx context.Context, in *Empty, opts ...g
 	return out, nil
 }
 
+func (c *controlClient) Plugins(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*PluginsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PluginsResponse)
+	err := c.cc.Invoke(ctx, Control_Plugins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) ReloadPlugins(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ReloadPluginsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReloadPluginsResponse)
+	err := c.cc.Invoke(ctx, Control_ReloadPlugins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *controlClient) Watch(ctx context.Context, in *EventFilter, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Control_ServiceDesc.Streams[1], Control_Watch_FullMethodName, cOpts...)
@@ -568,6 +596,12 @@ type ControlServer interface {
 	Problems(context.Context, *Empty) (*ProblemsResponse, error)
 	PauseDispatch(context.Context, *Empty) (*Empty, error)
 	ResumeDispatch(context.Context, *Empty) (*Empty, error)
+	// Plugins lists the loaded plugins with their processes.
+	Plugins(context.Context, *Empty) (*PluginsResponse, error)
+	// ReloadPlugins scans the plugin dir again: jobs starting from now on
+	// run on the new builds, running ones finish on the old processes, which
+	// then stop. It answers what changed.
+	ReloadPlugins(context.Context, *Empty) (*ReloadPluginsResponse, error)
 	// Watch streams events matching the filter until the call ends. The
 	// server sends the response headers once the subscription is in place, so
 	// a client that waits for them misses no later event.
@@ -678,6 +712,12 @@ func (UnimplementedControlServer) PauseDispatch(context.Context, *Empty) (*Empty
 }
 func (UnimplementedControlServer) ResumeDispatch(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResumeDispatch not implemented")
+}
+func (UnimplementedControlServer) Plugins(context.Context, *Empty) (*PluginsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Plugins not implemented")
+}
+func (UnimplementedControlServer) ReloadPlugins(context.Context, *Empty) (*ReloadPluginsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReloadPlugins not implemented")
 }
 func (UnimplementedControlServer) Watch(*EventFilter, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
@@ -1221,6 +1261,42 @@ func _Control_ResumeDispatch_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_Plugins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Plugins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Plugins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Plugins(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_ReloadPlugins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).ReloadPlugins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_ReloadPlugins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).ReloadPlugins(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Control_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(EventFilter)
 	if err := stream.RecvMsg(m); err != nil {
@@ -1472,6 +1548,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResumeDispatch",
 			Handler:    _Control_ResumeDispatch_Handler,
+		},
+		{
+			MethodName: "Plugins",
+			Handler:    _Control_Plugins_Handler,
+		},
+		{
+			MethodName: "ReloadPlugins",
+			Handler:    _Control_ReloadPlugins_Handler,
 		},
 		{
 			MethodName: "CreateSchedule",

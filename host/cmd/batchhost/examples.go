@@ -48,6 +48,10 @@ var examples = map[string]string{
   batchhost tasks --json | jq -r '.[].name'`,
 	"stats":    `  batchhost stats --json | jq .counts.queued`,
 	"dispatch": `  batchhost dispatch pause && batchhost dispatch resume`,
+	"plugins": `  batchhost plugins
+  batchhost plugins --json | jq -r '.[] | "\(.plugin) \(.version) \(.processes)"'`,
+	"plugins reload": `  go build -o "$BATCHHOST/bin/plugins/batchhost-plugin-wordfreq" . && batchhost plugins reload
+  kill -HUP "$serve_pid"            # the same: SIGHUP to batchhost serve`,
 	"bench": `  batchhost bench                                   # 5 rounds of each measure
   batchhost bench --rounds 1 --jobs 2000            # a few seconds
   batchhost bench --no-sync --workers 16`,

@@ -26,6 +26,9 @@ var (
 	binDir string
 	// batchhostBin is the built CLI, for the tests that run it for real.
 	batchhostBin string
+	// swap1Bin and swap2Bin are versions 1.0.0 and 2.0.0 of a test
+	// plugin, for the reload tests.
+	swap1Bin, swap2Bin string
 )
 
 func TestMain(m *testing.M) {
@@ -43,6 +46,13 @@ func TestMain(m *testing.M) {
 		}
 		if err == nil {
 			_, err = testbin.Build(filepath.Join(binDir, "plugins"), "batchhost-plugin-chaos", testbin.Chaos)
+		}
+		const swap = "github.com/batchhost/batchhost/host/internal/runner/testdata/swapplugin"
+		if err == nil {
+			swap1Bin, err = testbin.BuildVersion(tmp, "swap-1", swap, "1.0.0")
+		}
+		if err == nil {
+			swap2Bin, err = testbin.BuildVersion(tmp, "swap-2", swap, "2.0.0")
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

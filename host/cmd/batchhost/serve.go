@@ -57,7 +57,8 @@ func (c *cli) serveCmd() *cobra.Command {
 control socket the other commands use. Logs go to stderr. SIGINT or SIGTERM
 stops gracefully: no new job starts, running jobs get --drain-timeout to
 finish, then they are interrupted and run again after the next start (a
-second signal cuts the drain short).
+second signal cuts the drain short). SIGHUP reloads the plugins from the
+plugin dir, as "batchhost plugins reload" does.
 
 With --http it also serves the web dashboard, Prometheus /metrics and
 /healthz, /readyz: on a loopback address as is, on any other address only
@@ -136,6 +137,12 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 }
 
 func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, log hclog.Logger, httpAddr string, webOpts *web.Options) error {
+	// SIGHUP reloads the plugins, as "batchhost plugins reload" does;
+	// caught from the start, so that one sent while the host starts
+	// reloads once it serves instead of killing it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	// The sockets first: refusing one (another daemon, another user's
 	// directory, a port in use) should not cost loading the plugins.
 	l, err := control.Listen(c.socket)
@@ -187,13 +194,21 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	var serveErr error
-	select {
-	case <-sigCtx.Done():
-	case <-srv.Done():
-		serveErr = srv.Err()
-		log.Error("control socket failed", "error", serveErr)
-	case serveErr = <-dashErr:
-		log.Error("dashboard listener failed", "error", serveErr)
+wait:
+	for {
+		select {
+		case <-hup:
+			reloadOnSignal(sigCtx, h, log)
+		case <-sigCtx.Done():
+			break wait
+		case <-srv.Done():
+			serveErr = srv.Err()
+			log.Error("control socket failed", "error", serveErr)
+			break wait
+		case serveErr = <-dashErr:
+			log.Error("dashboard listener failed", "error", serveErr)
+			break wait
+		}
 	}
 
 	log.Info("stopping: no new jobs start; running jobs may finish", "drain_timeout", drain)
@@ -260,4 +275,20 @@ func (c *cli) checkConfig(fs *pflag.FlagSet, cfg host.Config, given map[string]b
 		}
 	}
 	return usageErr(err)
+}
+
+// reloadOnSignal reloads the plugins for a SIGHUP and logs what changed
+// (the runner logs each plugin) and the problems found, each once.
+func reloadOnSignal(ctx context.Context, h *host.Host, log hclog.Logger) {
+	log.Info("SIGHUP: reloading plugins")
+	rep, err := h.ReloadPlugins(ctx)
+	if err != nil {
+		log.Error("plugin reload failed; the plugins loaded before stay", "error", err)
+		return
+	}
+	for _, p := range rep.Problems {
+		log.Warn(p.Error())
+	}
+	log.Info("plugins reloaded", "added", len(rep.Added), "removed", len(rep.Removed), "changed", len(rep.Changed),
+		"unchanged", len(rep.Unchanged), "tasks", len(h.Tasks()))
 }

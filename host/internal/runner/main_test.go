@@ -19,6 +19,10 @@ import (
 // plugin built with the SDK of the last protocol version 1 commit.
 var chaosBin, chaosV1Bin, bogusBin, freshBin, execBin string
 
+// swap1Bin and swap2Bin are two builds of the swap test plugin, versions
+// 1.0.0 and 2.0.0, for reload tests.
+var swap1Bin, swap2Bin string
+
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helperHost())
@@ -37,6 +41,12 @@ func TestMain(m *testing.M) {
 	}
 	if err == nil {
 		execBin, err = testbin.Build(tmp, "batchhost-plugin-exec", testbin.Exec)
+	}
+	if err == nil {
+		swap1Bin, err = testbin.BuildVersion(tmp, "swap-1", "./testdata/swapplugin", "1.0.0")
+	}
+	if err == nil {
+		swap2Bin, err = testbin.BuildVersion(tmp, "swap-2", "./testdata/swapplugin", "2.0.0")
 	}
 	if err == nil {
 		chaosV1Bin, err = testbin.BuildAtCommit(tmp, "batchhost-plugin-chaos-v1", "./plugins/chaos/cmd/batchhost-plugin-chaos", testbin.Protocol1Commit)

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,12 +30,17 @@ type TaskInfo struct {
 // guards the pool.
 type plugin struct {
 	name, version, path string
-	fresh               bool // a new process per attempt
+	id                  fileID     // the executable's identity when it was described
+	tasks               []TaskInfo // in the order the plugin lists them
+	fresh               bool       // a new process per attempt
 	memLimit            int64
-	idle                []*proc // warm, ready processes; the last is the warmest
-	waiting             []*Run  // attempts waiting for a process, oldest first
-	launching           int     // launches under way
-	live                int     // processes in Manager.procs
+	// retired: a reload replaced or removed the plugin. Its processes
+	// finish the attempts they run, then stop; it launches none.
+	retired   bool
+	idle      []*proc // warm, ready processes; the last is the warmest
+	waiting   []*Run  // attempts waiting for a process, oldest first
+	launching int     // launches under way
+	live      int     // processes in Manager.procs
 }
 
 // Manager owns the plugins of one host and their processes.
@@ -48,10 +54,17 @@ type Manager struct {
 	plugins  map[string]*plugin
 	tasks    map[string]TaskInfo
 	problems []error
-	procs    map[*proc]struct{} // every live process, idle or busy
-	closed   bool
-	runs     sync.WaitGroup // attempts not finished
-	stats    counters
+	// retired are plugins a reload replaced or removed whose processes
+	// still finish attempts; gone says why each task a reload took away
+	// is no longer offered.
+	retired []*plugin
+	gone    map[string]string
+	// reloading serializes Reloads.
+	reloading sync.Mutex
+	procs     map[*proc]struct{} // every live process, idle or busy
+	closed    bool
+	runs      sync.WaitGroup // attempts not finished
+	stats     counters
 	// bg counts the goroutines Close must wait for: launches, attempt
 	// channel readers, processes being stopped. Added to under mu while
 	// not closed.
@@ -81,7 +94,7 @@ func Open(cfg Config) (*Manager, error) {
 		c.Logger.Warn("killed processes that attempts of a host killed earlier left running", "processes", n)
 	}
 	m := &Manager{cfg: c, log: c.Logger, socketDir: sock, contain: contain, plugins: map[string]*plugin{},
-		tasks: map[string]TaskInfo{}, procs: map[*proc]struct{}{}}
+		tasks: map[string]TaskInfo{}, procs: map[*proc]struct{}{}, gone: map[string]string{}}
 	if err := m.discover(); err != nil {
 		contain.close()
 		os.RemoveAll(sock)
@@ -90,21 +103,51 @@ func Open(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// discover loads every batchhost-plugin-* executable, in name order, so
-// that which of two plugins claiming one name wins does not depend on the
-// file system.
+// discover loads every batchhost-plugin-* executable of the plugin dir.
 func (m *Manager) discover() error {
+	cands, problems, err := m.scan(nil)
+	if err != nil {
+		return err
+	}
+	l := m.build(cands, problems)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.plugins, m.tasks, m.problems = l.plugins, l.tasks, l.problems
+	for pl, p := range l.warm {
+		m.addProcLocked(pl, p)
+		m.idleLocked(pl, p)
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.plugins)) {
+		pl := l.plugins[name]
+		m.log.Info("plugin loaded", "plugin", name, "version", pl.version, "tasks", len(pl.tasks), "path", pl.path)
+	}
+	return nil
+}
+
+// candidate is a plugin executable found by scan.
+type candidate struct {
+	path string
+	id   fileID
+	keep *plugin // loaded from this very file already: not launched again
+	p    *proc   // the process launched to describe it
+	d    *pluginpb.DescribeResponse
+	err  error
+}
+
+// scan lists the batchhost-plugin-* executables of the plugin dir, in name
+// order, so that which of two plugins claiming one name wins does not
+// depend on the file system, with the problems of the files it cannot use.
+// It launches each (concurrently: the time is the slowest plugin's, not the
+// sum) and asks what it offers, except a file loaded already whose identity
+// loaded says is unchanged: that keeps its plugin. Only an unreadable
+// directory is an error.
+func (m *Manager) scan(loaded map[string]*plugin) ([]*candidate, []error, error) {
 	entries, err := os.ReadDir(m.cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("plugin dir %s: %w", m.cfg.Dir, err)
+		return nil, nil, fmt.Errorf("plugin dir %s: %w", m.cfg.Dir, err)
 	}
-	type found struct {
-		path string
-		p    *proc
-		d    *pluginpb.DescribeResponse
-		err  error
-	}
-	var cands []*found
+	var problems []error
+	var cands []*candidate
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), pluginrpc.BinaryPrefix) {
 			continue
@@ -113,50 +156,105 @@ func (m *Manager) discover() error {
 		info, err := os.Stat(path)
 		switch {
 		case err != nil:
-			m.problem(fmt.Errorf("plugin %s: %w", path, err))
+			problems = append(problems, fmt.Errorf("plugin %s: %w", path, err))
 			continue
 		case info.IsDir():
-			m.problem(fmt.Errorf("plugin %s: is a directory, not an executable", path))
+			problems = append(problems, fmt.Errorf("plugin %s: is a directory, not an executable", path))
 			continue
 		case info.Mode()&0o111 == 0:
-			m.problem(fmt.Errorf("plugin %s: not executable (chmod +x it)", path))
+			problems = append(problems, fmt.Errorf("plugin %s: not executable (chmod +x it)", path))
 			continue
 		}
 		if !m.cfg.InsecureDir {
 			if err := checkPluginTrust(path); err != nil {
-				m.problem(err)
+				problems = append(problems, err)
 				continue
 			}
 		}
-		cands = append(cands, &found{path: path})
+		c := &candidate{path: path, id: fileIDOf(info)}
+		if pl := loaded[path]; pl != nil && pl.id == c.id {
+			c.keep = pl
+		}
+		cands = append(cands, c)
 	}
-	// Launch them concurrently: start-up time is the slowest plugin's, not
-	// the sum.
 	var wg sync.WaitGroup
-	for _, f := range cands {
-		wg.Go(func() {
-			f.p, f.d, f.err = m.describe(f.path)
-		})
+	for _, c := range cands {
+		if c.keep == nil {
+			wg.Go(func() { c.p, c.d, c.err = m.describe(c.path) })
+		}
 	}
 	wg.Wait()
-	if len(cands) == 0 && len(m.problems) == 0 {
-		m.problem(fmt.Errorf("plugin dir %s holds no %s* executables, so no task can run: put plugins there, or point --plugin-dir (BATCHHOST_PLUGIN_DIR) at the directory that holds them", m.cfg.Dir, pluginrpc.BinaryPrefix))
+	if len(cands) == 0 && len(problems) == 0 {
+		problems = append(problems, fmt.Errorf("plugin dir %s holds no %s* executables, so no task can run: put plugins there, or point --plugin-dir (BATCHHOST_PLUGIN_DIR) at the directory that holds them", m.cfg.Dir, pluginrpc.BinaryPrefix))
 	}
-	for _, f := range cands {
-		if f.err != nil {
-			m.problem(fmt.Errorf("plugin %s: %v; remove it from the plugin dir, or rename it without the %s prefix", f.path, f.err, pluginrpc.BinaryPrefix))
+	return cands, problems, nil
+}
+
+// loadout is the plugins one scan found.
+type loadout struct {
+	plugins  map[string]*plugin
+	tasks    map[string]TaskInfo
+	problems []error
+	// warm are the describing processes that become their plugin's first
+	// warm process; the others have been stopped.
+	warm map[*plugin]*proc
+}
+
+// build turns a scan's candidates into plugins, in file order: a second
+// plugin of one name, and malformed descriptions, are problems. A
+// described process becomes its plugin's first warm process, unless the
+// plugin wants fresh processes, or a memory limit applies that was not set
+// at launch; the processes not kept are stopped in the background.
+func (m *Manager) build(cands []*candidate, problems []error) *loadout {
+	l := &loadout{plugins: map[string]*plugin{}, tasks: map[string]TaskInfo{}, problems: problems, warm: map[*plugin]*proc{}}
+	for _, c := range cands {
+		if c.keep != nil {
+			if other, dup := l.plugins[c.keep.name]; dup {
+				l.problems = append(l.problems, fmt.Errorf("plugin %s: name %q is already taken by %s; skipped", c.path, c.keep.name, other.path))
+				continue
+			}
+			l.add(c.keep)
 			continue
 		}
-		if err := m.register(f.path, f.p, f.d); err != nil {
-			f.p.stop(m.cfg.KillGrace)
-			m.problem(err)
+		if c.err != nil {
+			l.problems = append(l.problems, fmt.Errorf("plugin %s: %v; remove it from the plugin dir, or rename it without the %s prefix", c.path, c.err, pluginrpc.BinaryPrefix))
 			continue
 		}
-		if want := strings.TrimPrefix(filepath.Base(f.path), pluginrpc.BinaryPrefix); f.d.GetName() != want {
-			m.problem(fmt.Errorf("plugin %s calls itself %q, so its tasks are %s.*, not %s.*: rename the file %s%s, or change the plugin's name", f.path, f.d.GetName(), f.d.GetName(), want, pluginrpc.BinaryPrefix, f.d.GetName()))
+		pl, err := m.newPlugin(c.path, c.id, c.d)
+		if err == nil {
+			if other, dup := l.plugins[pl.name]; dup {
+				err = fmt.Errorf("plugin %s: name %q is already taken by %s; skipped", c.path, pl.name, other.path)
+			}
+		}
+		if err != nil {
+			m.stopBackground(c.p)
+			l.problems = append(l.problems, err)
+			continue
+		}
+		l.add(pl)
+		if !pl.fresh && pl.memLimit == 0 {
+			l.warm[pl] = c.p
+		} else {
+			m.stopBackground(c.p)
+		}
+		if want := strings.TrimPrefix(filepath.Base(c.path), pluginrpc.BinaryPrefix); pl.name != want {
+			l.problems = append(l.problems, fmt.Errorf("plugin %s calls itself %q, so its tasks are %s.*, not %s.*: rename the file %s%s, or change the plugin's name", c.path, pl.name, pl.name, want, pluginrpc.BinaryPrefix, pl.name))
 		}
 	}
-	return nil
+	return l
+}
+
+func (l *loadout) add(pl *plugin) {
+	l.plugins[pl.name] = pl
+	for _, ti := range pl.tasks {
+		l.tasks[ti.Name] = ti
+	}
+}
+
+// stopBackground stops a process no plugin keeps, on a goroutine Close
+// waits for.
+func (m *Manager) stopBackground(p *proc) {
+	m.bg.Go(func() { p.stop(m.cfg.KillGrace) })
 }
 
 // describe launches a plugin once and asks what it offers, all within
@@ -176,58 +274,31 @@ func (m *Manager) describe(path string) (*proc, *pluginpb.DescribeResponse, erro
 	return p, d, nil
 }
 
-// register records a described plugin, refusing a second plugin of the
-// same name and malformed descriptions. The described process becomes the
-// plugin's first warm process (unless it wants fresh processes, or a
-// memory limit applies that was not set at launch).
-func (m *Manager) register(path string, p *proc, d *pluginpb.DescribeResponse) error {
+// newPlugin makes the plugin a described file offers, refusing malformed
+// descriptions.
+func (m *Manager) newPlugin(path string, id fileID, d *pluginpb.DescribeResponse) (*plugin, error) {
 	name := d.GetName()
 	if name == "" || strings.ContainsAny(name, ". \t\n") {
-		return fmt.Errorf("plugin %s: invalid plugin name %q", path, name)
+		return nil, fmt.Errorf("plugin %s: invalid plugin name %q", path, name)
 	}
 	if len(d.GetTasks()) == 0 {
-		return fmt.Errorf("plugin %s: offers no tasks", path)
+		return nil, fmt.Errorf("plugin %s: offers no tasks", path)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if other, dup := m.plugins[name]; dup {
-		return fmt.Errorf("plugin %s: name %q is already taken by %s; skipped", path, name, other.path)
-	}
-	pl := &plugin{name: name, version: d.GetVersion(), path: path, fresh: d.GetFreshProcessPerAttempt(), memLimit: m.cfg.memoryLimit(name)}
+	pl := &plugin{name: name, version: d.GetVersion(), path: path, id: id, fresh: d.GetFreshProcessPerAttempt(), memLimit: m.cfg.memoryLimit(name)}
 	seen := map[string]bool{}
-	var infos []TaskInfo
 	for _, t := range d.GetTasks() {
 		if t.GetName() == "" || seen[t.GetName()] {
-			return fmt.Errorf("plugin %s: empty or duplicate task name %q", path, t.GetName())
+			return nil, fmt.Errorf("plugin %s: empty or duplicate task name %q", path, t.GetName())
 		}
 		seen[t.GetName()] = true
-		infos = append(infos, TaskInfo{Name: name + "." + t.GetName(), Plugin: name, Version: pl.version,
+		pl.tasks = append(pl.tasks, TaskInfo{Name: name + "." + t.GetName(), Plugin: name, Version: pl.version,
 			Description: t.GetDescription(), Path: path})
 	}
-	m.plugins[name] = pl
-	for _, ti := range infos {
-		m.tasks[ti.Name] = ti
-	}
-	if !pl.fresh && pl.memLimit == 0 {
-		m.addProcLocked(pl, p)
-		m.idleLocked(pl, p)
-	} else {
-		m.bg.Go(func() { p.stop(m.cfg.KillGrace) })
-	}
-	m.log.Info("plugin loaded", "plugin", name, "version", pl.version, "tasks", len(infos), "path", path)
-	return nil
+	return pl, nil
 }
 
-// problem records a problem with the plugin dir or one of its plugins.
-// It is not logged here: Problems hands it to the caller, which reports
-// it once (the daemon logs each; the dashboard shows them).
-func (m *Manager) problem(err error) {
-	m.mu.Lock()
-	m.problems = append(m.problems, err)
-	m.mu.Unlock()
-}
-
-// Problems lists the plugins that could not be loaded, each naming its
+// Problems lists the plugins that could not be loaded (at Open or at the
+// last Reload), each naming its
 // file, and warnings about the plugin dir (empty; a plugin whose name is
 // not its file's), each in one line that says the fix.
 func (m *Manager) Problems() []error {

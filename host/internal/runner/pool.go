@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/batchhost/batchhost/host/internal/errkind"
 )
 
 // The process pool of each plugin: warm processes waiting for an attempt
@@ -91,6 +93,13 @@ func (m *Manager) launched(pl *plugin, p *proc, err error) error {
 		}
 		return err
 	}
+	if pl.retired {
+		// Launched for a generation a reload replaced meanwhile: its
+		// attempts went to the new one.
+		m.mu.Unlock()
+		p.stop(m.cfg.KillGrace)
+		return nil
+	}
 	m.addProcLocked(pl, p)
 	if len(pl.waiting) > 0 {
 		r = pl.waiting[0]
@@ -113,6 +122,17 @@ func (m *Manager) requeue(r *Run) {
 		m.mu.Unlock()
 		r.startFailed(ErrClosed)
 		return
+	}
+	if r.pl.retired {
+		// A reload replaced the plugin meanwhile: the attempt goes to the
+		// new generation, if it still offers the task.
+		nw := m.plugins[r.pl.name]
+		if _, ok := m.tasks[r.a.Task]; !ok || nw == nil {
+			m.mu.Unlock()
+			r.finish(nil, &AttemptError{Kind: errkind.UnknownTask, Message: m.unknownTask(r.a.Task).Error()})
+			return
+		}
+		r.pl = nw
 	}
 	r.pl.waiting = slices.Insert(r.pl.waiting, 0, r)
 	m.launchForWaitersLocked(r.pl)
@@ -168,7 +188,8 @@ func (m *Manager) release(pl *plugin, p *proc) {
 		return
 	}
 	m.mu.Lock()
-	if m.closed || pl.fresh {
+	if m.closed || pl.fresh || pl.retired {
+		// A retired plugin's process has finished its last attempt.
 		m.removeProcLocked(p)
 		if !m.closed {
 			m.bg.Add(1)

@@ -138,7 +138,7 @@ func (m *Manager) Start(ctx context.Context, a Attempt, onEvent func(Event)) (*R
 	if _, known := m.tasks[a.Task]; !known || pl == nil {
 		m.mu.Unlock()
 		r.unwatch()
-		return nil, fmt.Errorf("%w %q", ErrUnknownTask, a.Task)
+		return nil, m.unknownTask(a.Task)
 	}
 	r.pl = pl
 	m.runs.Add(1)

@@ -57,13 +57,18 @@ func exitKind(exit string) string {
 }
 
 // PluginProcesses reports the live processes of each loaded plugin, idle or
-// busy; a plugin without any is present with 0.
+// busy, those of generations a reload replaced included; a plugin without
+// any is present with 0.
 func (m *Manager) PluginProcesses() map[string]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make(map[string]int, len(m.plugins))
 	for name, pl := range m.plugins {
 		out[name] = pl.live
+	}
+	m.pruneRetiredLocked()
+	for _, pl := range m.retired {
+		out[pl.name] += pl.live // finishing attempts after a reload
 	}
 	return out
 }
