@@ -91,9 +91,10 @@
 //   - Groups keep Size and Counts when members are pruned; Members no
 //     longer lists them. A group is deleted by Prune when it is done, has
 //     no member left and no schedule's template names it. A sequential
-//     group whose last member was pruned (a schedule kept the group) keeps
-//     it as Last: the next member records the edge to it in DependsOn and
-//     counts it as completed, and Dependents of the pruned job stays empty.
+//     group whose last member was pruned (the group stays while an earlier
+//     member is unfinished or a schedule names it) keeps it as Last: the
+//     next member records the edge to it in DependsOn and counts it as
+//     completed, and Dependents of the pruned job stays empty.
 //   - Fire: a job with dependencies sets the schedule's Waiting (a run
 //     queued behind an unfinished one); At zero is ErrInvalid; an insert
 //     error fails the firing and changes nothing.

@@ -54,14 +54,30 @@ func testHistory(e *env) {
 		budget = d
 	}
 	deadline := time.Now().Add(budget)
+	// cur is the seed of the history running; a failure outside the
+	// comparisons (a helper's Fatal, a panic) still names it.
+	cur, named := seed, false
+	e.t.Cleanup(func() {
+		if e.t.Failed() && !named {
+			e.t.Logf("the random history that failed: replay it with %s=%d %s=0", SeedEnv, cur, BudgetEnv)
+		}
+	})
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "the random history panicked: replay it with %s=%d %s=0\n", SeedEnv, cur, BudgetEnv)
+			panic(r)
+		}
+	}()
 	n := 0
 	for ; n == 0 || time.Now().Before(deadline); n++ {
 		s := e.s
 		if n > 0 {
 			s = e.h.Open(e.t)
 		}
-		h := newHistory(e, s, seed+uint64(n))
+		cur = seed + uint64(n)
+		h := newHistory(e, s, cur)
 		if err := h.run(historySteps); err != nil {
+			named = true
 			e.t.Fatalf("random history failed: %v\nreplay it with: %s=%d %s=0 go test -run '%s' ...\nthe steps before it:\n%s",
 				err, SeedEnv, seed+uint64(n), BudgetEnv, e.t.Name(), strings.Join(h.log, "\n"))
 		}

@@ -101,8 +101,9 @@ func testPruneGroups(e *env) {
 	}
 }
 
-// testPruneSequentialLast: a sequential group outlives its members when a
-// schedule adds its runs to it, so its last member may be pruned. The
+// testPruneSequentialLast: a sequential group's last member may be
+// pruned while the group stays (an earlier member is unfinished, or, as
+// here, a schedule adds its runs to the group). The
 // next member, by AddToGroup or Insert, still records the edge to it (a
 // pruned dependency counts as completed: it is placed at once, even after
 // a failure), while Dependents of the pruned member stays empty, as of
