@@ -19,6 +19,9 @@ type Config struct {
 	// PoolSize is the most connections the store opens, besides the one
 	// that listens for notifications. Defaults to 8.
 	PoolSize int
+	// IdleTimeout closes a pooled connection unused this long. Defaults
+	// to 5m.
+	IdleTimeout time.Duration
 	// StatementTimeout bounds each statement on the server. Defaults to
 	// 30s.
 	StatementTimeout time.Duration
@@ -39,6 +42,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PoolSize <= 0 {
 		c.PoolSize = 8
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 5 * time.Minute
 	}
 	if c.StatementTimeout <= 0 {
 		c.StatementTimeout = 30 * time.Second

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,86 +95,168 @@ func (s *Store) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 	return out, err
 }
 
-// finish applies a batch of finishes: the attempts' rows are locked in
-// one statement (in id order, as every multi-row lock of the store is
-// taken), each finish whose guard holds is applied, then the cascade of
-// all of them is settled, stamped with the batch's latest end.
+// finish applies a batch of finishes, then settles the cascade of all
+// of them, stamped with the batch's latest end. The finishes are applied
+// by finishSQL, one statement for the batch; a batch naming one job
+// more than once is applied in rounds (the first finish of each job,
+// then the second...), so that each finish meets the guard its
+// predecessor left, as if applied one by one.
 func (w *wtx) finish(fs []backend.Finish) error {
-	ids := make([]string, len(fs))
-	for i, f := range fs {
-		ids[i] = f.ID
-	}
-	js, err := queryJobs(w.ctx, w.tx, "SELECT "+jobCols+` FROM jobs j WHERE j.id = ANY($1)
-		AND (j.state = 'running' OR (j.state = 'paused' AND j.paused_from = 'running')) ORDER BY j.id FOR UPDATE`, ids)
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]*model.Job, len(js))
-	for _, j := range js {
-		byID[j.ID] = j
-	}
 	var last time.Time
-	for _, f := range fs {
+	round := make([]int, len(fs))
+	seen := map[string]int{}
+	rounds := 0
+	for i, f := range fs {
 		if f.At.After(last) {
 			last = f.At
 		}
-		j := byID[f.ID]
-		if j == nil || !runs(j) || j.Owner != f.Owner || j.Attempt != f.Attempt {
-			w.c.skipped = append(w.c.skipped, f.ID)
+		round[i] = seen[f.ID]
+		seen[f.ID]++
+		rounds = max(rounds, round[i]+1)
+	}
+	ended := make([]*ended, len(fs))
+	for r := range rounds {
+		var idx []int
+		for i := range fs {
+			if round[i] == r {
+				idx = append(idx, i)
+			}
+		}
+		if err := w.finishRound(fs, idx, ended); err != nil {
+			return err
+		}
+	}
+	for i, e := range ended {
+		if e == nil {
+			w.c.skipped = append(w.c.skipped, fs[i].ID)
 			continue
 		}
-		if err := w.end(j, f); err != nil {
-			return err
+		if !slices.Contains(w.c.jobs, e.id) {
+			w.c.jobs = append(w.c.jobs, e.id)
+		}
+		w.c.group(e.group)
+		switch {
+		case model.State(e.outcome).Terminal():
+			w.c.cascade = append(w.c.cascade, e.id)
+		case e.state == string(model.Queued):
+			w.notify = true
 		}
 	}
 	return w.settle(last)
 }
 
-// end applies one finish to its job.
-func (w *wtx) end(j *model.Job, f backend.Finish) error {
-	if n := len(j.Attempts); n > 0 && j.Attempts[n-1].Attempt == j.Attempt {
-		j.Attempts[n-1].FinishedAt = f.At
-		j.Attempts[n-1].Error = cloneErr(f.Error)
-	}
-	if f.Progress != nil {
-		j.Progress = *f.Progress
-	}
-	state := f.State
-	if j.CancelRequested && (state == model.Queued || state == model.Failed) {
-		// The cancel was asked before this end was committed: it wins
-		// over a retry or a failure, as it would have on the host.
-		state = model.Canceled
-	}
-	requested := j.CancelRequested && j.Error != nil
-	j.CancelRequested = false
-	j.Owner = ""
-	switch state {
-	case model.Completed:
-		// A completed job is done: its progress is whole, whatever the
-		// task last said.
-		j.Progress.Fraction = 1
-		j.Result = f.Result
-		j.Error = nil
-		return w.setState(j, model.Completed, f.At)
-	case model.Failed:
-		j.Error = cloneErr(f.Error)
-		return w.setState(j, model.Failed, f.At)
-	case model.Canceled:
-		if !requested {
-			j.Error = cloneErr(f.Error)
+// ended is what finishSQL did to one job.
+type ended struct {
+	id, group      string
+	state, outcome string // the job's new state; the attempt's outcome
+}
+
+// finishSQL applies a batch of finishes (given as arrays, one entry per
+// finish, no job twice) in one statement. g locks, in id order, the jobs
+// whose guard holds (running or paused while running, this owner, this
+// attempt) and decides each outcome: a cancel requested before the
+// finish wins over a retry or a failure. A retry of a job paused while
+// running stays paused (resume queues it); any other retry is queued,
+// taking the next ready orders in the batch's order (seq). The last
+// attempt record is closed with the end and its error.
+const finishSQL = `
+WITH f AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::int[]) AS f(id, owner, attempt, state, retry_at, result, error, at, progress, ord)
+),
+g AS MATERIALIZED (
+	SELECT j.id, f.ord,
+		CASE WHEN j.cancel_requested AND f.state IN ('queued', 'failed') THEN 'canceled' ELSE f.state END AS outcome,
+		j.state = 'paused' AS paused
+	FROM jobs j JOIN f ON f.id = j.id
+	WHERE j.owner = f.owner AND j.attempt = f.attempt
+		AND (j.state = 'running' OR (j.state = 'paused' AND j.paused_from = 'running'))
+	ORDER BY j.id FOR UPDATE OF j
+),
+o AS (
+	SELECT g.*, g.outcome = 'queued' AND NOT g.paused AS requeued, g.outcome = 'queued' AND g.paused AS stays_paused FROM g
+),
+seq AS (
+	SELECT x.id, nextval('job_ready_seq') AS seq FROM (SELECT id FROM o WHERE requeued ORDER BY ord) x
+)
+UPDATE jobs j SET
+	state = CASE WHEN o.stays_paused THEN 'paused' ELSE o.outcome END,
+	paused_from = CASE WHEN o.stays_paused THEN 'queued' END,
+	owner = NULL,
+	cancel_requested = false,
+	result = CASE WHEN o.outcome = 'completed' THEN f.result::jsonb ELSE j.result END,
+	error = CASE o.outcome
+		WHEN 'completed' THEN NULL
+		WHEN 'canceled' THEN CASE WHEN j.cancel_requested AND j.error IS NOT NULL THEN j.error ELSE f.error::jsonb END
+		ELSE f.error::jsonb END,
+	progress = CASE WHEN o.outcome = 'completed'
+		THEN jsonb_set(coalesce(f.progress::jsonb, j.progress, '{}'), '{fraction}', '1')
+		ELSE coalesce(f.progress::jsonb, j.progress) END,
+	run_at = CASE WHEN o.outcome = 'queued' THEN f.retry_at::timestamptz ELSE j.run_at END,
+	queued_at = CASE WHEN o.requeued THEN f.at::timestamptz ELSE j.queued_at END,
+	finished_at = CASE WHEN o.outcome IN ('completed', 'failed', 'canceled') THEN f.at::timestamptz END,
+	ready_seq = coalesce(s.seq, j.ready_seq),
+	attempts = CASE WHEN (j.attempts->-1->>'attempt')::int = j.attempt
+		THEN jsonb_set(j.attempts, ARRAY[(jsonb_array_length(j.attempts) - 1)::text],
+			((j.attempts->-1) - 'error' - 'finished_at') || jsonb_build_object('finished_at', f.at)
+				|| CASE WHEN f.error IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', f.error::jsonb) END)
+		ELSE j.attempts END
+FROM o JOIN f ON f.ord = o.ord LEFT JOIN seq s ON s.id = o.id
+WHERE j.id = o.id
+RETURNING j.id, coalesce(j.group_id, ''), j.state, o.outcome, o.ord`
+
+// finishRound applies the finishes fs[idx...] (no job twice) and records
+// in out, by index, what each did.
+func (w *wtx) finishRound(fs []backend.Finish, idx []int, out []*ended) error {
+	n := len(idx)
+	var (
+		ids, owners, states, ats = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		retryAt, results, errs   = make([]*string, n), make([]*string, n), make([]*string, n)
+		progress                 = make([]*string, n)
+		attempts, ords           = make([]int32, n), make([]int32, n)
+	)
+	for k, i := range idx {
+		f := fs[i]
+		ids[k], owners[k], states[k], attempts[k], ords[k] = f.ID, f.Owner, string(f.State), int32(f.Attempt), int32(i)
+		ats[k] = f.At.UTC().Format(time.RFC3339Nano)
+		if !f.RetryAt.IsZero() {
+			retryAt[k] = ptr(f.RetryAt.UTC().Format(time.RFC3339Nano))
 		}
-		return w.setState(j, model.Canceled, f.At)
+		if len(f.Result) > 0 {
+			results[k] = ptr(string(f.Result))
+		}
+		if f.Error != nil {
+			errs[k] = jsonText(f.Error)
+		}
+		if f.Progress != nil {
+			progress[k] = jsonText(f.Progress)
+		}
 	}
-	// A retry.
-	j.Error = cloneErr(f.Error)
-	j.RunAt = f.RetryAt
-	if j.State == model.Paused {
-		// Paused while running: the next attempt waits for resume.
-		j.PausedFrom = model.Queued
-		w.c.job(j)
-		return w.save(j, false)
+	rows, err := w.tx.Query(w.ctx, finishSQL, ids, owners, attempts, states, retryAt, results, errs, ats, progress, ords)
+	if err != nil {
+		return err
 	}
-	return w.setState(j, model.Queued, f.At)
+	defer rows.Close()
+	for rows.Next() {
+		var e ended
+		var ord int32
+		if err := rows.Scan(&e.id, &e.group, &e.state, &e.outcome, &ord); err != nil {
+			return err
+		}
+		out[ord] = &e
+	}
+	return rows.Err()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// jsonText encodes v as JSON text, for a text[] parameter cast to jsonb.
+func jsonText(v any) *string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return ptr(string(b))
 }
 
 func cloneErr(e *model.JobError) *model.JobError {

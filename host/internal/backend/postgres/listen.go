@@ -10,9 +10,9 @@ import (
 // listen holds a connection of its own LISTENing on the schema's channel
 // and signals Changed on each notification, so that another host's
 // commit wakes this one. It reports on ready whether the first LISTEN
-// took; after that a lost connection is redialled (every notification
-// missed meanwhile is covered by one signal after the redial: the engine
-// then looks at the store itself).
+// took; after that (or after a first failure) a lost connection is
+// redialled, and every notification missed meanwhile is covered by one
+// signal after the redial: the engine then looks at the store itself.
 func (s *Store) listen(ctx context.Context, ready chan<- error) {
 	defer s.wg.Done()
 	first := true
@@ -24,12 +24,6 @@ func (s *Store) listen(ctx context.Context, ready chan<- error) {
 		if first {
 			first = false
 			ready <- err
-			if err != nil {
-				if conn != nil {
-					conn.Close(context.Background())
-				}
-				return
-			}
 		} else if err == nil {
 			s.signal()
 		}

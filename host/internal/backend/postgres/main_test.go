@@ -126,7 +126,10 @@ var schemaCounter atomic.Int64
 // u.
 func freshConfig(t testing.TB, u string) Config {
 	t.Helper()
-	cfg := Config{URL: u, Schema: fmt.Sprintf("s%d", schemaCounter.Add(1)), PoolSize: 4}
+	// Small pools whose idle connections close soon: the random history
+	// opens a store per history and leaves each open until the test
+	// ends.
+	cfg := Config{URL: u, Schema: fmt.Sprintf("s%d", schemaCounter.Add(1)), PoolSize: 4, IdleTimeout: 2 * time.Second}
 	if _, err := Migrate(context.Background(), cfg, MigrateUp); err != nil {
 		t.Fatalf("migrate up: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,16 +22,20 @@ type Store struct {
 	pool    *pgxpool.Pool
 	changed chan struct{}
 	closed  atomic.Bool
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	// listening starts the listener at the first call of Changed: a
+	// store nobody waits on (a CLI's, a test's) holds no connection
+	// for it.
+	listening sync.Once
+	lctx      context.Context
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 var _ backend.Store = (*Store)(nil)
 
 // Open connects to the database cfg names and checks its schema: a
 // schema older than this build's is refused (run `batchhost migrate up`,
-// or set cfg.Migrate), one newer too. It starts listening for other
-// hosts' notifications before it returns.
+// or set cfg.Migrate), one newer too.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -47,6 +52,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	setParams(pc.ConnConfig.RuntimeParams, cfg)
 	pc.MaxConns = int32(cfg.PoolSize)
+	pc.MaxConnIdleTime = cfg.IdleTimeout
+	pc.HealthCheckPeriod = min(cfg.IdleTimeout/2, time.Minute)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -56,17 +63,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, pool: pool, changed: make(chan struct{}, 1)}
-	lctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	ready := make(chan error, 1)
-	s.wg.Add(1)
-	go s.listen(lctx, ready)
-	if err := <-ready; err != nil {
-		stop()
-		s.wg.Wait()
-		pool.Close()
-		return nil, err
-	}
+	s.lctx, s.stop = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -96,8 +93,22 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
 
 // Changed is signalled after a commit, by this store or by another host
 // on the same schema, that made work claimable or asked something of a
-// running attempt.
-func (s *Store) Changed() <-chan struct{} { return s.changed }
+// running attempt. The first call starts listening for the other hosts'
+// notifications on a connection of its own, and returns when the
+// listener is in place (or its first attempt failed: it keeps trying,
+// and signals once when it is in place).
+func (s *Store) Changed() <-chan struct{} {
+	s.listening.Do(func() {
+		if s.closed.Load() {
+			return
+		}
+		ready := make(chan error, 1)
+		s.wg.Add(1)
+		go s.listen(s.lctx, ready)
+		<-ready
+	})
+	return s.changed
+}
 
 func (s *Store) signal() {
 	select {
