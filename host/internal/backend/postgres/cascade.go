@@ -52,21 +52,31 @@ func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, error) {
 	return r.Cancel, r.Unfinished > 0, nil
 }
 
-// enqueue places a job entering the queue (inserted, submitted, resumed,
+// enqueue places a job entering the queue (submitted, resumed,
 // retried): canceled if a dependency ended badly under the cancel policy,
 // waiting while one is unfinished, else queued.
 func (w *wtx) enqueue(j *model.Job, now time.Time) error {
+	to, err := w.placement(j)
+	if err != nil {
+		return err
+	}
+	return w.setState(j, to, now)
+}
+
+// placement is where a job entering the queue belongs; a job to cancel
+// has its error set.
+func (w *wtx) placement(j *model.Job) (model.State, error) {
 	cancel, pending, err := w.readiness(j)
 	switch {
 	case err != nil:
-		return err
+		return "", err
 	case cancel != nil:
 		j.Error = cancel
-		return w.setState(j, model.Canceled, now)
+		return model.Canceled, nil
 	case pending:
-		return w.setState(j, model.Waiting, now)
+		return model.Waiting, nil
 	}
-	return w.setState(j, model.Queued, now)
+	return model.Queued, nil
 }
 
 // cancel ends an unfinished job with why; a running attempt is asked to
@@ -89,37 +99,75 @@ func (w *wtx) cancel(j *model.Job, why *model.JobError, now time.Time) error {
 // settle resolves the cascade breadth first, in this transaction: each
 // finished job's unfinished dependents (in id order) are canceled or
 // released, then a failed member of a cancel-on-failure group cancels
-// the group's other unfinished members (in add order).
+// the group's other unfinished members (in add order). Each wave of
+// finished jobs is looked at in one query, so that the common end (no
+// dependent waits, no group to cancel) costs no statement of its own.
 func (w *wtx) settle(now time.Time) error {
 	for len(w.c.cascade) > 0 {
-		id := w.c.cascade[0]
-		w.c.cascade = w.c.cascade[1:]
-		var st, group string
-		var cof bool
-		err := w.tx.QueryRow(w.ctx, `SELECT j.state, coalesce(j.group_id, ''), coalesce(g.cancel_on_failure, false)
-			FROM jobs j LEFT JOIN groups g ON g.id = j.group_id WHERE j.id = $1`, id).Scan(&st, &group, &cof)
+		wave := w.c.cascade
+		w.c.cascade = nil
+		rows, err := w.tx.Query(w.ctx, `SELECT j.id, j.state, coalesce(j.group_id, ''),
+				coalesce(g.cancel_on_failure, false) AND j.state = 'failed',
+				EXISTS (SELECT 1 FROM deps e JOIN jobs d ON d.id = e.job_id
+					WHERE e.dep_id = j.id AND d.state NOT IN `+terminalStates+` AND d.state <> 'created')
+			FROM jobs j LEFT JOIN groups g ON g.id = j.group_id WHERE j.id = ANY($1)`, wave)
 		if err != nil {
-			return fmt.Errorf("cascade from %s: %w", id, err)
-		}
-		state := model.State(st)
-		if !state.Terminal() {
-			continue
-		}
-		if err := w.settleDependents(id, state, now); err != nil {
 			return err
 		}
-		if cof && state == model.Failed {
-			members, err := queryJobs(w.ctx, w.tx, "SELECT "+jobCols+` FROM jobs j
-				WHERE j.group_id = $1 AND j.state NOT IN `+terminalStates+` ORDER BY j.group_pos FOR UPDATE`, group)
-			if err != nil {
+		type finished struct {
+			state        model.State
+			group        string
+			cancelsGroup bool
+			dependents   bool
+		}
+		info := map[string]finished{}
+		for rows.Next() {
+			var id, st string
+			var f finished
+			if err := rows.Scan(&id, &st, &f.group, &f.cancelsGroup, &f.dependents); err != nil {
+				rows.Close()
 				return err
 			}
-			for _, m := range members {
-				why := &model.JobError{Kind: errkind.Canceled, Message: fmt.Sprintf("canceled: group member %s failed", id)}
-				if err := w.cancel(m, why, now); err != nil {
+			f.state = model.State(st)
+			info[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range wave {
+			f, ok := info[id]
+			if !ok || !f.state.Terminal() {
+				continue
+			}
+			if f.dependents {
+				if err := w.settleDependents(id, f.state, now); err != nil {
 					return err
 				}
 			}
+			if f.cancelsGroup {
+				if err := w.cancelGroup(f.group, id, now); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// cancelGroup cancels, in add order, the unfinished members of a
+// cancel-on-failure group whose member failed failed (a running one is
+// asked to stop).
+func (w *wtx) cancelGroup(group, failed string, now time.Time) error {
+	members, err := queryJobs(w.ctx, w.tx, "SELECT "+jobCols+` FROM jobs j
+		WHERE j.group_id = $1 AND j.state NOT IN `+terminalStates+` ORDER BY j.group_pos FOR UPDATE`, group)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		why := &model.JobError{Kind: errkind.Canceled, Message: fmt.Sprintf("canceled: group member %s failed", failed)}
+		if err := w.cancel(m, why, now); err != nil {
+			return err
 		}
 	}
 	return nil

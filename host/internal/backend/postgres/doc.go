@@ -9,8 +9,17 @@
 //
 // # Caveats
 //
-// Group counts are counted from the jobs table when a group is read, not
-// kept in the group's row, so that completions do not queue behind one
-// another on a hot row; a group's FinishedAt is its last member's.
-// Times are kept to the microsecond, as PostgreSQL keeps them.
+//   - Group counts are counted from the jobs table when a group is read,
+//     not kept in the group's row, so that completions do not queue
+//     behind one another on a hot row. The row is written only when the
+//     group becomes done or is reopened; when two hosts finish a group's
+//     last members at once neither sees it done, and its FinishedAt is
+//     then its last member's.
+//   - Transactions that lock the same rows in different orders (a
+//     cascade reaching a job a request holds) can deadlock; the server
+//     aborts one and the store runs it again from the start.
+//   - A claim locks, per task, up to its quota of rows in claim order and
+//     updates those within the limit; the others stay locked (skipped by
+//     other claimers) until it commits.
+//   - Times are kept to the microsecond, as PostgreSQL keeps them.
 package postgres

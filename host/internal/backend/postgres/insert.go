@@ -133,18 +133,11 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool) (id string, exi
 			return "", false, err
 		}
 	}
-	var exists bool
-	if err := w.tx.QueryRow(w.ctx, "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)", in.ID).Scan(&exists); err != nil {
-		return "", false, err
-	}
-	if exists {
-		return "", false, conflict("job %s already exists", in.ID)
-	}
-	if err := w.depsStored(in.ID, in.DependsOn); err != nil {
+	if err := w.fresh(in); err != nil {
 		return "", false, err
 	}
 	j := in.Clone()
-	j.State, j.QueuedAt, j.FinishedAt, j.PausedFrom = model.Created, time.Time{}, time.Time{}, ""
+	j.State, j.QueuedAt, j.FinishedAt, j.PausedFrom = "", time.Time{}, time.Time{}, ""
 	pos := 0
 	if j.Group != "" {
 		h, err := w.lockGroup(j.Group)
@@ -158,16 +151,44 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool) (id string, exi
 			return "", false, err
 		}
 	}
-	if err := w.insertRow(j, pos); err != nil {
+	to := model.Created
+	if !hold {
+		if to, err = w.placement(j); err != nil {
+			return "", false, err
+		}
+	}
+	w.place(j, to, now)
+	if err := w.insertRow(j, pos, to == model.Queued); err != nil {
 		return "", false, err
 	}
-	if err := w.insertEdges(j, 0); err != nil {
-		return "", false, err
+	return j.ID, false, w.insertEdges(j, 0)
+}
+
+// fresh checks, in one query, that a new job's id is not stored (else
+// ErrConflict) and that every dependency is (else ErrNotFound, naming
+// the first that is not).
+func (w *wtx) fresh(j *model.Job) error {
+	ids := []string{j.ID}
+	for _, d := range j.DependsOn {
+		ids = append(ids, d.ID)
 	}
-	if hold {
-		return j.ID, false, w.setState(j, model.Created, now)
+	found := map[string]bool{}
+	var got []string
+	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", ids); err != nil {
+		return err
 	}
-	return j.ID, false, w.enqueue(j, now)
+	for _, id := range got {
+		found[id] = true
+	}
+	if found[j.ID] {
+		return conflict("job %s already exists", j.ID)
+	}
+	for _, d := range j.DependsOn {
+		if !found[d.ID] {
+			return notFound("job %s: dependency %s not found", j.ID, d.ID)
+		}
+	}
+	return nil
 }
 
 // depsStored checks that every dependency is stored, naming the first

@@ -151,22 +151,28 @@ func jobsByID(ctx context.Context, q querier, ids []string) ([]*model.Job, error
 	return out, nil
 }
 
-// insertRow stores a new job's row (its edges apart) as the record says.
-func (w *wtx) insertRow(j *model.Job, groupPos int) error {
+// insertRow stores a new job's row (its edges apart) as the record says;
+// with ready set it was queued, and takes the next ready order. A job id
+// already stored is ErrConflict.
+func (w *wtx) insertRow(j *model.Job, groupPos int, ready bool) error {
 	var pos any
 	if j.Group != "" {
 		pos = groupPos
 	}
-	_, err := w.tx.Exec(w.ctx, `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
+	tag, err := w.tx.Exec(w.ctx, `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
 		schedule_id, max_attempts, backoff, timeout_ns, stall_timeout_ns, run_at, attempt, attempt_base, cancel_requested,
-		owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts)
+		owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts, ready_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26, $27, $28)`,
+		$24, $25, $26, $27, $28, CASE WHEN $29 THEN nextval('job_ready_seq') ELSE 0 END)
+		ON CONFLICT (id) DO NOTHING`,
 		j.ID, j.Task, rawJSON(j.Args), int16(j.Priority), string(j.State), nullStr(string(j.PausedFrom)), nullStr(j.Group), pos,
 		nullStr(j.Key), jsonOf(j.Labels), nullStr(j.Schedule), j.MaxAttempts, jsonOf(j.Backoff), int64(j.Timeout),
 		int64(j.StallTimeout), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested, nullStr(j.Owner),
 		rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), j.CreatedAt, nullTime(j.QueuedAt), nullTime(j.StartedAt),
-		nullTime(j.FinishedAt), jsonOf(j.Attempts))
+		nullTime(j.FinishedAt), jsonOf(j.Attempts), ready)
+	if err == nil && tag.RowsAffected() == 0 {
+		return conflict("job %s already exists", j.ID)
+	}
 	return err
 }
 
@@ -184,16 +190,21 @@ func (w *wtx) save(j *model.Job, ready bool) error {
 	return err
 }
 
-// insertEdges stores j's dependencies from position from on.
+// insertEdges stores j's dependencies from position from on, in one
+// statement.
 func (w *wtx) insertEdges(j *model.Job, from int) error {
-	for i := from; i < len(j.DependsOn); i++ {
-		d := j.DependsOn[i]
-		if _, err := w.tx.Exec(w.ctx, "INSERT INTO deps (job_id, dep_id, policy, pos) VALUES ($1, $2, $3, $4)",
-			j.ID, d.ID, string(d.Policy), i); err != nil {
-			return err
-		}
+	if from >= len(j.DependsOn) {
+		return nil
 	}
-	return nil
+	var deps, policies []string
+	for _, d := range j.DependsOn[from:] {
+		deps = append(deps, d.ID)
+		policies = append(policies, string(d.Policy))
+	}
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO deps (job_id, dep_id, policy, pos)
+		SELECT $1, e.dep, e.policy, $4 + e.n - 1 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS e(dep, policy, n)`,
+		j.ID, deps, policies, from)
+	return err
 }
 
 // lock reads job id for update; nil when it is not stored.

@@ -54,6 +54,12 @@ func runs(j *model.Job) bool {
 // the next ready order and QueuedAt now, a finished one FinishedAt now
 // and joins the cascade.
 func (w *wtx) setState(j *model.Job, to model.State, now time.Time) error {
+	w.place(j, to, now)
+	return w.save(j, to == model.Queued)
+}
+
+// place is setState on the record only, for a job not stored yet.
+func (w *wtx) place(j *model.Job, to model.State, now time.Time) {
 	j.State = to
 	if to != model.Paused {
 		j.PausedFrom = ""
@@ -69,7 +75,6 @@ func (w *wtx) setState(j *model.Job, to model.State, now time.Time) error {
 		j.FinishedAt = time.Time{}
 	}
 	w.c.job(j)
-	return w.save(j, to == model.Queued)
 }
 
 // changes reads back what the transaction changed, for its answer; the

@@ -1,0 +1,46 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// BenchmarkJobLife measures one job's way through the store: inserted
+// in batches of 100, claimed in batches of 10, finished in the claim's
+// batch (a host's Step).
+func BenchmarkJobLife(b *testing.B) {
+	ctx := context.Background()
+	s := openStore(b, freshConfig(b, testDatabase(b)))
+	quota := map[string]int{"a.run": 10}
+	n := 0
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		batch := make([]*model.Job, 100)
+		for i := range batch {
+			n++
+			batch[i] = &model.Job{ID: testID(n), Task: "a.run", CreatedAt: sharedT0, MaxAttempts: 3}
+		}
+		if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: batch}); err != nil {
+			b.Fatal(err)
+		}
+		var fs []backend.Finish
+		for {
+			res, err := s.Step(ctx, backend.StepParams{Finish: fs,
+				Claim: backend.ClaimParams{Owner: "h", Limit: 10, Now: sharedT0, Quota: quota}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			done += len(fs)
+			fs = fs[:0]
+			for _, j := range res.Claimed {
+				fs = append(fs, backend.Finish{ID: j.ID, Owner: "h", Attempt: j.Attempt, State: model.Completed, At: sharedT0})
+			}
+			if len(fs) == 0 {
+				break
+			}
+		}
+	}
+}
