@@ -66,6 +66,17 @@ type ClaimParams struct {
 	// a host that alone serves its queue claims them to fail them as
 	// unknown tasks; hosts sharing a queue pass 0.
 	AnyTask int
+	// Applied, when set, is called once with the claimed jobs (maybe
+	// none) as soon as the write that claims them is decided, possibly
+	// before it is durable, so that the host starts the attempts while
+	// the commit is written instead of after it: the attempts' side
+	// effects are at-least-once anyway, and nothing is told to anyone
+	// until the call returns. If the call then fails, the claims are
+	// void. It runs on the store's writer: it must be quick and must not
+	// call the store. A backend that decides only at commit may call it
+	// just before returning, or not at all (the caller then acts on the
+	// returned claims).
+	Applied func(claimed []*model.Job)
 }
 
 // Finish is the decided outcome of one attempt (see the retry package for

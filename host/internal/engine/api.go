@@ -41,24 +41,31 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 	if p.Now.IsZero() {
 		p.Now = e.cfg.Clock.Now()
 	}
-	reserved := 0
+	// With free workers the insert claims too; the claimed attempts start
+	// as soon as the store decided (before the commit is durable, as a
+	// round's do), and are told after the insert.
+	var r *claimRound
 	if !p.Hold {
 		e.mu.Lock()
 		if free := e.cfg.MaxWorkers - len(e.attempts) - e.reserved; e.canClaimLocked(free) {
-			reserved = free
 			e.reserved += free
 			e.claiming = true
 			quota, plugins := e.quotaLocked(free, nil)
-			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: free}
+			r = &claimRound{reserve: free, applied: make(chan struct{})}
+			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: free,
+				Applied: func(claimed []*model.Job) { e.decided(r, claimed, nil) }}
 		}
 		e.mu.Unlock()
 	}
 	res, err := e.store.Insert(ctx, p)
+	if r != nil {
+		e.decided(r, res.Claimed, err)
+	}
 	if err != nil {
-		if reserved > 0 {
-			e.claimDone(reserved)
-		}
 		e.fail(err)
+		if r != nil {
+			e.settleClaim(r, err)
+		}
 		return nil, err
 	}
 	var jobs []*model.Job
@@ -70,9 +77,8 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 		}
 	}
 	e.observe(backend.Changes{Jobs: jobs, Prev: prev, Groups: res.Groups})
-	e.started(res.Claimed)
-	if reserved > 0 {
-		e.claimDone(reserved)
+	if r != nil {
+		e.settleClaim(r, nil)
 	}
 	return res.Jobs, nil
 }

@@ -24,6 +24,39 @@ type attempt struct {
 	ctl        *attemptCtl
 	progress   model.Progress // the last reported, cleaned
 	progressed bool
+	// announced is closed once the attempt's running state was told to
+	// the observer: its progress and logs, and its end, are told after.
+	// Events that come before wait in held (under evmu), in order.
+	announced chan struct{}
+	evmu      sync.Mutex
+	told      bool
+	held      []func()
+}
+
+// announce lets the attempt's events through, those held first.
+func (a *attempt) announce() {
+	a.evmu.Lock()
+	defer a.evmu.Unlock()
+	if a.told {
+		return
+	}
+	for _, ev := range a.held {
+		ev()
+	}
+	a.held, a.told = nil, true
+	close(a.announced)
+}
+
+// tell tells an event of the attempt now, or after its start was told.
+// It does not wait: a plugin's events must not wait for the disk.
+func (a *attempt) tell(ev func()) {
+	a.evmu.Lock()
+	defer a.evmu.Unlock()
+	if a.told {
+		ev()
+	} else {
+		a.held = append(a.held, ev)
+	}
 }
 
 type result struct {
@@ -114,30 +147,22 @@ func (e *Engine) step(rs []result, us []update) {
 		}
 	}
 	free := e.cfg.MaxWorkers - len(e.attempts) + len(ended) - e.reserved
+	var claim backend.ClaimParams
 	if e.canClaimLocked(free) {
 		quota, plugins := e.quotaLocked(free, ended)
-		p.Claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: free}
+		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: free}
 		e.reserved += free
 		e.claiming = true
 	}
 	e.mu.Unlock()
-	if len(p.Finish) == 0 && len(p.Progress) == 0 && p.Claim.Limit == 0 {
-		return
-	}
-	res, err := e.store.Step(context.Background(), p)
-	if err != nil {
-		if p.Claim.Limit > 0 {
-			e.claimDone(p.Claim.Limit)
-		}
-		e.log.Error("recording a round failed", "error", err)
-		e.fail(err)
-		return
-	}
+	// The ended attempts' slots are free now: their outcomes are written
+	// beside the claim that reuses them, not before it.
 	e.ended(ended)
-	e.observe(res.Changes)
-	e.started(res.Claimed)
-	if p.Claim.Limit > 0 {
-		e.claimDone(p.Claim.Limit) // after started: the claimed attempts count
+	if len(p.Finish) > 0 || len(p.Progress) > 0 {
+		e.record(p, ended)
+	}
+	if claim.Limit > 0 {
+		e.claim(claim)
 	}
 }
 
@@ -172,24 +197,44 @@ func (e *Engine) ended(as []*attempt) {
 	}
 }
 
-// started starts attempts of claimed jobs.
-func (e *Engine) started(jobs []*model.Job) {
+// launch starts attempts of claimed jobs. Their running state is
+// announced once the claim is durable (announce); until then their
+// progress and logs wait.
+func (e *Engine) launch(jobs []*model.Job) []*attempt {
 	if len(jobs) == 0 {
-		return
+		return nil
 	}
-	prev := make([]model.State, len(jobs))
-	for i := range prev {
-		prev[i] = model.Queued
-	}
+	as := make([]*attempt, len(jobs))
 	e.mu.Lock()
-	for _, j := range jobs {
-		a := &attempt{job: j, ctl: &attemptCtl{}}
+	for i, j := range jobs {
+		a := &attempt{job: j, ctl: &attemptCtl{}, announced: make(chan struct{})}
+		as[i] = a
 		e.attempts[j.ID] = a
 		e.useLimitsLocked(j.Task, 1)
 		go e.runAttempt(a)
 	}
 	e.mu.Unlock()
-	e.obs.Jobs(jobs, prev)
+	return as
+}
+
+// announce tells the observer that claimed attempts run (when their
+// claim is durable; a void claim's attempts are being interrupted), and
+// lets their progress, logs and end through.
+func (e *Engine) announce(as []*attempt, durable bool) {
+	if len(as) == 0 {
+		return
+	}
+	if durable {
+		jobs := make([]*model.Job, len(as))
+		prev := make([]model.State, len(as))
+		for i, a := range as {
+			jobs[i], prev[i] = a.job, model.Queued
+		}
+		e.obs.Jobs(jobs, prev)
+	}
+	for _, a := range as {
+		a.announce()
+	}
 }
 
 // quotaLocked is, per served task, how many attempts of it may start now,
@@ -277,7 +322,7 @@ func (e *Engine) runAttempt(a *attempt) {
 			// A report that was on its way when the process was stopped
 			// is kept but not announced: a paused job shows no activity.
 			if !a.ctl.isPaused() {
-				e.obs.Progress(j, j.Attempt, p, ev.Time)
+				a.tell(func() { e.obs.Progress(j, j.Attempt, p, ev.Time) })
 			}
 			select {
 			case e.updates <- update{id: j.ID, attempt: j.Attempt, p: p, at: ev.Time}:
@@ -288,7 +333,7 @@ func (e *Engine) runAttempt(a *attempt) {
 			if w != nil {
 				w.Append(rec)
 			}
-			e.obs.Log(j, rec)
+			a.tell(func() { e.obs.Log(j, rec) })
 		}
 	}
 	ra := runner.Attempt{
@@ -395,15 +440,26 @@ func (c *attemptCtl) cancel(cause error) {
 // the engine runs, and no other claim is in flight (two at once would
 // each count the same free slots and limits).
 func (e *Engine) canClaimLocked(free int) bool {
-	return e.running && !e.stopping && !e.paused && e.failed == nil && free > 0 && !e.claiming
+	ok := e.running && !e.stopping && !e.paused && e.failed == nil && free > 0
+	if ok && e.claiming {
+		e.missed = true
+	}
+	return ok && !e.claiming
 }
 
 // claimDone releases the slots a claim reserved; its jobs are counted in
-// attempts by now. The loop looks again: work may have waited for it.
-func (e *Engine) claimDone(reserved int) {
+// attempts by now. The loop looks again if the claim filled every slot
+// (more may be claimable) or a round could not claim while it was in
+// flight; a claim that found less than it could leaves the loop to wait
+// for the store's next signal.
+func (e *Engine) claimDone(reserved, got int) {
 	e.mu.Lock()
 	e.reserved -= reserved
 	e.claiming = false
+	again := got >= reserved || e.missed
+	e.missed = false
 	e.mu.Unlock()
-	e.Wake()
+	if again {
+		e.Wake()
+	}
 }

@@ -51,6 +51,7 @@ type Engine struct {
 	limitUse map[string]int
 	reserved int  // slots promised to the claim in flight
 	claiming bool // a claim is in flight
+	missed   bool // a round found free slots while a claim was in flight
 	running  bool
 	stopping bool
 	paused   bool
@@ -68,6 +69,11 @@ type Engine struct {
 	quit    chan struct{}
 	stopped chan struct{}
 	rnd     *rand.Rand // only the loop uses it
+
+	// lastTold is closed when the last round issued was told (only the
+	// loop uses it); tellers counts the rounds not yet told.
+	lastTold chan struct{}
+	tellers  sync.WaitGroup
 }
 
 // New makes an engine over a store and a runner. Call Recover, then Run.
@@ -92,7 +98,14 @@ func New(cfg Config, st backend.Store, r Runner) *Engine {
 		stopped:  make(chan struct{}),
 		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6261746368)),
 		sched:    schedules{byID: map[string]*schedState{}},
+		lastTold: closed(),
 	}
+}
+
+func closed() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
 
 // Owner is this engine's owner id in the store.
@@ -192,6 +205,7 @@ func (e *Engine) Close() {
 		close(e.quit)
 	}
 	<-e.stopped
+	e.tellers.Wait()
 }
 
 // Done is closed when the loop has ended.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -23,11 +24,12 @@ import (
 
 // fakeArgs tells a fake attempt what to do.
 type fakeArgs struct {
-	Block   bool   `json:"block"`   // run until canceled
-	FailN   int    `json:"fail_n"`  // fail the first n attempts (retryable)
-	Kind    string `json:"kind"`    // error kind of a failure (default task_error)
-	Result  string `json:"result"`  // result JSON on success
-	Release string `json:"release"` // wait for this channel name before ending
+	Block   bool   `json:"block"`    // run until canceled
+	FailN   int    `json:"fail_n"`   // fail the first n attempts (retryable)
+	Kind    string `json:"kind"`     // error kind of a failure (default task_error)
+	Result  string `json:"result"`   // result JSON on success
+	Release string `json:"release"`  // wait for this channel name before ending
+	SleepUS int    `json:"sleep_us"` // take this long (benchmarks)
 }
 
 type fakeRunner struct {
@@ -82,6 +84,9 @@ func (r *fakeRunner) Start(ctx context.Context, a runner.Attempt, onEvent func(r
 				return
 			case <-gate:
 			}
+		}
+		if args.SleepUS > 0 {
+			time.Sleep(time.Duration(args.SleepUS) * time.Microsecond)
 		}
 		if a.Attempt <= args.FailN {
 			kind := errkind.Kind(args.Kind)
@@ -165,12 +170,12 @@ type rig struct {
 	path string
 }
 
-func newRig(t *testing.T, path string, workers int, limits map[string]int) *rig {
+func newRig(t testing.TB, path string, workers int, limits map[string]int) *rig {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "q.db")
 	}
-	q, err := store.OpenQueue(path, store.Options{})
+	q, err := store.OpenQueue(path, store.Options{NoSync: os.Getenv("ENGINE_BENCH_NOSYNC") != ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +190,7 @@ func newRig(t *testing.T, path string, workers int, limits map[string]int) *rig 
 	return rg
 }
 
-func (rg *rig) close(t *testing.T) {
+func (rg *rig) close(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = rg.e.Stop(ctx, 5*time.Second)
@@ -210,7 +215,7 @@ func (rg *rig) insert(t *testing.T, jobs ...*model.Job) {
 	}
 }
 
-func (rg *rig) wait(t *testing.T, id string) *model.Job {
+func (rg *rig) wait(t testing.TB, id string) *model.Job {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

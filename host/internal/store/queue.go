@@ -32,7 +32,11 @@ type Queue struct {
 	wake    chan struct{}
 	done    chan struct{}
 
+	claims []*claimReq // claims waiting for the writer (under mu)
+
 	// Owned by the writer goroutine (and read under idx.mu by reads).
+	flight  *flight      // the transaction whose commit is being written
+	lane    []*laneClaim // claims decided during the flight, written first next
 	idx     readyIndex
 	running runningSet
 	seq     uint64 // the last ready sequence handed out
@@ -40,6 +44,7 @@ type Queue struct {
 	changed chan struct{}
 
 	commits, ops atomic.Int64
+	laneClaims   atomic.Int64 // claims decided while a commit was written
 }
 
 var _ backend.Store = (*Queue)(nil)
@@ -49,6 +54,12 @@ var _ backend.Store = (*Queue)(nil)
 type op struct {
 	run  func(w *wtx) error
 	done chan error
+	// early, if set, runs once the whole batch has run and been written
+	// to the transaction, before the commit makes it durable.
+	early func()
+	// lane marks the write of a claim already handed out: it must not be
+	// dropped as "refused before writing".
+	lane bool
 }
 
 // OpenQueue opens (creating if absent) the data file at path as the
@@ -112,10 +123,16 @@ func (q *Queue) kick() {
 // operation handed to the writer is carried out, as a committed write must
 // not be reported as lost.
 func (q *Queue) do(ctx context.Context, fn func(w *wtx) error) error {
+	return q.doEarly(ctx, fn, nil)
+}
+
+// doEarly is do with a hook that runs when the operation's result is
+// decided, before it is durable (see backend.ClaimParams.Applied).
+func (q *Queue) doEarly(ctx context.Context, fn func(w *wtx) error, early func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{run: fn, done: make(chan error, 1)}
+	o := &op{run: fn, done: make(chan error, 1), early: early}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
@@ -139,42 +156,85 @@ func closedErr(path string) error {
 func (q *Queue) loop() {
 	defer close(q.done)
 	for {
-		<-q.wake
+		if q.flight != nil {
+			// A commit is being written: claims are decided meanwhile (the
+			// lane), everything else waits for the next transaction.
+			select {
+			case <-q.wake:
+				q.serveLane()
+				continue
+			case err := <-q.flight.done:
+				q.landed(err)
+			}
+		} else if len(q.lane) == 0 {
+			<-q.wake
+		}
 		q.mu.Lock()
 		batch := q.pending
 		q.pending = nil
+		for _, c := range q.claims {
+			batch = append(batch, c.asOp())
+		}
+		q.claims = nil
 		closing := q.closing
 		q.mu.Unlock()
-		if len(batch) > 0 {
+		if len(batch) > 0 || len(q.lane) > 0 {
 			q.commit(batch)
 		}
 		if closing {
+			if q.flight != nil {
+				q.landed(<-q.flight.done)
+			}
+			if len(q.lane) > 0 {
+				q.commit(nil)
+				q.landed(<-q.flight.done)
+			}
 			q.mu.Lock()
 			rest := q.pending
 			q.pending = nil
+			claims := q.claims
+			q.claims = nil
 			q.mu.Unlock()
 			for _, o := range rest {
 				o.done <- closedErr(q.s.path)
+			}
+			for _, c := range claims {
+				c.done <- closedErr(q.s.path)
 			}
 			return
 		}
 	}
 }
 
-// commit runs batch in one transaction. An operation that fails is
-// answered with its error and the transaction is run again without it, so
-// that nothing it half-did is committed; when the commit itself fails the
-// store fails: every operation of the batch and every later write gets the
-// error (an unknown outcome must not be reported as success).
+// flight is a transaction whose commit is being written.
+type flight struct {
+	w     *wtx
+	tx    *bolt.Tx
+	batch []*op
+	done  chan error
+}
+
+// commit runs the lane's claims and batch in one transaction and starts
+// writing its commit (q.flight); landed answers them when it is durable.
+// An operation that fails is answered with its error and the transaction
+// is run again without it, so that nothing it half-did is committed.
 func (q *Queue) commit(batch []*op) {
+	lane := q.lane
+	q.lane = nil
+	for _, l := range lane {
+		batch = append([]*op{l.asOp()}, batch...)
+	}
 	for {
 		var w *wtx
+		var tx *bolt.Tx
 		failed := -1
 		var opErr error
-		err := q.s.update(func(tx *bolt.Tx) error {
+		err := guard(q.s.path, func() error {
 			var err error
-			w, err = q.begin(tx)
-			if err != nil {
+			if tx, err = q.s.db.Begin(true); err != nil {
+				return q.s.dbError(err)
+			}
+			if w, err = q.begin(tx); err != nil {
 				return err
 			}
 			for i, o := range batch {
@@ -184,7 +244,7 @@ func (q *Queue) commit(batch []*op) {
 				w.now = q.s.opts.Now()
 				mark := w.writes
 				if err := o.run(w); err != nil {
-					if w.writes == mark {
+					if w.writes == mark && !o.lane {
 						// Refused before writing anything: the others go on.
 						o.done <- err
 						batch[i] = nil
@@ -196,6 +256,9 @@ func (q *Queue) commit(batch []*op) {
 			}
 			return w.flush()
 		})
+		if err != nil && tx != nil {
+			_ = tx.Rollback()
+		}
 		if errors.Is(err, errRetryBatch) {
 			w.undo()
 			batch[failed].done <- opErr
@@ -206,25 +269,61 @@ func (q *Queue) commit(batch []*op) {
 			if w != nil {
 				w.undo()
 			}
-			err = q.fail(err)
-			for _, o := range batch {
-				if o != nil {
-					o.done <- err
-				}
-			}
+			q.answer(batch, q.fail(err))
 			return
 		}
-		q.applied(w)
-		n := 0
+		// Nothing of the batch can fail now but the commit itself: the
+		// operations' results are decided. The ready index takes the jobs
+		// the transaction queued, so that claims decided while the commit
+		// is written see them.
+		q.idx.mu.Lock()
+		w.indexReady()
+		q.idx.mu.Unlock()
 		for _, o := range batch {
-			if o != nil {
-				o.done <- nil
-				n++
+			if o != nil && o.early != nil {
+				o.early()
 			}
 		}
-		q.commits.Add(1)
-		q.ops.Add(int64(n))
+		f := &flight{w: w, tx: tx, batch: batch, done: make(chan error, 1)}
+		q.flight = f
+		go func() {
+			f.done <- q.s.dbError(guard(q.s.path, tx.Commit))
+		}()
 		return
+	}
+}
+
+// landed answers the operations of the flight whose commit ended.
+func (q *Queue) landed(err error) {
+	f := q.flight
+	q.flight = nil
+	if err != nil {
+		f.w.undo()
+		err = q.fail(err)
+		q.answer(f.batch, err)
+		for _, l := range q.lane {
+			l.done <- err
+		}
+		q.lane = nil
+		return
+	}
+	q.applied(f.w)
+	n := 0
+	for _, o := range f.batch {
+		if o != nil {
+			o.done <- nil
+			n++
+		}
+	}
+	q.commits.Add(1)
+	q.ops.Add(int64(n))
+}
+
+func (q *Queue) answer(batch []*op, err error) {
+	for _, o := range batch {
+		if o != nil {
+			o.done <- err
+		}
 	}
 }
 

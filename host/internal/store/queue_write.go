@@ -57,7 +57,11 @@ func (q *Queue) Insert(ctx context.Context, p backend.InsertParams) (backend.Ins
 		}
 	}
 	var out backend.InsertResult
-	err := q.do(ctx, func(w *wtx) error {
+	var early func()
+	if p.Claim != nil {
+		early = applied(p.Claim.Applied, &out.Claimed)
+	}
+	err := q.doEarly(ctx, func(w *wtx) error {
 		if !p.Now.IsZero() {
 			w.now = p.Now
 		}
@@ -73,7 +77,7 @@ func (q *Queue) Insert(ctx context.Context, p backend.InsertParams) (backend.Ins
 			out.Claimed, err = w.claim(*p.Claim)
 		}
 		return err
-	})
+	}, early)
 	if err != nil {
 		return backend.InsertResult{}, err
 	}
@@ -227,6 +231,15 @@ func (q *Queue) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	if !q.idx.mayClaim(p) {
 		return nil, nil
 	}
+	if !q.idx.mayClaim(p) {
+		return nil, nil
+	}
+	if p.Applied != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return q.claimEarly(p)
+	}
 	var out []*model.Job
 	err := q.do(ctx, func(w *wtx) error {
 		if !p.Now.IsZero() {
@@ -240,6 +253,19 @@ func (q *Queue) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 }
 
 func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
+	x := &w.q.idx
+	x.mu.Lock()
+	w.indexReady()
+	picked := x.pick(p, w.now.UnixNano(), w.valid, &w.popped)
+	x.mu.Unlock()
+	w.writes += len(picked)
+	return w.take(p, picked)
+}
+
+// pick takes from the index, in claim order, up to p.Limit entries that
+// valid accepts, within p's quotas; stale entries it meets are popped into
+// *popped as well. The caller holds x.mu.
+func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntry) bool, popped *[]readyEntry) []readyEntry {
 	quota := make(map[string]int, len(p.Quota))
 	for t, n := range p.Quota {
 		if n > 0 {
@@ -272,11 +298,7 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 			plugins[pluginOf(task)]--
 		}
 	}
-	now := w.now.UnixNano()
-	x := &w.q.idx
 	var picked []readyEntry
-	x.mu.Lock()
-	w.indexReady()
 	for pi := len(x.queues) - 1; pi >= 0 && len(picked) < p.Limit; pi-- {
 		for len(picked) < p.Limit {
 			best, found := readyEntry{}, false
@@ -289,8 +311,8 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 					if !ok {
 						break
 					}
-					if !w.valid(h) {
-						w.popped = append(w.popped, x.pop(pi, task))
+					if !valid(h) {
+						*popped = append(*popped, x.pop(pi, task))
 						continue
 					}
 					if h.runAt <= now && (!found || h.readyAt < best.readyAt || (h.readyAt == best.readyAt && h.seq < best.seq)) {
@@ -303,14 +325,16 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 				break
 			}
 			e := x.pop(pi, best.task)
-			w.popped = append(w.popped, e)
-			w.writes++
+			*popped = append(*popped, e)
 			picked = append(picked, e)
 			take(best.task)
 		}
 	}
-	x.mu.Unlock()
+	return picked
+}
 
+// take moves picked jobs to running for p.Owner.
+func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, error) {
 	out := make([]*model.Job, 0, len(picked))
 	c := w.newChanges()
 	for _, r := range picked {
@@ -318,19 +342,25 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		j := e.j
-		j.Attempt++
-		j.StartedAt = w.now
-		j.RunAt = time.Time{}
-		j.Progress = model.Progress{}
-		j.Owner = p.Owner
-		j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: w.now})
+		stampClaim(e.j, p.Owner, w.now)
 		if err := w.move(c, e, model.Running); err != nil {
 			return nil, err
 		}
-		out = append(out, j.Clone())
+		out = append(out, e.j.Clone())
 	}
 	return out, nil
+}
+
+// stampClaim is what a claim changes in a job besides its state: one
+// function, so that a claim decided ahead of its transaction (the lane)
+// hands out exactly the record the transaction then writes.
+func stampClaim(j *model.Job, owner string, now time.Time) {
+	j.Attempt++
+	j.StartedAt = now
+	j.RunAt = time.Time{}
+	j.Progress = model.Progress{}
+	j.Owner = owner
+	j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: now})
 }
 
 // Finish ends attempts; see backend.Writer.
@@ -454,7 +484,7 @@ func (q *Queue) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 		return backend.StepResult{}, nil // nothing to write: no commit
 	}
 	var out backend.StepResult
-	err := q.do(ctx, func(w *wtx) error {
+	err := q.doEarly(ctx, func(w *wtx) error {
 		if !p.Claim.Now.IsZero() {
 			w.now = p.Claim.Now
 		}
@@ -474,8 +504,17 @@ func (q *Queue) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 			return err
 		}
 		return nil
-	})
+	}, applied(p.Claim.Applied, &out.Claimed))
 	return out, err
+}
+
+// applied is the early hook that hands a claim's jobs to the caller's
+// Applied, or nil.
+func applied(fn func([]*model.Job), claimed *[]*model.Job) func() {
+	if fn == nil {
+		return nil
+	}
+	return func() { fn(*claimed) }
 }
 
 // Progress records progress of running attempts; see backend.Writer.

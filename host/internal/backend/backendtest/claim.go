@@ -12,6 +12,7 @@ var claimRules = []rule{
 	{"RunAtAndNextRunAt", testClaimRunAt},
 	{"Quota", testClaimQuota},
 	{"Record", testClaimRecord},
+	{"Applied", testClaimApplied},
 	{"Refusals", testClaimRefusals},
 }
 
@@ -153,5 +154,39 @@ func testClaimRefusals(e *env) {
 			_, err := e.s.Claim(e.ctx, tc.p)
 			e.wantErr(err, backend.ErrInvalid, "Claim with "+tc.name)
 		})
+	}
+}
+
+// testClaimApplied: a claim's Applied is called at most once, before the
+// claim returns, with the jobs the claim answers; a claim that finds
+// nothing hands over nothing.
+func testClaimApplied(e *env) {
+	a, b := e.one(at(1)), e.one(at(2))
+	e.one(at(3))
+	var calls [][]*model.Job
+	js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: "host-1", Limit: 2, Now: at(4), Quota: allTasks(),
+		Applied: func(js []*model.Job) { calls = append(calls, cloneJobs(js)) }})
+	if err != nil {
+		e.t.Fatalf("Claim: %v", err)
+	}
+	if len(js) != 2 || js[0].ID != a.ID || js[1].ID != b.ID {
+		e.t.Fatalf("Claim answered %d jobs, want %s and %s", len(js), a.ID, b.ID)
+	}
+	if err := checkApplied(calls, js); err != nil {
+		e.t.Error(err)
+	}
+	for _, j := range js {
+		if d := diff(j, e.job(j.ID)); d != "" {
+			e.t.Errorf("job %s stored differs from the one claimed (-claimed +stored):\n%s", j.ID, d)
+		}
+	}
+	calls = nil
+	js, err = e.s.Claim(e.ctx, backend.ClaimParams{Owner: "host-1", Limit: 2, Now: at(4), Quota: map[string]int{"no.such": 2},
+		Applied: func(js []*model.Job) { calls = append(calls, cloneJobs(js)) }})
+	if err != nil || len(js) != 0 {
+		e.t.Fatalf("Claim of a task with no jobs: %d jobs, %v", len(js), err)
+	}
+	if err := checkApplied(calls, js); err != nil {
+		e.t.Error(err)
 	}
 }

@@ -56,7 +56,17 @@ func testConcurrentClaimers(e *env) {
 		go func() {
 			defer wg.Done()
 			for !finished() {
-				js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: owner, Limit: 1 + c%3, Now: at(2), Quota: allTasks()})
+				p := backend.ClaimParams{Owner: owner, Limit: 1 + c%3, Now: at(2), Quota: allTasks()}
+				// Half the claimers take their jobs early (Applied), as a
+				// host does: what is handed over early is what is claimed.
+				var early [][]*model.Job
+				if c%2 == 1 {
+					p.Applied = func(js []*model.Job) { early = append(early, cloneJobs(js)) }
+				}
+				js, err := e.s.Claim(e.ctx, p)
+				if err == nil && c%2 == 1 {
+					err = checkApplied(early, js)
+				}
 				if err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("%s: Claim: %w", owner, err))
@@ -220,4 +230,27 @@ func testConcurrentKey(e *env) {
 	if len(got) != 1 || fresh != 1 {
 		e.t.Errorf("%d racers on one key were answered with jobs %v, %d of them as new; want one job, inserted once", racers, got, fresh)
 	}
+}
+
+// checkApplied checks the calls of ClaimParams.Applied against the claim's
+// answer: at most one call, and then with the jobs the claim answered.
+func checkApplied(calls [][]*model.Job, answered []*model.Job) error {
+	switch {
+	case len(calls) > 1:
+		return fmt.Errorf("Applied was called %d times for one claim", len(calls))
+	case len(calls) == 0:
+		return nil // the backend left it to the caller
+	}
+	if d := diff(answered, calls[0]); d != "" && !(len(answered) == 0 && len(calls[0]) == 0) {
+		return fmt.Errorf("Applied was handed other jobs than the claim answered (-answered +handed):\n%s", d)
+	}
+	return nil
+}
+
+func cloneJobs(js []*model.Job) []*model.Job {
+	out := make([]*model.Job, len(js))
+	for i, j := range js {
+		out[i] = j.Clone()
+	}
+	return out
 }

@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/runner"
+)
+
+// The loop does not wait for the disk. It writes the ended attempts'
+// outcomes (record) and claims work for the free slots (claim) without
+// waiting for either commit: the store decides a claim at once and hands
+// the jobs over (ClaimParams.Applied), and the attempts start while the
+// commit is written. What each write changed is told (observer, waiters)
+// only once it is durable, and in the order the loop issued the writes,
+// so that nobody hears of a change a crash could still undo, and an
+// attempt's end is never told before its start.
+
+// told is one write's place in the order of telling.
+type told struct {
+	prev, done chan struct{} // prev: the write before was told; done: this one was
+}
+
+func (e *Engine) nextTold() told {
+	t := told{prev: e.lastTold, done: make(chan struct{})}
+	e.lastTold = t.done
+	return t
+}
+
+// record writes outcomes and progress (a Step without claim) in the
+// background.
+func (e *Engine) record(p backend.StepParams, ended []*attempt) {
+	t := e.nextTold()
+	e.tellers.Add(1)
+	go func() {
+		defer e.tellers.Done()
+		defer close(t.done)
+		res, err := e.store.Step(context.Background(), p)
+		if err != nil {
+			e.log.Error("recording the outcomes of attempts failed", "error", err)
+			e.fail(err)
+		}
+		<-t.prev
+		for _, a := range ended {
+			<-a.announced // an attempt's end is told after its start
+		}
+		if err == nil {
+			e.observe(res.Changes)
+		}
+	}()
+}
+
+// A claimRound is a claim in flight: the slots it reserved are released,
+// and the claimed attempts started, once the store decided it.
+type claimRound struct {
+	reserve int
+	once    sync.Once
+	applied chan struct{}
+	claimed []*attempt // as started
+}
+
+// claim claims work for free slots and waits until the store decided
+// which (not until that is durable).
+func (e *Engine) claim(p backend.ClaimParams) {
+	r := &claimRound{reserve: p.Limit, applied: make(chan struct{})}
+	p.Applied = func(claimed []*model.Job) { e.decided(r, claimed, nil) }
+	t := e.nextTold()
+	e.tellers.Add(1)
+	go func() {
+		defer e.tellers.Done()
+		defer close(t.done)
+		js, err := e.store.Claim(context.Background(), p)
+		if err != nil {
+			e.log.Error("claiming jobs failed", "error", err)
+			e.fail(err)
+		}
+		e.decided(r, js, err)
+		<-t.prev
+		e.settleClaim(r, err)
+	}()
+	<-r.applied
+}
+
+// decided acts on a decided claim, once: the claimed attempts start and
+// the reserved slots are released.
+func (e *Engine) decided(r *claimRound, claimed []*model.Job, err error) {
+	r.once.Do(func() {
+		if err == nil {
+			r.claimed = e.launch(claimed)
+		}
+		if r.reserve > 0 {
+			e.claimDone(r.reserve, len(claimed)) // after launch: the claimed attempts count
+		}
+		close(r.applied)
+	})
+}
+
+// settleClaim tells a durable claim's jobs as running. A claim that
+// failed after its jobs were handed over is void: its attempts are
+// interrupted, and their outcomes will not be written (the store has
+// failed, or the guard refuses them).
+func (e *Engine) settleClaim(r *claimRound, err error) {
+	if err != nil {
+		for _, a := range r.claimed {
+			a.ctl.cancel(runner.ErrInterrupted)
+		}
+	}
+	e.announce(r.claimed, err == nil)
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+// The lane decides claims while a commit is being written. bbolt writes
+// one transaction at a time and its commit waits for the disk, so a claim
+// that waited for the next transaction would hold a free worker idle for
+// a whole fsync. The writer, idle while the commit is written, decides
+// such claims at once instead: against the ready index, the transaction
+// being committed (its records are final) and the last committed file
+// (for every other job). It hands the claimed jobs to the caller
+// (ClaimParams.Applied) and writes the claim first in the next
+// transaction, before any operation queued meanwhile, so nothing can
+// change the claimed jobs in between and the written records are the
+// ones handed out. The caller hears that the claim is durable when that
+// transaction is.
+
+// claimReq is a claim whose caller takes its jobs before they are durable.
+type claimReq struct {
+	p    backend.ClaimParams
+	out  []*model.Job
+	done chan error
+}
+
+// asOp is the claim run inside the next transaction, when no commit was
+// being written (its result is then handed out before that commit).
+func (c *claimReq) asOp() *op {
+	return &op{done: c.done, run: func(w *wtx) error {
+		if !c.p.Now.IsZero() {
+			w.now = c.p.Now
+		}
+		var err error
+		c.out, err = w.claim(c.p)
+		return err
+	}, early: func() { c.p.Applied(c.out) }}
+}
+
+// laneClaim is a claim decided during a flight.
+type laneClaim struct {
+	req   *claimReq
+	picks []readyEntry
+	done  chan error
+}
+
+// asOp writes a lane claim: the same records, from the same stamps.
+func (l *laneClaim) asOp() *op {
+	return &op{lane: true, done: l.done, run: func(w *wtx) error {
+		w.now = l.req.p.Now
+		out, err := w.take(l.req.p, l.picks)
+		if err != nil {
+			return err
+		}
+		for i, j := range out {
+			if h := l.req.out[i]; j.ID != h.ID || j.Attempt != h.Attempt || j.State != h.State {
+				return fmt.Errorf("claim of job %s written as attempt %d (%s), handed out as attempt %d (%s)", j.ID, j.Attempt, j.State, h.Attempt, h.State)
+			}
+		}
+		return nil
+	}}
+}
+
+// claimEarly queues a claim whose jobs are handed to p.Applied as soon as
+// it is decided, and waits until it is durable.
+func (q *Queue) claimEarly(p backend.ClaimParams) ([]*model.Job, error) {
+	c := &claimReq{p: p, done: make(chan error, 1)}
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return nil, closedErr(q.s.path)
+	}
+	if q.failErr != nil {
+		err := q.failErr
+		q.mu.Unlock()
+		return nil, err
+	}
+	q.claims = append(q.claims, c)
+	q.mu.Unlock()
+	q.kick()
+	if err := <-c.done; err != nil {
+		return nil, err
+	}
+	return c.out, nil
+}
+
+// serveLane decides the claims queued while the flight's commit is
+// written. Only the writer calls it.
+func (q *Queue) serveLane() {
+	q.mu.Lock()
+	reqs := q.claims
+	q.claims = nil
+	q.mu.Unlock()
+	if len(reqs) == 0 {
+		return
+	}
+	w := q.flight.w
+	var rtx *bolt.Tx
+	err := guard(q.s.path, func() error {
+		var err error
+		rtx, err = q.s.db.Begin(false)
+		return q.s.dbError(err)
+	})
+	if err != nil {
+		for _, c := range reqs {
+			c.done <- err
+		}
+		return
+	}
+	defer func() { _ = rtx.Rollback() }()
+	live, jobs := rtx.Bucket(bLive), rtx.Bucket(bJobs)
+	valid := func(r readyEntry) bool {
+		if e := w.jobs[r.id]; e != nil {
+			return e.j.State == model.Queued && e.seq == r.seq
+		}
+		v := live.Get([]byte(r.id))
+		if v == nil {
+			return false
+		}
+		lr, err := decodeLive(v)
+		return err == nil && lr.state == model.Queued && lr.seq == r.seq
+	}
+	for _, c := range reqs {
+		if c.p.Now.IsZero() {
+			c.p.Now = q.s.opts.Now()
+		}
+		var popped []readyEntry
+		x := &q.idx
+		err := guard(q.s.path, func() error {
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			picks := x.pick(c.p, c.p.Now.UnixNano(), valid, &popped)
+			out := make([]*model.Job, 0, len(picks))
+			for _, r := range picks {
+				var j *model.Job
+				if e := w.jobs[r.id]; e != nil {
+					j = e.j.Clone()
+				} else {
+					data := jobs.Get([]byte(r.id))
+					if data == nil {
+						return notFoundIn(r.id)
+					}
+					var err error
+					if j, err = q.s.decodeJob([]byte(r.id), data); err != nil {
+						return err
+					}
+				}
+				stampClaim(j, c.p.Owner, c.p.Now)
+				j.State, j.PausedFrom = model.Running, ""
+				out = append(out, j)
+			}
+			c.out = out
+			if len(picks) > 0 {
+				q.lane = append(q.lane, &laneClaim{req: c, picks: picks, done: c.done})
+				q.laneClaims.Add(1)
+			}
+			return nil
+		})
+		if err != nil {
+			// Put back what was taken; the claim fails, nothing handed out.
+			x.mu.Lock()
+			for _, e := range popped {
+				x.push(e, c.p.Now.UnixNano())
+			}
+			x.mu.Unlock()
+			c.done <- err
+			continue
+		}
+		c.p.Applied(c.out)
+		if len(c.out) == 0 {
+			c.done <- nil
+		}
+	}
+}
