@@ -36,12 +36,10 @@ func SplitSubmit(specs []host.JobSpec) ([][]host.JobSpec, error) {
 	var runs [][]host.JobSpec
 	start, size := 0, 0
 	for i, s := range specs {
-		ps, err := toProtoSpec(s)
+		n, err := SubmitSize(s)
 		if err != nil {
 			return nil, err
 		}
-		n := proto.Size(ps)
-		n += protowire.SizeTag(1) + protowire.SizeVarint(uint64(n))
 		if i > start && size+n > MaxRequestBytes {
 			runs = append(runs, specs[start:i])
 			start, size = i, 0
@@ -52,4 +50,16 @@ func SplitSubmit(specs []host.JobSpec) ([][]host.JobSpec, error) {
 		runs = append(runs, specs[start:])
 	}
 	return runs, nil
+}
+
+// SubmitSize is what one spec adds to a SubmitMany request, so that a
+// caller reading specs one by one (a streamed batch) can cut its runs as
+// SplitSubmit does without holding them all.
+func SubmitSize(s host.JobSpec) (int, error) {
+	ps, err := toProtoSpec(s)
+	if err != nil {
+		return 0, err
+	}
+	n := proto.Size(ps)
+	return n + protowire.SizeTag(1) + protowire.SizeVarint(uint64(n)), nil
 }

@@ -79,12 +79,27 @@ var utf8BOM = []byte("\ufeff")
 // maxBatchLine bounds one line: args of 1 MiB plus the rest of the spec.
 const maxBatchLine = 4 << 20
 
-// readBatch parses a batch file: every line a job spec, blank lines and
+// readBatch parses a whole batch: every line a job spec, blank lines and
 // lines starting with # skipped. lines[i] is the line number of specs[i].
 func readBatch(r io.Reader) (specs []host.JobSpec, lines []int, err error) {
+	err = scanBatch(r, func(spec host.JobSpec, line int) error {
+		specs = append(specs, spec)
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return specs, lines, nil
+}
+
+// scanBatch parses a batch line by line, handing each spec and its line
+// number to fn, so that a caller need not hold the file. An error names
+// the line; a batch without a spec is an error.
+func scanBatch(r io.Reader, fn func(spec host.JobSpec, line int) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxBatchLine)
-	n := 0
+	n, found := 0, false
 	for sc.Scan() {
 		n++
 		text := sc.Bytes()
@@ -98,25 +113,27 @@ func readBatch(r io.Reader) (specs []host.JobSpec, lines []int, err error) {
 		}
 		if !utf8.Valid(text) {
 			// encoding/json would quietly turn the bad bytes into U+FFFD.
-			return nil, nil, fmt.Errorf("line %d: not valid UTF-8", n)
+			return fmt.Errorf("line %d: not valid UTF-8", n)
 		}
 		spec, err := parseBatchLine(text)
 		if err != nil {
-			return nil, nil, fmt.Errorf("line %d: %w", n, err)
+			return fmt.Errorf("line %d: %w", n, err)
 		}
-		specs = append(specs, spec)
-		lines = append(lines, n)
+		found = true
+		if err := fn(spec, n); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, fmt.Errorf("line %d: longer than %d bytes", n+1, maxBatchLine)
+			return fmt.Errorf("line %d: longer than %d bytes", n+1, maxBatchLine)
 		}
-		return nil, nil, err
+		return err
 	}
-	if len(specs) == 0 {
-		return nil, nil, errors.New("no job specs in the batch")
+	if !found {
+		return errors.New("no job specs in the batch")
 	}
-	return specs, lines, nil
+	return nil
 }
 
 func parseBatchLine(text []byte) (host.JobSpec, error) {
@@ -222,23 +239,24 @@ var hostJobIndex = regexp.MustCompile(`^job (\d+): `)
 
 // submitBatch submits a batch file in one commit, or, when it is bigger
 // than one request may carry (control.MaxRequestBytes), in one commit per
-// request-sized run of lines. A malformed line is a usage error naming it,
-// and nothing is sent; an error from the host names the line of the job it
-// refused; nothing of that run or after it is committed, and the ids of
-// the runs before it are printed.
+// request-sized run of lines. It streams: the file is read twice, once to
+// check every line (a malformed line is a usage error naming it, and
+// nothing is sent) and once to send it run by run, so the client holds
+// one run, not the file; standard input is copied to a temporary file
+// first. An error from the host names the line of the job it refused;
+// nothing of that run or after it is committed, and the ids of the runs
+// before it, printed as each was committed, say what was.
 func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
-	var r io.Reader = c.stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return usageErrorf("--batch: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	specs, lines, err := readBatch(r)
+	f, cleanup, err := c.batchFile(path)
 	if err != nil {
+		return usageErrorf("--batch: %v", err)
+	}
+	defer cleanup()
+	if err := scanBatch(f, func(host.JobSpec, int) error { return nil }); err != nil {
 		return usageErrorf("--batch %s: %v", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("--batch %s: %w", path, err)
 	}
 	ctx := cmd.Context()
 	cl, err := c.dial(ctx)
@@ -246,23 +264,26 @@ func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 		return err
 	}
 	defer cl.Close()
-	runs, err := control.SplitSubmit(specs)
-	if err != nil {
-		runs = [][]host.JobSpec{specs} // SubmitMany names the job at fault
-	}
-	var ids []string
-	for _, run := range runs {
-		done := len(ids)
+	out := c.newIDPrinter()
+	var (
+		run             []host.JobSpec
+		runLines        []int
+		size, firstLine int
+		lastSent        int // the last line of the runs committed
+	)
+	send := func() error {
+		if len(run) == 0 {
+			return nil
+		}
 		got, err := cl.SubmitMany(ctx, run)
 		if err != nil {
 			kept := "nothing was submitted"
-			if done > 0 {
-				if perr := c.printIDs(ids); perr != nil {
-					return perr
-				}
-				kept = fmt.Sprintf("lines %d to %d were submitted, their ids are printed; nothing from line %d on was", lines[0], lines[done-1], lines[done])
+			if lastSent > 0 {
+				kept = fmt.Sprintf("lines %d to %d were submitted, their ids are printed; nothing from line %d on was", firstLine, lastSent, runLines[0])
 			}
-			runLines := lines[done : done+len(run)]
+			if ferr := out.finish(); ferr != nil {
+				return ferr
+			}
 			if line, msg := refusedLine(err, run, runLines); line > 0 {
 				if errors.Is(err, host.ErrUnknownTask) {
 					task := run[slices.Index(runLines, line)].Task
@@ -272,21 +293,106 @@ func (c *cli) submitBatch(cmd *cobra.Command, path string) error {
 			}
 			return fmt.Errorf("--batch %s: %w (%s)", path, err, kept)
 		}
-		ids = append(ids, got...)
+		if err := out.print(got); err != nil {
+			return err
+		}
+		lastSent = runLines[len(runLines)-1]
+		run, runLines, size = run[:0], runLines[:0], 0
+		return nil
 	}
-	return c.printIDs(ids)
+	err = scanBatch(f, func(spec host.JobSpec, line int) error {
+		if firstLine == 0 {
+			firstLine = line
+		}
+		n, err := control.SubmitSize(spec)
+		if err != nil {
+			n = 0 // SubmitMany names the job at fault
+		}
+		if len(run) > 0 && size+n > control.MaxRequestBytes {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		run, runLines, size = append(run, spec), append(runLines, line), size+n
+		return nil
+	})
+	if err == nil {
+		err = send()
+	}
+	if err != nil {
+		return err
+	}
+	return out.finish()
 }
 
-// printIDs prints submitted ids, one a line or as a JSON array.
-func (c *cli) printIDs(ids []string) error {
-	if c.json {
-		return c.printJSON(ids)
+// batchFile opens a batch for reading twice: the file itself, or for "-"
+// a temporary copy of standard input.
+func (c *cli) batchFile(path string) (io.ReadSeeker, func(), error) {
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil
 	}
-	w := bufio.NewWriter(c.stdout)
+	tmp, err := os.CreateTemp("", "batchhost-batch-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("copy standard input: %w", err)
+	}
+	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if _, err := io.Copy(tmp, c.stdin); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("copy standard input: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return tmp, cleanup, nil
+}
+
+// idPrinter prints submitted ids as they are committed: one a line, or
+// the elements of one JSON array.
+type idPrinter struct {
+	c       *cli
+	w       *bufio.Writer
+	printed bool
+	done    bool
+}
+
+func (c *cli) newIDPrinter() *idPrinter { return &idPrinter{c: c, w: bufio.NewWriter(c.stdout)} }
+
+func (p *idPrinter) print(ids []string) error {
 	for _, id := range ids {
-		fmt.Fprintln(w, id)
+		if p.c.json {
+			sep := ",\n  "
+			if !p.printed {
+				sep = "[\n  "
+			}
+			b, _ := json.Marshal(id)
+			fmt.Fprintf(p.w, "%s%s", sep, b)
+		} else {
+			fmt.Fprintln(p.w, id)
+		}
+		p.printed = true
 	}
-	return w.Flush()
+	return p.w.Flush()
+}
+
+// finish closes the JSON array (an empty one when nothing was printed).
+func (p *idPrinter) finish() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	if p.c.json {
+		if p.printed {
+			fmt.Fprint(p.w, "\n]\n")
+		} else {
+			fmt.Fprint(p.w, "[]\n")
+		}
+	}
+	return p.w.Flush()
 }
 
 // reworded replaces an error's message and keeps it for errors.Is, which
