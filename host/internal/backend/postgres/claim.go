@@ -38,6 +38,7 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	if err := checkClaim(p); err != nil {
 		return nil, err
 	}
+	p.Now = stamp(p.Now)
 	var out []*model.Job
 	err := s.write(ctx, func(w *wtx) error {
 		var err error

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -52,5 +54,13 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// channel is the notification channel of a schema's queue.
-func (c Config) channel() string { return "batchhost_changed_" + c.Schema }
+// channel is the notification channel of a schema's queue; a schema
+// name too long for a channel name (63 bytes) is hashed into it.
+func (c Config) channel() string {
+	ch := "batchhost_changed_" + c.Schema
+	if len(ch) > 63 {
+		sum := sha256.Sum256([]byte(c.Schema))
+		ch = "batchhost_changed_" + hex.EncodeToString(sum[:16])
+	}
+	return ch
+}

@@ -69,6 +69,7 @@ func (s *Store) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 		if err := checkClaim(p.Claim); err != nil {
 			return backend.StepResult{}, err
 		}
+		p.Claim.Now = stamp(p.Claim.Now)
 	}
 	var out backend.StepResult
 	err := s.write(ctx, func(w *wtx) error {

@@ -54,7 +54,11 @@ func (s *Store) Insert(ctx context.Context, p backend.InsertParams) (backend.Ins
 		if err := checkClaim(*p.Claim); err != nil {
 			return out, err
 		}
+		c := *p.Claim
+		c.Now = stamp(c.Now)
+		p.Claim = &c
 	}
+	p.Now = stamp(p.Now)
 	err := s.write(ctx, func(w *wtx) error {
 		out = backend.InsertResult{}
 		ins, err := w.insert(p)

@@ -16,6 +16,7 @@ func (s *Store) Request(ctx context.Context, r backend.Request) (backend.Request
 	if r.Kind < backend.RequestCancel || r.Kind > backend.RequestSubmit {
 		return backend.RequestResult{}, invalid("request %s: unknown kind %d", r.ID, r.Kind)
 	}
+	r.Now = stamp(r.Now)
 	var out backend.RequestResult
 	err := s.write(ctx, func(w *wtx) error {
 		out = backend.RequestResult{}

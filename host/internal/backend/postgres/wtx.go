@@ -95,3 +95,12 @@ func (w *wtx) changes(skip string) (backend.Changes, error) {
 	out.Skipped = w.c.skipped
 	return out, nil
 }
+
+// stamp is the time a write stamps: the call's, as the port wants, or
+// the clock's when the caller gave none.
+func stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now().UTC().Truncate(time.Microsecond)
+	}
+	return t
+}
