@@ -57,7 +57,11 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 // quotas (a job is taken while fewer of its plugin come before it than
 // the plugin's quota) and the limit, in claim order: strict priority,
 // then ready time, then ready order. Rows locked but not chosen are free
-// again at the commit.
+// again at the commit. Caveat: the AnyTask candidates are the first
+// AnyTask jobs of absent tasks before the plugins' quotas apply, so a
+// capped plugin's jobs among them leave their slots unused this round
+// (AnyTask is for a host that alone serves its queue; its unknown tasks
+// rarely have a plugin quota).
 const claimSQL = `
 WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
 cand AS MATERIALIZED (
