@@ -112,3 +112,67 @@ func TestNoLostRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestSequentialGroupAcrossHosts: members added to one sequential group
+// by two hosts at once form one chain in add order, and claiming from
+// both hosts never runs two of them at once.
+func TestSequentialGroupAcrossHosts(t *testing.T) {
+	ctx := context.Background()
+	cfg := freshConfig(t, testDatabase(t))
+	hosts := []*Store{openStore(t, cfg), openStore(t, cfg)}
+	g := &model.Group{ID: testID(1000), Name: "seq", Sequential: true, CreatedAt: sharedT0}
+	if _, err := hosts[0].Insert(ctx, backend.InsertParams{Now: sharedT0, Groups: []*model.Group{g}}); err != nil {
+		t.Fatal(err)
+	}
+	const perHost = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perHost)
+	for h, s := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perHost {
+				j := &model.Job{ID: testID(1 + h*perHost + i), Task: "a.run", Group: g.ID, CreatedAt: sharedT0}
+				if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: []*model.Job{j}}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	members, err := hosts[0].Members(ctx, g.ID)
+	if err != nil || len(members) != 2*perHost {
+		t.Fatalf("Members = %v, %v; want %d", members, err, 2*perHost)
+	}
+	for i, id := range members[1:] {
+		j, err := hosts[0].Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(j.DependsOn) != 1 || j.DependsOn[0].ID != members[i] {
+			t.Fatalf("member %d (%s) depends on %v, want the member added before it, %s", i+2, id, j.DependsOn, members[i])
+		}
+	}
+	for done := 0; done < len(members); {
+		var running []*model.Job
+		for h, s := range hosts {
+			js, err := s.Claim(ctx, backend.ClaimParams{Owner: fmt.Sprintf("host-%d", h), Limit: 5, Now: sharedT0, Quota: map[string]int{"a.run": 5}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			running = append(running, js...)
+		}
+		if len(running) != 1 || running[0].ID != members[done] {
+			t.Fatalf("after %d completions the hosts claimed %d members (%v), want exactly the next one, %s", done, len(running), running, members[done])
+		}
+		j := running[0]
+		if _, err := hosts[0].Finish(ctx, []backend.Finish{{ID: j.ID, Owner: j.Owner, Attempt: j.Attempt, State: model.Completed, At: sharedT0}}); err != nil {
+			t.Fatal(err)
+		}
+		done++
+	}
+}
