@@ -149,7 +149,21 @@ func (m *Manager) Reload(ctx context.Context) (ReloadReport, error) {
 		s, o := m.retireLocked(old)
 		stop, orphans = append(stop, s...), append(orphans, o...)
 	}
+	// The attempts that moved take the new builds' warm processes first.
+	type handover struct {
+		r *Run
+		p *proc
+	}
+	var handovers []handover
 	for _, pl := range l.plugins {
+		for len(pl.waiting) > 0 {
+			p := m.takeIdleLocked(pl)
+			if p == nil {
+				break
+			}
+			handovers = append(handovers, handover{pl.waiting[0], p})
+			pl.waiting = pl.waiting[1:]
+		}
 		m.launchForWaitersLocked(pl)
 	}
 	for i := range rep.Changed {
@@ -162,6 +176,9 @@ func (m *Manager) Reload(ctx context.Context) (ReloadReport, error) {
 	}
 	m.mu.Unlock()
 
+	for _, h := range handovers {
+		h.r.attach(h.p)
+	}
 	for _, p := range stop {
 		m.stopBackground(p)
 	}

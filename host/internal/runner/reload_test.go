@@ -194,3 +194,73 @@ func TestReloadOfAClosedManager(t *testing.T) {
 		t.Errorf("Reload after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestReloadMovesWaitingAttempts: attempts waiting for a process of a
+// plugin when it is reloaded go to the new build, or fail as unknown_task
+// if it dropped their task; the launches under way for the old build end
+// in processes that are stopped, not used.
+func TestReloadMovesWaitingAttempts(t *testing.T) {
+	dir := t.TempDir()
+	// The old build behind a gate: once the gate (a named pipe) exists,
+	// a launch says it arrived (a line into the named pipe arrived) and
+	// waits for a line from the gate.
+	gate, arrived := filepath.Join(t.TempDir(), "gate"), fifo(t)
+	script := fmt.Sprintf("#!/bin/sh\nif [ -p '%s' ]; then echo >'%s'; read _ <'%s'; fi\nexec '%s' \"$@\"\n", gate, arrived, gate, swap1Bin)
+	if err := os.WriteFile(filepath.Join(dir, "batchhost-plugin-swap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := open(t, func(c *Config) { c.Dir = dir })
+	ctx := context.Background()
+	// The process launched at Open runs this one to the end of the test.
+	pipe := fifo(t)
+	blocking := make(chan struct{})
+	busy, err := m.Start(ctx, Attempt{JobID: "busy", Attempt: 1, Task: "swap.block", Args: fmt.Appendf(nil, `{"fifo":%q}`, pipe)}, func(e Event) {
+		if e.Message == "blocking" {
+			close(blocking)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-blocking
+	if err := syscall.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Held open, so that a launch's read of the gate waits for a line,
+	// whenever it opens it.
+	gateW, err := os.OpenFile(gate, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gateW.Close()
+	// Both wait for launches of the old build, held at the gate.
+	moved, _ := start(t, m, Attempt{JobID: "moved", Task: "swap.version"})
+	dropped, _ := start(t, m, Attempt{JobID: "dropped", Task: "swap.old"})
+	for n := 0; n < 2; {
+		b, err := os.ReadFile(arrived) // until the launches that wrote have closed it
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(b), "\n")
+	}
+
+	installPlugin(t, dir, "batchhost-plugin-swap", swap2Bin)
+	if _, err := m.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeSwap(t, moved.Outcome()); got.Version != "2.0.0" {
+		t.Errorf("the waiting attempt ran on version %s, want the new build's 2.0.0", got.Version)
+	}
+	if out := dropped.Outcome(); out.Err == nil || out.Err.Kind != "unknown_task" || !strings.Contains(out.Err.Message, "no longer offers it") {
+		t.Errorf("the waiting attempt of the dropped task: %+v, want unknown_task saying the new build no longer offers it", out.Err)
+	}
+	// A line each: the old launches finish, and their processes are stopped.
+	if _, err := gateW.WriteString("\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	release(t, pipe)
+	if got := decodeSwap(t, busy.Outcome()); got.Version != "1.0.0" {
+		t.Errorf("the running attempt ended on version %s, want 1.0.0", got.Version)
+	}
+	// open's cleanup checks that no process is left after Close.
+}
