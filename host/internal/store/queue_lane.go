@@ -114,11 +114,12 @@ func (q *Queue) serveLane() {
 	}
 	defer func() { _ = rtx.Rollback() }()
 	live, jobs := rtx.Bucket(bLive), rtx.Bucket(bJobs)
-	valid := func(r readyEntry) bool {
-		if e := w.jobs[r.id]; e != nil {
+	valid := func(r readyEntry) bool { // under idx.mu, as pick is
+		id := q.idx.id(r)
+		if e := w.jobs[id]; e != nil {
 			return e.j.State == model.Queued && e.seq == r.seq
 		}
-		v := live.Get([]byte(r.id))
+		v := live.Get([]byte(id))
 		if v == nil {
 			return false
 		}
@@ -137,16 +138,17 @@ func (q *Queue) serveLane() {
 			picks := x.pick(c.p, c.p.Now.UnixNano(), valid, &popped)
 			out := make([]*model.Job, 0, len(picks))
 			for _, r := range picks {
+				id := x.id(r)
 				var j *model.Job
-				if e := w.jobs[r.id]; e != nil {
+				if e := w.jobs[id]; e != nil {
 					j = e.j.Clone()
 				} else {
-					data := jobs.Get([]byte(r.id))
+					data := jobs.Get([]byte(id))
 					if data == nil {
-						return notFoundIn(r.id)
+						return notFoundIn(id)
 					}
 					var err error
-					if j, err = q.s.decodeJob([]byte(r.id), data); err != nil {
+					if j, err = q.s.decodeJob([]byte(id), data); err != nil {
 						return err
 					}
 				}

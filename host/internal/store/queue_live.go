@@ -167,7 +167,8 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// entryOf is the ready-index entry of a queued job.
-func entryOf(j *model.Job, seq uint64) readyEntry {
-	return readyEntry{readyAt: readyTime(j), runAt: unixNano(j.RunAt), seq: seq, id: j.ID, task: j.Task, prio: j.Priority}
+// entryOf is the ready-index entry of a queued job; the caller holds
+// x.mu.
+func (x *readyIndex) entryOf(j *model.Job, seq uint64) readyEntry {
+	return x.entry(j.ID, j.Task, j.Priority, readyTime(j), unixNano(j.RunAt), seq)
 }

@@ -30,7 +30,7 @@ func (q *Queue) load() error {
 			q.seq = max(q.seq, r.seq)
 			switch {
 			case r.state == model.Queued:
-				q.idx.load(readyEntry{readyAt: r.readyAt, runAt: r.runAt, seq: r.seq, id: string(k), task: q.idx.intern(r.task), prio: r.priority})
+				q.idx.load(q.idx.entry(string(k), r.task, r.priority, r.readyAt, r.runAt, r.seq))
 			case r.state == model.Running || (r.state == model.Paused && r.pausedFrom == model.Running):
 				data := jobs.Get(k)
 				if data == nil {

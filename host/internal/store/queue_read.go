@@ -78,7 +78,7 @@ func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error)
 		defer x.mu.Unlock()
 		for x.delayed.Len() > 0 {
 			r := x.delayed[0]
-			lr, err := decodeLive(live.Get([]byte(r.id)))
+			lr, err := decodeLive(live.Get([]byte(x.id(r))))
 			if r.runAt <= n || err != nil || lr.state != model.Queued || lr.seq != r.seq {
 				heap.Pop(&x.delayed)
 				continue

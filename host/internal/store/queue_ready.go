@@ -25,16 +25,23 @@ type readyIndex struct {
 	// delayed holds the entries that were not ready yet when pushed, by
 	// ready time alone: NextRunAt reads its head instead of scanning.
 	delayed readyHeap
-	tasks   map[string]string // interned task names
+	// Task names by number, and their numbers: an entry holds a number.
+	taskNames []string
+	taskNum   map[string]uint32
+	// Ids that are not UUIDs, by number, and their numbers (see jobKey).
+	others   []string
+	otherNum map[string]uint64
 }
 
+// readyEntry is one queued job in the index, without pointers (see
+// jobKey): 48 bytes.
 type readyEntry struct {
 	readyAt int64 // the order: when it became ready
 	runAt   int64 // claimable from (0: at once)
 	seq     uint64
-	id      string
-	task    string
+	task    uint32 // number into taskNames
 	prio    model.Priority
+	id      jobKey // last: its 17 bytes then pack with task and prio
 }
 
 type readyHeap []readyEntry
@@ -172,22 +179,41 @@ func (x *readyIndex) load(e readyEntry) {
 func (x *readyIndex) loaded() {
 	for _, byTask := range x.queues {
 		for _, h := range byTask {
+			*h = clip(*h)
 			heap.Init(h)
 		}
 	}
+	x.delayed = clip(x.delayed)
 	heap.Init(&x.delayed)
 }
 
-// intern shares one string per task name among the entries.
-func (x *readyIndex) intern(task string) string {
-	if t, ok := x.tasks[task]; ok {
-		return t
+// clip drops the spare capacity that appending left (up to as much
+// again as the entries): with a million queued jobs, tens of megabytes.
+func clip(h readyHeap) readyHeap {
+	if cap(h)-len(h) <= len(h)/8 {
+		return h
 	}
-	if x.tasks == nil {
-		x.tasks = map[string]string{}
+	return append(make(readyHeap, 0, len(h)), h...)
+}
+
+// taskOf is the number of a task name, given one when first seen.
+func (x *readyIndex) taskOf(task string) uint32 {
+	if n, ok := x.taskNum[task]; ok {
+		return n
 	}
-	x.tasks[task] = task
-	return task
+	if x.taskNum == nil {
+		x.taskNum = map[string]uint32{}
+	}
+	n := uint32(len(x.taskNames))
+	x.taskNames = append(x.taskNames, task)
+	x.taskNum[task] = n
+	return n
+}
+
+// entry is the ready-index entry of a job queued at sequence seq; the
+// caller holds x.mu.
+func (x *readyIndex) entry(id, task string, prio model.Priority, readyAt, runAt int64, seq uint64) readyEntry {
+	return readyEntry{readyAt: readyAt, runAt: runAt, seq: seq, id: x.keyOf(id), task: x.taskOf(task), prio: prio}
 }
 
 // heapOf is the heap of an entry's priority and task, made when first
@@ -200,10 +226,11 @@ func (x *readyIndex) heapOf(e readyEntry) *readyHeap {
 	if x.queues[pi] == nil {
 		x.queues[pi] = map[string]*readyHeap{}
 	}
-	h := x.queues[pi][e.task]
+	task := x.taskNames[e.task]
+	h := x.queues[pi][task]
 	if h == nil {
 		h = &readyHeap{}
-		x.queues[pi][e.task] = h
+		x.queues[pi][task] = h
 	}
 	return h
 }

@@ -298,7 +298,7 @@ func (q *Queue) applied(w *wtx) {
 	x.mu.Lock()
 	for _, e := range w.order {
 		if e.pushed && !e.indexed && e.j.State == model.Queued {
-			x.push(entryOf(e.j, e.seq), w.now.UnixNano())
+			x.push(x.entryOf(e.j, e.seq), w.now.UnixNano())
 		}
 	}
 	x.mu.Unlock()
@@ -321,7 +321,7 @@ func (q *Queue) applied(w *wtx) {
 func (w *wtx) indexReady() {
 	for _, e := range w.order {
 		if e.pushed && !e.indexed && e.j.State == model.Queued {
-			w.q.idx.push(entryOf(e.j, e.seq), w.now.UnixNano())
+			w.q.idx.push(w.q.idx.entryOf(e.j, e.seq), w.now.UnixNano())
 			e.indexed = true
 		}
 	}
@@ -330,10 +330,11 @@ func (w *wtx) indexReady() {
 // valid reports whether a ready entry still names a queued job at that
 // sequence, as this transaction sees it.
 func (w *wtx) valid(r readyEntry) bool {
-	if e := w.jobs[r.id]; e != nil {
+	id := w.q.idx.id(r)
+	if e := w.jobs[id]; e != nil {
 		return e.j.State == model.Queued && e.seq == r.seq && (!e.pushed || e.indexed)
 	}
-	v := w.bk.live.Get([]byte(r.id))
+	v := w.bk.live.Get([]byte(id))
 	if v == nil {
 		return false
 	}

@@ -303,6 +303,7 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 		for len(picked) < p.Limit {
 			best, found := readyEntry{}, false
 			for task := range x.queues[pi] {
+				// task is a name here; entries hold its number.
 				if budget(task) <= 0 {
 					continue
 				}
@@ -324,10 +325,10 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 			if !found {
 				break
 			}
-			e := x.pop(pi, best.task)
+			e := x.pop(pi, x.taskNames[best.task])
 			*popped = append(*popped, e)
 			picked = append(picked, e)
-			take(best.task)
+			take(x.taskNames[best.task])
 		}
 	}
 	return picked
@@ -337,8 +338,9 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, error) {
 	out := make([]*model.Job, 0, len(picked))
 	c := w.newChanges()
-	for _, r := range picked {
-		e, err := w.job(r.id)
+	ids := w.q.idx.ids(picked)
+	for _, id := range ids {
+		e, err := w.job(id)
 		if err != nil {
 			return nil, err
 		}
