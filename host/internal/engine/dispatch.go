@@ -30,6 +30,7 @@ type attempt struct {
 	announced chan struct{}
 	evmu      sync.Mutex
 	told      bool
+	void      bool // its claim failed: nothing of it is told
 	held      []func()
 }
 
@@ -47,11 +48,26 @@ func (a *attempt) announce() {
 	close(a.announced)
 }
 
+// silence drops the events held for an attempt whose claim is void and
+// lets nothing of it through: it never ran as far as anyone was told.
+func (a *attempt) silence() {
+	a.evmu.Lock()
+	defer a.evmu.Unlock()
+	if a.told {
+		return
+	}
+	a.held, a.told, a.void = nil, true, true
+	close(a.announced)
+}
+
 // tell tells an event of the attempt now, or after its start was told.
 // It does not wait: a plugin's events must not wait for the disk.
 func (a *attempt) tell(ev func()) {
 	a.evmu.Lock()
 	defer a.evmu.Unlock()
+	if a.void {
+		return
+	}
 	if a.told {
 		ev()
 	} else {
@@ -154,6 +170,9 @@ func (e *Engine) step(rs []result, us []update) {
 		e.reserved += free
 		e.claiming = true
 	}
+	if len(p.Finish) > 0 || len(p.Progress) > 0 {
+		e.recording++ // before ended frees the slots: Stop waits for the write
+	}
 	e.mu.Unlock()
 	// The ended attempts' slots are free now: their outcomes are written
 	// beside the claim that reuses them, not before it.
@@ -189,7 +208,13 @@ func (e *Engine) ended(as []*attempt) {
 			e.useLimitsLocked(a.job.Task, -1)
 		}
 	}
-	if len(e.attempts) == 0 {
+	e.idleLocked()
+}
+
+// idleLocked answers Stop's waits once no attempt runs and every outcome
+// written is durable. The caller holds e.mu.
+func (e *Engine) idleLocked() {
+	if len(e.attempts) == 0 && e.recording == 0 {
 		for _, c := range e.idle {
 			close(c)
 		}
@@ -233,7 +258,11 @@ func (e *Engine) announce(as []*attempt, durable bool) {
 		e.obs.Jobs(jobs, prev)
 	}
 	for _, a := range as {
-		a.announce()
+		if durable {
+			a.announce()
+		} else {
+			a.silence()
+		}
 	}
 }
 

@@ -57,8 +57,11 @@ type Engine struct {
 	paused   bool
 	failed   error
 	idle     []chan struct{}
-	waiters  map[string][]chan *model.Job
-	gwaiters map[string][]chan *model.Group
+	// recording counts the outcome writes not yet durable: Stop's drain
+	// waits for them as well as for the attempts.
+	recording int
+	waiters   map[string][]chan *model.Job
+	gwaiters  map[string][]chan *model.Group
 
 	sched schedules
 
@@ -173,7 +176,7 @@ func (e *Engine) Stop(ctx context.Context, grace time.Duration) error {
 	e.mu.Lock()
 	e.stopping = true
 	idle := make(chan struct{})
-	if len(e.attempts) == 0 {
+	if len(e.attempts) == 0 && e.recording == 0 {
 		close(idle)
 	} else {
 		e.idle = append(e.idle, idle)

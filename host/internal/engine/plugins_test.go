@@ -129,6 +129,8 @@ func TestPluginOutcomes(t *testing.T) {
 		t.Errorf("crash then recover: %s after %d attempts; want completed on the second", got[3].State, got[3].Attempt)
 	}
 	for _, j := range got {
+		// WaitJob may answer from the store before the observer is told.
+		waitTold(t, rg.obs, j.ID, j.State)
 		if st := rg.obs.of(j.ID); len(st) == 0 || st[len(st)-1] != j.State {
 			t.Errorf("job %s: states told %v, final %s", j.ID, st, j.State)
 		}

@@ -30,7 +30,7 @@ func (e *Engine) nextTold() told {
 }
 
 // record writes outcomes and progress (a Step without claim) in the
-// background.
+// background. The caller counted it in e.recording.
 func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 	t := e.nextTold()
 	e.tellers.Add(1)
@@ -38,6 +38,10 @@ func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 		defer e.tellers.Done()
 		defer close(t.done)
 		res, err := e.store.Step(context.Background(), p)
+		e.mu.Lock()
+		e.recording--
+		e.idleLocked()
+		e.mu.Unlock()
 		if err != nil {
 			e.log.Error("recording the outcomes of attempts failed", "error", err)
 			e.fail(err)

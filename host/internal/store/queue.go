@@ -41,6 +41,12 @@ type Queue struct {
 	running runningSet
 	seq     uint64 // the last ready sequence handed out
 
+	// durableSeq is the last ready sequence handed out by a durable
+	// commit: an index entry with a later one belongs to a transaction
+	// not yet durable (or undone), so a read cannot judge it against the
+	// committed file.
+	durableSeq atomic.Uint64
+
 	changed chan struct{}
 
 	commits, ops atomic.Int64
@@ -178,15 +184,19 @@ func (q *Queue) loop() {
 		q.claims = nil
 		closing := q.closing
 		q.mu.Unlock()
+		if err := q.failed(); err != nil {
+			// A commit failed: what was queued before that was known is
+			// refused too, not written on top of an uncertain file.
+			q.answer(batch, err)
+			batch = nil
+		}
 		if len(batch) > 0 || len(q.lane) > 0 {
 			q.commit(batch)
 		}
 		if closing {
+			// The lane is empty: it fills only while a flight is
+			// written, in the select above.
 			if q.flight != nil {
-				q.landed(<-q.flight.done)
-			}
-			if len(q.lane) > 0 {
-				q.commit(nil)
 				q.landed(<-q.flight.done)
 			}
 			q.mu.Lock()
@@ -211,6 +221,7 @@ type flight struct {
 	w     *wtx
 	tx    *bolt.Tx
 	batch []*op
+	seq   uint64 // q.seq when the transaction was decided
 	done  chan error
 }
 
@@ -221,9 +232,11 @@ type flight struct {
 func (q *Queue) commit(batch []*op) {
 	lane := q.lane
 	q.lane = nil
+	ops := make([]*op, 0, len(lane)+len(batch))
 	for _, l := range lane {
-		batch = append([]*op{l.asOp()}, batch...)
+		ops = append(ops, l.asOp())
 	}
+	batch = append(ops, batch...)
 	for {
 		var w *wtx
 		var tx *bolt.Tx
@@ -259,6 +272,15 @@ func (q *Queue) commit(batch []*op) {
 		if err != nil && tx != nil {
 			_ = tx.Rollback()
 		}
+		if errors.Is(err, errRetryBatch) && batch[failed].lane {
+			// A claim already handed out could not be written: the file
+			// and the handed-out records disagree. Fail the store rather
+			// than let the job be claimed again at the same attempt.
+			w.undo()
+			q.answer(batch, q.fail(opErr))
+			q.lane = nil
+			return
+		}
 		if errors.Is(err, errRetryBatch) {
 			w.undo()
 			batch[failed].done <- opErr
@@ -284,13 +306,19 @@ func (q *Queue) commit(batch []*op) {
 				o.early()
 			}
 		}
-		f := &flight{w: w, tx: tx, batch: batch, done: make(chan error, 1)}
+		f := &flight{w: w, tx: tx, batch: batch, seq: q.seq, done: make(chan error, 1)}
 		q.flight = f
 		go func() {
 			f.done <- q.s.dbError(guard(q.s.path, tx.Commit))
 		}()
 		return
 	}
+}
+
+func (q *Queue) failed() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.failErr
 }
 
 // landed answers the operations of the flight whose commit ended.
@@ -307,6 +335,7 @@ func (q *Queue) landed(err error) {
 		q.lane = nil
 		return
 	}
+	q.durableSeq.Store(f.seq)
 	q.applied(f.w)
 	n := 0
 	for _, o := range f.batch {

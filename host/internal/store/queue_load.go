@@ -44,6 +44,7 @@ func (q *Queue) load() error {
 			}
 		}
 		q.idx.loaded()
+		q.durableSeq.Store(q.seq)
 		return nil
 	})
 	if err != nil {

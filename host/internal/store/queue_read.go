@@ -71,6 +71,9 @@ func (q *Queue) Running(ctx context.Context, alive []string) ([]*model.Job, erro
 func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error) {
 	n := now.UnixNano()
 	var next int64
+	// Read before the snapshot: an entry from a commit durable by then is
+	// in it.
+	durable := q.durableSeq.Load()
 	err := q.s.view(func(tx *bolt.Tx) error {
 		live := tx.Bucket(bLive)
 		x := &q.idx
@@ -78,8 +81,18 @@ func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error)
 		defer x.mu.Unlock()
 		for x.delayed.Len() > 0 {
 			r := x.delayed[0]
+			if r.runAt <= n {
+				heap.Pop(&x.delayed)
+				continue
+			}
+			if r.seq > durable {
+				// Queued by a commit still being written: the snapshot
+				// cannot judge it. Keep it; a wake too early is harmless.
+				next = r.runAt
+				return nil
+			}
 			lr, err := decodeLive(live.Get([]byte(x.id(r))))
-			if r.runAt <= n || err != nil || lr.state != model.Queued || lr.seq != r.seq {
+			if err != nil || lr.state != model.Queued || lr.seq != r.seq {
 				heap.Pop(&x.delayed)
 				continue
 			}

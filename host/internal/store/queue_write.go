@@ -231,9 +231,6 @@ func (q *Queue) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	if !q.idx.mayClaim(p) {
 		return nil, nil
 	}
-	if !q.idx.mayClaim(p) {
-		return nil, nil
-	}
 	if p.Applied != nil {
 		if err := ctx.Err(); err != nil {
 			return nil, err
