@@ -74,7 +74,11 @@ func BenchmarkQueueScale(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(openTime.Milliseconds()), "open_ms")
 		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap_MB")
-		b.ReportMetric(rssMB(), "rss_MB")
+		b.ReportMetric(procStatusMB("VmRSS:"), "rss_MB")
+		// Of which file pages (the data file's map, which the kernel may
+		// drop and read again) and anonymous memory (the heap and stacks).
+		b.ReportMetric(procStatusMB("RssFile:"), "rss_file_MB")
+		b.ReportMetric(procStatusMB("RssAnon:"), "rss_anon_MB")
 
 		start = time.Now()
 		if _, err := q.Insert(ctx, backend.InsertParams{Jobs: batch()}); err != nil {
@@ -114,14 +118,15 @@ func p99ms(ds []time.Duration) float64 {
 	return float64(ds[len(ds)*99/100].Microseconds()) / 1000
 }
 
-// rssMB is the process's resident set from /proc (0 where there is none).
-func rssMB() float64 {
+// procStatusMB is a memory figure of /proc/self/status in MB (0 where
+// there is none).
+func procStatusMB(field string) float64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
 		}
