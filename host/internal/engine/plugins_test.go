@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -199,3 +202,81 @@ func BenchmarkPluginEndToEnd(b *testing.B) {
 	c, o := rg.q.Commits()
 	b.ReportMetric(float64(o)/float64(max(c, 1)), "ops/commit")
 }
+
+// BenchmarkDispatchFromQueue measures how fast the engine dispatches
+// from a deep queue: ENGINE_QUEUE_SCALE chaos.noop jobs (default 20,000)
+// are stored before the engine starts, then it runs 8 workers and the
+// benchmark reports the rate of the first 10,000 completions. Compare
+// ENGINE_QUEUE_SCALE=1000000 with the default: dispatch should not slow
+// down with the depth of the queue.
+func BenchmarkDispatchFromQueue(b *testing.B) {
+	depth := 20_000
+	if v := os.Getenv("ENGINE_QUEUE_SCALE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10_000 {
+			b.Fatalf("ENGINE_QUEUE_SCALE=%q: want a number of jobs, at least 10000", v)
+		}
+		depth = n
+	}
+	const measured = 10_000
+	for range b.N {
+		q, err := store.OpenQueue(filepath.Join(b.TempDir(), "q.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for done := 0; done < depth; {
+			n := min(100_000, depth-done)
+			jobs := make([]*model.Job, n)
+			for i := range jobs {
+				jobs[i] = chaosJob("chaos.noop", nil, 1)
+				jobs[i].ID = newJobID()
+			}
+			if _, err := q.Insert(context.Background(), backend.InsertParams{Jobs: jobs}); err != nil {
+				b.Fatal(err)
+			}
+			done += n
+		}
+		m, err := runner.Open(runner.Config{Dir: pluginDir, Logger: hclog.NewNullLogger(), KillGrace: time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		obs := &finishCounter{at: measured, reached: make(chan struct{})}
+		e := New(Config{Owner: "host-1", MaxWorkers: 8, PollInterval: 50 * time.Millisecond, Clock: realClock{}, Observer: obs}, q, NewPlugins(m))
+		go e.Run()
+		start := time.Now()
+		e.Start()
+		<-obs.reached
+		rate := measured / time.Since(start).Seconds()
+		b.ReportMetric(rate, "jobs/s")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = e.Stop(ctx, 10*time.Second)
+		e.Close()
+		_ = m.Close()
+		_ = q.Close()
+	}
+}
+
+// finishCounter is an observer that closes reached when at jobs finished.
+type finishCounter struct {
+	events
+	mu      sync.Mutex
+	n, at   int
+	reached chan struct{}
+}
+
+func (f *finishCounter) Jobs(jobs []*model.Job, _ []model.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, j := range jobs {
+		if j.State.Terminal() {
+			f.n++
+			if f.n == f.at {
+				close(f.reached)
+			}
+		}
+	}
+}
+
+// newJobID is an id as the host makes them.
+func newJobID() string { return uuid.Must(uuid.NewV7()).String() }
