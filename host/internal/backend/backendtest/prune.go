@@ -12,6 +12,7 @@ var pruneRules = []rule{
 	{"WhatGoesWithAJob", testPruneRefs},
 	{"Groups", testPruneGroups},
 	{"SequentialLastMember", testPruneSequentialLast},
+	{"SequentialLastMemberInsert", testPruneSequentialLastInsert},
 	{"Refusals", testPruneRefusals},
 }
 
@@ -102,12 +103,12 @@ func testPruneGroups(e *env) {
 }
 
 // testPruneSequentialLast: a sequential group's last member may be
-// pruned while the group stays (an earlier member is unfinished, or, as
-// here, a schedule adds its runs to the group). The
-// next member, by AddToGroup or Insert, still records the edge to it (a
-// pruned dependency counts as completed: it is placed at once, even after
-// a failure), while Dependents of the pruned member stays empty, as of
-// any job that is not stored; the edge to the new last member is stored.
+// pruned while the group stays (here a schedule adds its runs to the
+// group). The next member, by AddToGroup or Insert, still records the
+// edge to it (a pruned dependency counts as completed: it is placed at
+// once, even after a failure), while Dependents of the pruned member
+// stays empty, as of any job that is not stored; the edge to the new last
+// member is stored.
 func testPruneSequentialLast(e *env) {
 	g := newGroup(true, false)
 	e.groups(g)
@@ -150,6 +151,34 @@ func testPruneSequentialLast(e *env) {
 	check("after two members joined")
 	if e.reopen() {
 		check("after reopening")
+	}
+}
+
+// testPruneSequentialLastInsert is the case a random history found: the
+// last member of a sequential group is canceled at once (a dependency
+// failed) while an earlier member is still queued, so the group stays
+// when the canceled member is pruned; the member inserted next records
+// the edge to it, and Dependents of the pruned member stays empty.
+func testPruneSequentialLastInsert(e *env) {
+	g := newGroup(true, false)
+	e.groups(g)
+	first := e.one(at(1), inGroup(g.ID))
+	failed := e.finished(model.Failed, at(1))
+	last := e.one(at(1), inGroup(g.ID), dependsOn(model.DepCancel, failed.ID))
+	e.wantCancelBy(last.ID, failed.ID, "a member whose dependency failed")
+	if got, _ := e.s.Prune(e.ctx, at(2), 10); !slices.Equal(got, []string{failed.ID, last.ID}) {
+		e.t.Fatalf("Prune = %v, want %v", got, []string{failed.ID, last.ID})
+	}
+	next := e.one(at(3), inGroup(g.ID))
+	want := []model.Dep{{ID: last.ID, Policy: model.DepCancel}}
+	if diff(want, next.DependsOn) != "" || next.State != model.Queued {
+		e.t.Errorf("the member inserted after a pruned last member: %s, depends on %v; want queued, depending on %v", next.State, next.DependsOn, want)
+	}
+	if ds, err := e.s.Dependents(e.ctx, last.ID); err != nil || len(ds) != 0 {
+		e.t.Errorf("Dependents of the pruned member = %v, %v; want none", ds, err)
+	}
+	if ms, _ := e.s.Members(e.ctx, g.ID); !slices.Equal(ms, []string{first.ID, next.ID}) {
+		e.t.Errorf("Members = %v, want %v", ms, []string{first.ID, next.ID})
 	}
 }
 
