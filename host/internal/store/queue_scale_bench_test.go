@@ -79,6 +79,9 @@ func BenchmarkQueueScale(b *testing.B) {
 		// drop and read again) and anonymous memory (the heap and stacks).
 		b.ReportMetric(procStatusMB("RssFile:"), "rss_file_MB")
 		b.ReportMetric(procStatusMB("RssAnon:"), "rss_anon_MB")
+		if fi, err := os.Stat(path); err == nil {
+			b.ReportMetric(float64(fi.Size())/(1<<20), "file_MB")
+		}
 
 		start = time.Now()
 		if _, err := q.Insert(ctx, backend.InsertParams{Jobs: batch()}); err != nil {
