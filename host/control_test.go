@@ -12,8 +12,10 @@ func TestPauseRunningJobStopsProgressAndTimeoutClock(t *testing.T) {
 	h, _ := openHost(t, nil)
 	ctx := ctxT(t)
 	rec := record(t, h, host.EventFilter{})
-	// 10 steps of 100ms: ~1s of work under a 1.5s timeout, paused for 2s.
-	id := submit(t, h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 10, "ms": 100}, Timeout: 1500 * time.Millisecond})
+	// 10 steps of 100ms: ~1s of work under a 2.5s timeout (room for a
+	// loaded machine), paused for 3s: the job completes only if the pause
+	// does not count.
+	id := submit(t, h, host.JobSpec{Task: "chaos.progress", Args: map[string]int{"steps": 10, "ms": 100}, Timeout: 2500 * time.Millisecond})
 	rec.until(t, func(e host.Event) bool {
 		return e.Job == id && e.Type == host.EventJobProgress && e.Progress.Fraction >= 0.3
 	})
@@ -25,7 +27,7 @@ func TestPauseRunningJobStopsProgressAndTimeoutClock(t *testing.T) {
 	// While paused, nothing may arrive for the job: its process is stopped.
 	// Progress the host received before the stop (its time) was on its way
 	// and may still be published after the paused state.
-	window := time.After(2 * time.Second)
+	window := time.After(3 * time.Second)
 	for quiet := true; quiet; {
 		select {
 		case e := <-rec.ch:
