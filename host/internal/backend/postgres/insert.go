@@ -93,10 +93,14 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 	if err != nil {
 		return nil, err
 	}
+	stored, err := w.storedOf(p.Jobs)
+	if err != nil {
+		return nil, err
+	}
 	ids := make([]string, len(p.Jobs))
 	existing := make([]bool, len(p.Jobs))
 	for i, in := range p.Jobs {
-		id, found, err := w.insertOne(in, p.Now, p.Hold)
+		id, found, err := w.insertOne(in, p.Now, p.Hold, stored)
 		if err != nil {
 			return nil, err
 		}
@@ -121,10 +125,11 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 }
 
 // insertOne stores one new job and places it, answering its id; or the
-// id of the job already stored under its key. Concurrent inserts of one
-// key are serialized by an advisory lock on the key, so that one of them
-// inserts and the others find its job.
-func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool) (id string, existing bool, err error) {
+// id of the job already stored under its key. stored holds which of the
+// call's ids and dependencies are stored; the job is added to it.
+// Concurrent inserts of one key are serialized by an advisory lock on
+// the key, so that one of them inserts and the others find its job.
+func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool, stored map[string]bool) (id string, existing bool, err error) {
 	if in.Key != "" {
 		if _, err := w.tx.Exec(w.ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "key:"+in.Key); err != nil {
 			return "", false, err
@@ -137,8 +142,13 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool) (id string, exi
 			return "", false, err
 		}
 	}
-	if err := w.fresh(in); err != nil {
-		return "", false, err
+	if stored[in.ID] {
+		return "", false, conflict("job %s already exists", in.ID)
+	}
+	for _, d := range in.DependsOn {
+		if !stored[d.ID] {
+			return "", false, notFound("job %s: dependency %s not found", in.ID, d.ID)
+		}
 	}
 	j := in.Clone()
 	j.State, j.QueuedAt, j.FinishedAt, j.PausedFrom = "", time.Time{}, time.Time{}, ""
@@ -165,34 +175,31 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool) (id string, exi
 	if err := w.insertRow(j, pos, to == model.Queued); err != nil {
 		return "", false, err
 	}
+	stored[j.ID] = true
 	return j.ID, false, w.insertEdges(j, 0)
 }
 
-// fresh checks, in one query, that a new job's id is not stored (else
-// ErrConflict) and that every dependency is (else ErrNotFound, naming
-// the first that is not).
-func (w *wtx) fresh(j *model.Job) error {
-	ids := []string{j.ID}
-	for _, d := range j.DependsOn {
-		ids = append(ids, d.ID)
-	}
-	found := map[string]bool{}
-	var got []string
-	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", ids); err != nil {
-		return err
-	}
-	for _, id := range got {
-		found[id] = true
-	}
-	if found[j.ID] {
-		return conflict("job %s already exists", j.ID)
-	}
-	for _, d := range j.DependsOn {
-		if !found[d.ID] {
-			return notFound("job %s: dependency %s not found", j.ID, d.ID)
+// storedOf answers which of the jobs' ids and dependencies are stored,
+// in one query: the jobs are then checked one by one (a job already
+// stored, a dependency that is not) in the order the port gives them,
+// those inserted earlier in the call counting as stored.
+func (w *wtx) storedOf(js []*model.Job) (map[string]bool, error) {
+	var ids []string
+	for _, j := range js {
+		ids = append(ids, j.ID)
+		for _, d := range j.DependsOn {
+			ids = append(ids, d.ID)
 		}
 	}
-	return nil
+	var got []string
+	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", ids); err != nil {
+		return nil, err
+	}
+	stored := make(map[string]bool, len(got))
+	for _, id := range got {
+		stored[id] = true
+	}
+	return stored, nil
 }
 
 // depsStored checks that every dependency is stored, naming the first
