@@ -46,6 +46,8 @@ func (c *claimReq) asOp() *op {
 type laneClaim struct {
 	req   *claimReq
 	picks []readyEntry
+	ids   []string
+	base  []*model.Job // the records as decided, before the claim's stamps
 	done  chan error
 }
 
@@ -53,6 +55,15 @@ type laneClaim struct {
 func (l *laneClaim) asOp() *op {
 	return &op{lane: true, done: l.done, run: func(w *wtx) error {
 		w.now = l.req.p.Now
+		// Lane writes come first in the transaction and nothing changed
+		// the jobs since the decision: start from the records decided
+		// then instead of decoding them again.
+		for i, id := range l.ids {
+			if w.jobs[id] == nil {
+				j := l.base[i].Clone()
+				w.jobs[id] = &jobEntry{j: j, stored: true, from: j.State, fromDone: j.FinishedAt, seq: l.picks[i].seq}
+			}
+		}
 		out, err := w.take(l.req.p, l.picks)
 		if err != nil {
 			return err
@@ -137,6 +148,8 @@ func (q *Queue) serveLane() {
 			defer x.mu.Unlock()
 			picks := x.pick(c.p, c.p.Now.UnixNano(), valid, &popped)
 			out := make([]*model.Job, 0, len(picks))
+			ids := make([]string, 0, len(picks))
+			base := make([]*model.Job, 0, len(picks))
 			for _, r := range picks {
 				id := x.id(r)
 				var j *model.Job
@@ -152,13 +165,14 @@ func (q *Queue) serveLane() {
 						return err
 					}
 				}
+				ids, base = append(ids, id), append(base, j.Clone())
 				stampClaim(j, c.p.Owner, c.p.Now)
 				j.State, j.PausedFrom = model.Running, ""
 				out = append(out, j)
 			}
 			c.out = out
 			if len(picks) > 0 {
-				q.lane = append(q.lane, &laneClaim{req: c, picks: picks, done: c.done})
+				q.lane = append(q.lane, &laneClaim{req: c, picks: picks, ids: ids, base: base, done: c.done})
 				q.laneClaims.Add(1)
 			}
 			return nil
