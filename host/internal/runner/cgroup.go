@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -101,6 +103,10 @@ type cgroup struct {
 	dir string
 	fd  *os.File // open from prepare until the process has started
 	pid int      // the plugin's, set before any attempt
+
+	mu    sync.Mutex
+	procs *os.File // cgroup.procs, open from the first read until remove
+	buf   []byte
 }
 
 func (c *cgroup) prepare(cmd *exec.Cmd) error {
@@ -130,8 +136,41 @@ func (c *cgroup) closeFD() {
 }
 
 // pids reads the plugin's own cgroup, not cgroups a plugin may have made
-// below it (cgroup.kill reaches those too): one read per attempt.
-func (c *cgroup) pids() []int { return readPids(c.dir) }
+// below it (cgroup.kill reaches those too): one read per attempt. The
+// file stays open and is read again from its start each time (the kernel
+// makes its content afresh at every read from offset 0): an open, a read
+// and a close per attempt cost a noop job a tenth of the host's CPU.
+func (c *cgroup) pids() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.procs == nil {
+		f, err := os.Open(filepath.Join(c.dir, "cgroup.procs"))
+		if err != nil {
+			return readPids(c.dir)
+		}
+		c.procs, c.buf = f, make([]byte, 512)
+	}
+	for {
+		n, err := c.procs.ReadAt(c.buf, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return readPids(c.dir)
+		}
+		if n == len(c.buf) {
+			c.buf = make([]byte, 2*len(c.buf)) // it may hold more: read it whole
+			continue
+		}
+		return parsePids(c.buf[:n])
+	}
+}
+
+func (c *cgroup) closeProcs() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.procs != nil {
+		c.procs.Close()
+		c.procs = nil
+	}
+}
 
 // killBelow kills every process but the plugin's, in rounds: a round kills
 // what the cgroup holds and waits for it to exit; one forked meanwhile is
@@ -158,6 +197,7 @@ func (c *cgroup) killAll() { killCgroup(c.dir) }
 // killed process leaves it as it exits, not at once).
 func (c *cgroup) remove() {
 	c.closeFD()
+	c.closeProcs()
 	killCgroup(c.dir)
 	removeCgroupTree(c.dir)
 }
@@ -208,6 +248,11 @@ func readPids(dir string) []int {
 	if err != nil {
 		return nil
 	}
+	return parsePids(b)
+}
+
+// parsePids reads a cgroup.procs content: one pid a line.
+func parsePids(b []byte) []int {
 	var out []int
 	for _, f := range strings.Fields(string(b)) {
 		if pid, err := strconv.Atoi(f); err == nil {

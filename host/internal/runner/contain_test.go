@@ -97,6 +97,36 @@ func TestNoProcessOutlivesItsAttempt(t *testing.T) {
 	}
 }
 
+// TestEveryAttemptOfOneProcessIsCleanedUp: one plugin process runs
+// attempt after attempt, each leaving escapees behind; each attempt's are
+// killed when it ends, so the cgroup's process list is read afresh for
+// every attempt, not once per process.
+func TestEveryAttemptOfOneProcessIsCleanedUp(t *testing.T) {
+	m := open(t, func(c *Config) {
+		c.Dir = pluginDir(t, map[string]string{"batchhost-plugin-exec": execBin})
+	})
+	if _, ok := m.contain.(*cgroups); !ok {
+		t.Skip("cgroup v2 cannot be used here") // the tree walk reads /proc afresh by nature
+	}
+	pids := map[int]bool{}
+	for i := range 3 {
+		tag := fmt.Sprintf("BH_RUNNER_TAG=%d", rand.Int64())
+		a := Attempt{JobID: fmt.Sprintf("x%d", i), Attempt: 1, Task: "exec.run", Args: execArgs(t, tag, escapees("exit 0\n"))}
+		r, err := m.Start(t.Context(), a, func(Event) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := r.Outcome(); out.Err != nil {
+			t.Fatalf("attempt %d: %+v", i, out.Err)
+		}
+		pids[r.PID()] = true
+		waitGone(t, tag, fmt.Sprintf("after attempt %d of one process ended", i+1))
+	}
+	if len(pids) != 1 {
+		t.Fatalf("the attempts ran in %d processes, want one (the test needs a process reused)", len(pids))
+	}
+}
+
 // TestHostKilledLeavesNoAttemptProcesses: a host killed with SIGKILL
 // cannot clean up; what its attempts started (here in sessions of their
 // own, double-forked) is killed when the next host starts, before it runs
