@@ -35,6 +35,9 @@ var (
 	ErrFailed = errors.New("host failed")
 	// ErrTooManyWatchers: MaxWatchers event subscriptions are open.
 	ErrTooManyWatchers = errors.New("too many watchers")
+	// ErrAmbiguous: an id prefix begins the ids of several jobs or groups;
+	// the message names them. Give more characters.
+	ErrAmbiguous = errors.New("ambiguous id prefix")
 )
 
 // CycleError names the dependency cycle a change would close.

@@ -154,8 +154,9 @@ func TestPauseResumeCancelRetryAndDispatch(t *testing.T) {
 func TestErrorsMapBackToHostSentinels(t *testing.T) {
 	f := serve(t, func(c *host.Config) { c.MaxQueueSize = 1 })
 	ctx := ctxT(t)
-	_, hostErr := f.h.Get(ctx, "nope")
-	_, err := f.c.Get(ctx, "nope")
+	const unknown = "0190aaaa-0000-7000-8000-000000000000"
+	_, hostErr := f.h.Get(ctx, unknown)
+	_, err := f.c.Get(ctx, unknown)
 	if !errors.Is(err, host.ErrNotFound) || err.Error() != hostErr.Error() {
 		t.Fatalf("Get unknown: %v (host says %v)", err, hostErr)
 	}

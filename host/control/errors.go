@@ -33,6 +33,7 @@ var sentinels = []struct {
 	{host.ErrNotFound, codes.NotFound, "NOT_FOUND"},
 	{host.ErrCycle, codes.InvalidArgument, "CYCLE"},
 	{host.ErrUnknownTask, codes.InvalidArgument, "UNKNOWN_TASK"},
+	{host.ErrAmbiguous, codes.InvalidArgument, "AMBIGUOUS"},
 	{host.ErrInvalid, codes.InvalidArgument, "INVALID"},
 	{host.ErrNotCompleted, codes.FailedPrecondition, "NOT_COMPLETED"},
 	{host.ErrState, codes.FailedPrecondition, "STATE"},

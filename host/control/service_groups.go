@@ -17,17 +17,33 @@ func (s *service) CreateGroup(ctx context.Context, r *pb.GroupSpec) (*pb.IDRespo
 }
 
 func (s *service) AddToGroup(ctx context.Context, r *pb.AddToGroupRequest) (*pb.Empty, error) {
-	if len(r.GetJobs()) > 0 {
-		if r.GetJob() != "" {
-			return nil, toStatus(fmt.Errorf("%w: set job or jobs, not both", host.ErrInvalid))
-		}
-		return empty(s.h.AddJobsToGroup(ctx, r.GetGroup(), r.GetJobs()...))
+	if len(r.GetJobs()) > 0 && r.GetJob() != "" {
+		return nil, toStatus(fmt.Errorf("%w: set job or jobs, not both", host.ErrInvalid))
 	}
-	return empty(s.h.AddToGroup(ctx, r.GetJob(), r.GetGroup()))
+	group, err := s.groupID(ctx, r.GetGroup())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if len(r.GetJobs()) > 0 {
+		jobs, err := s.jobIDs(ctx, r.GetJobs())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return empty(s.h.AddJobsToGroup(ctx, group, jobs...))
+	}
+	job, err := s.jobID(ctx, r.GetJob())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.AddToGroup(ctx, job, group))
 }
 
 func (s *service) GetGroup(ctx context.Context, r *pb.IDRequest) (*pb.Group, error) {
-	g, err := s.h.GetGroup(ctx, r.GetId())
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	g, err := s.h.GetGroup(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -47,7 +63,11 @@ func (s *service) ListGroups(ctx context.Context, r *pb.ListGroupsRequest) (*pb.
 }
 
 func (s *service) WaitGroup(ctx context.Context, r *pb.IDRequest) (*pb.Group, error) {
-	g, err := s.h.WaitGroup(ctx, r.GetId())
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	g, err := s.h.WaitGroup(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -55,17 +75,33 @@ func (s *service) WaitGroup(ctx context.Context, r *pb.IDRequest) (*pb.Group, er
 }
 
 func (s *service) CancelGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.CancelGroup(ctx, r.GetId()))
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.CancelGroup(ctx, id))
 }
 
 func (s *service) PauseGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.PauseGroup(ctx, r.GetId()))
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.PauseGroup(ctx, id))
 }
 
 func (s *service) ResumeGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.ResumeGroup(ctx, r.GetId()))
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.ResumeGroup(ctx, id))
 }
 
 func (s *service) SubmitGroup(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.SubmitGroup(ctx, r.GetId()))
+	id, err := s.groupID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.SubmitGroup(ctx, id))
 }

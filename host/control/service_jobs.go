@@ -14,6 +14,9 @@ func (s *service) Submit(ctx context.Context, r *pb.SubmitRequest) (*pb.SubmitRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if err := s.resolveSpec(ctx, &spec); err != nil {
+		return nil, toStatus(err)
+	}
 	id, err := s.h.Submit(ctx, spec)
 	if err != nil {
 		return nil, toStatus(err)
@@ -26,6 +29,9 @@ func (s *service) SubmitMany(ctx context.Context, r *pb.SubmitManyRequest) (*pb.
 	for i, ps := range r.GetSpecs() {
 		spec, err := fromProtoSpec(ps)
 		if err != nil {
+			return nil, toStatus(fmt.Errorf("job %d: %w", i+1, err))
+		}
+		if err := s.resolveSpec(ctx, &spec); err != nil {
 			return nil, toStatus(fmt.Errorf("job %d: %w", i+1, err))
 		}
 		specs[i] = spec
@@ -42,6 +48,9 @@ func (s *service) Create(ctx context.Context, r *pb.SubmitRequest) (*pb.SubmitRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if err := s.resolveSpec(ctx, &spec); err != nil {
+		return nil, toStatus(err)
+	}
 	id, err := s.h.Create(ctx, spec)
 	if err != nil {
 		return nil, toStatus(err)
@@ -50,7 +59,11 @@ func (s *service) Create(ctx context.Context, r *pb.SubmitRequest) (*pb.SubmitRe
 }
 
 func (s *service) Enqueue(ctx context.Context, r *pb.IDsRequest) (*pb.Empty, error) {
-	return empty(s.h.SubmitCreated(ctx, r.GetIds()...))
+	ids, err := s.jobIDs(ctx, r.GetIds())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.SubmitCreated(ctx, ids...))
 }
 
 func (s *service) AddDependencies(ctx context.Context, r *pb.AddDependenciesRequest) (*pb.Empty, error) {
@@ -58,11 +71,24 @@ func (s *service) AddDependencies(ctx context.Context, r *pb.AddDependenciesRequ
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("%w: %v", host.ErrInvalid, err))
 	}
-	return empty(s.h.AddDependencies(ctx, r.GetId(), deps...))
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	for i, d := range deps {
+		if deps[i].Job, err = ref(ctx, s.h.ResolveJobID, d.Job); err != nil {
+			return nil, toStatus(fmt.Errorf("dependency %s: %w", d.Job, err))
+		}
+	}
+	return empty(s.h.AddDependencies(ctx, id, deps...))
 }
 
 func (s *service) Get(ctx context.Context, r *pb.IDRequest) (*pb.Job, error) {
-	j, err := s.h.Get(ctx, r.GetId())
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	j, err := s.h.Get(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -78,6 +104,11 @@ func (s *service) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse
 		}
 		f.States = append(f.States, hs)
 	}
+	g, err := ref(ctx, s.h.ResolveGroupID, f.Group)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	f.Group = g
 	jobs, next, err := s.h.List(ctx, f)
 	if err != nil {
 		return nil, toStatus(err)
@@ -90,7 +121,11 @@ func (s *service) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse
 }
 
 func (s *service) Wait(ctx context.Context, r *pb.IDRequest) (*pb.Job, error) {
-	j, err := s.h.Wait(ctx, r.GetId())
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	j, err := s.h.Wait(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -98,27 +133,47 @@ func (s *service) Wait(ctx context.Context, r *pb.IDRequest) (*pb.Job, error) {
 }
 
 func (s *service) Result(ctx context.Context, r *pb.IDRequest) (*pb.ResultResponse, error) {
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
 	var raw json.RawMessage
-	if err := s.h.Result(ctx, r.GetId(), &raw); err != nil {
+	if err := s.h.Result(ctx, id, &raw); err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.ResultResponse{Result: raw}, nil
 }
 
 func (s *service) Cancel(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.Cancel(ctx, r.GetId()))
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.Cancel(ctx, id))
 }
 
 func (s *service) Pause(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.Pause(ctx, r.GetId()))
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.Pause(ctx, id))
 }
 
 func (s *service) Resume(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.Resume(ctx, r.GetId()))
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.Resume(ctx, id))
 }
 
 func (s *service) Retry(ctx context.Context, r *pb.IDRequest) (*pb.Empty, error) {
-	return empty(s.h.Retry(ctx, r.GetId()))
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return empty(s.h.Retry(ctx, id))
 }
 
 func (s *service) Tasks(context.Context, *pb.Empty) (*pb.TasksResponse, error) {

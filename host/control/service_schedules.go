@@ -11,6 +11,9 @@ func (s *service) CreateSchedule(ctx context.Context, r *pb.ScheduleSpec) (*pb.I
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if err := s.resolveSpec(ctx, &spec.Job); err != nil {
+		return nil, toStatus(err)
+	}
 	id, err := s.h.CreateSchedule(ctx, spec)
 	if err != nil {
 		return nil, toStatus(err)

@@ -16,7 +16,11 @@ import (
 // too far behind it gets a lagged event and goes on.
 func (s *service) Watch(r *pb.EventFilter, stream pb.Control_WatchServer) error {
 	ctx := stream.Context()
-	w, err := s.h.Watch(ctx, fromProtoFilter(r))
+	f := fromProtoFilter(r)
+	if err := s.resolveFilter(ctx, &f); err != nil {
+		return toStatus(err)
+	}
+	w, err := s.h.Watch(ctx, f)
 	if err != nil {
 		return toStatus(err)
 	}
@@ -58,10 +62,12 @@ func streamEnd(ctxErr error) error {
 // twice, never lose one.
 func (s *service) Logs(r *pb.LogsRequest, stream pb.Control_LogsServer) error {
 	ctx := stream.Context()
-	id := r.GetId()
+	id, err := s.jobID(ctx, r.GetId())
+	if err != nil {
+		return toStatus(err)
+	}
 	var w *host.Watcher
 	if r.GetFollow() {
-		var err error
 		w, err = s.h.Watch(ctx, host.EventFilter{Jobs: []string{id}, Types: []host.EventType{host.EventJobLog, host.EventJobState}})
 		if err != nil {
 			return toStatus(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/host/control"
 )
 
@@ -41,15 +42,16 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// exitCode classifies an error: 2 for usage errors, an unreachable host
-// and timeouts; 1 for everything the host refused or that failed.
+// exitCode classifies an error: 2 for usage errors (an ambiguous id prefix
+// among them), an unreachable host and timeouts; 1 for everything the host
+// refused or that failed.
 func (c *cli) exitCode(err error) int {
 	var ee *exitError
 	var ue *usageError
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ue), !c.started:
+	case errors.As(err, &ue), !c.started, errors.Is(err, host.ErrAmbiguous):
 		return 2
 	case errors.Is(err, control.ErrNoHost), errors.Is(err, context.DeadlineExceeded):
 		return 2

@@ -1,0 +1,82 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/batchhost/batchhost/host/internal/store"
+)
+
+// MinIDPrefix is the shortest id prefix ResolveJobID and ResolveGroupID
+// look up. Ids are UUIDv7: their first 8 characters change every 65 s, so
+// a shorter prefix would match most recent work.
+const MinIDPrefix = 8
+
+// idLen is the length of a whole id (a UUID's text form).
+const idLen = 36
+
+// maxAmbiguous is how many matches an ambiguous error names.
+const maxAmbiguous = 5
+
+// idLookup is the store's prefix read. Both bbolt backends have it.
+type idLookup interface {
+	JobIDsWithPrefix(prefix string, limit int) ([]string, error)
+	GroupIDsWithPrefix(prefix string, limit int) ([]string, error)
+}
+
+var (
+	_ idLookup = (*store.Store)(nil)
+	_ idLookup = (*store.Queue)(nil)
+)
+
+// ResolveJobID returns the id of the one job whose id begins with
+// idOrPrefix. A whole id (36 characters) and "" are returned as they are,
+// unchecked: the call they are passed to reports an unknown id. A prefix
+// needs at least MinIDPrefix characters; a shorter one, or one no job's id
+// begins with, is an error wrapping ErrNotFound, and one that several
+// jobs' ids begin with is an error wrapping ErrAmbiguous naming them.
+func (h *Host) ResolveJobID(ctx context.Context, idOrPrefix string) (string, error) {
+	return h.resolveID(ctx, "job", idOrPrefix)
+}
+
+// ResolveGroupID is ResolveJobID for groups.
+func (h *Host) ResolveGroupID(ctx context.Context, idOrPrefix string) (string, error) {
+	return h.resolveID(ctx, "group", idOrPrefix)
+}
+
+func (h *Host) resolveID(ctx context.Context, kind, prefix string) (string, error) {
+	if prefix == "" || len(prefix) == idLen {
+		return prefix, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if len(prefix) < MinIDPrefix {
+		return "", &kindError{ErrNotFound, fmt.Sprintf("%s %s not found (give the whole id or at least %d of its characters)", kind, prefix, MinIDPrefix)}
+	}
+	ids, ok := h.store.(idLookup)
+	if !ok {
+		return "", notFound(kind, prefix)
+	}
+	lookup := ids.JobIDsWithPrefix
+	if kind == "group" {
+		lookup = ids.GroupIDsWithPrefix
+	}
+	// Ids are lower case; a prefix copied from elsewhere may not be.
+	matches, err := lookup(strings.ToLower(prefix), maxAmbiguous+1)
+	if err != nil {
+		return "", fromStore(err)
+	}
+	switch len(matches) {
+	case 0:
+		return "", notFound(kind, prefix)
+	case 1:
+		return matches[0], nil
+	}
+	list := strings.Join(matches[:min(len(matches), maxAmbiguous)], ", ")
+	if len(matches) > maxAmbiguous {
+		list += " and more"
+	}
+	return "", &kindError{ErrAmbiguous, fmt.Sprintf("%s id prefix %s is ambiguous, it matches %s: give more characters", kind, prefix, list)}
+}
