@@ -55,9 +55,9 @@ func (c *cli) listCmd() *cobra.Command {
 			}
 			now := time.Now()
 			tw := table(c.stdout)
-			row(tw, "ID", "STATE", "TASK", "PRIORITY", "ATTEMPT", "CREATED", "GROUP")
+			row(tw, "ID", "STATE", "TASK", "PRIORITY", "ATTEMPT", "CREATED", "GROUP", "ERROR")
 			for _, j := range jobs {
-				row(tw, j.ID, j.State, j.Task, j.Priority, fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), ago(j.CreatedAt, now), dash(j.Group))
+				row(tw, j.ID, j.State, j.Task, j.Priority, fmt.Sprintf("%d/%d", j.Attempt, j.MaxAttempts), ago(j.CreatedAt, now), dash(j.Group), listError(j))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -73,6 +73,25 @@ func (c *cli) listCmd() *cobra.Command {
 	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", host.MaxListLimit))
 	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
 	return cmd
+}
+
+// listErrorWidth is how many characters of an error list shows: enough for
+// the kind and the gist; get shows the whole error.
+const listErrorWidth = 60
+
+// listError is a failed job's error for its list row: the kind and the
+// first line of the message, cut to listErrorWidth; "-" for other jobs.
+func listError(j *host.Job) string {
+	if j.State != host.StateFailed || j.Error == nil {
+		return "-"
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(j.Error.Message), "\n")
+	// Tabs would split the table's columns.
+	first = strings.Join(strings.Fields(first), " ")
+	if first == "" {
+		return string(j.Error.Kind)
+	}
+	return truncate(string(j.Error.Kind)+": "+first, listErrorWidth)
 }
 
 // more tells, on stderr in both output modes, how to get the next page:
