@@ -36,6 +36,7 @@ type Queue struct {
 
 	// Owned by the writer goroutine (and read under idx.mu by reads).
 	flight  *flight      // the transaction whose commit is being written
+	recs    recordCache  // queued jobs' records as last decided
 	lane    []*laneClaim // claims decided during the flight, written first next
 	idx     readyIndex
 	running runningSet
@@ -301,6 +302,7 @@ func (q *Queue) commit(batch []*op) {
 		q.idx.mu.Lock()
 		w.indexReady()
 		q.idx.mu.Unlock()
+		q.recs.update(w)
 		for _, o := range batch {
 			if o != nil && o.early != nil {
 				o.early()

@@ -155,6 +155,8 @@ func (q *Queue) serveLane() {
 				var j *model.Job
 				if e := w.jobs[id]; e != nil {
 					j = e.j.Clone()
+				} else if cj := q.recs.get(id); cj != nil {
+					j = cj
 				} else {
 					data := jobs.Get([]byte(id))
 					if data == nil {

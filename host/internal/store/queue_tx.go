@@ -72,6 +72,8 @@ func (w *wtx) job(id string) (*jobEntry, error) {
 	var j *model.Job
 	if rj := w.q.running.get(id); rj != nil {
 		j = rj
+	} else if cj := w.q.recs.get(id); cj != nil {
+		j = cj
 	} else {
 		data := w.bk.jobs.Get([]byte(id))
 		if data == nil {
