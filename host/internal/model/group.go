@@ -19,8 +19,11 @@ type Group struct {
 	// Counts is the number of members in each state, kept current by the
 	// engine in the same commit as the members' own changes.
 	Counts map[State]int `json:"counts"`
-	// FinishedAt is when the last member finished; zero while any is
-	// unfinished or the group is empty.
+	// FinishedAt is when the group became done: when its last member
+	// finished; zero while any is unfinished or the group is empty. A
+	// member that joins a done group and ends in the same write (canceled
+	// at once) does not move it: the group never stopped being done as far
+	// as anyone saw.
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
 

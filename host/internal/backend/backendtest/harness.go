@@ -29,6 +29,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"Insert", insertRules},
 		{"Claim", claimRules},
+		{"Limit", limitRules},
 		{"Finish", finishRules},
 		{"Request", requestRules},
 		{"Deps", depRules},

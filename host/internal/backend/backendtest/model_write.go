@@ -3,6 +3,7 @@ package backendtest
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -51,11 +52,34 @@ func (m *Model) Insert(p backend.InsertParams) ([]backend.Inserted, error) {
 	}
 	var out []backend.Inserted
 	err := m.write(func(w *Model) error {
+		before := w.queued()
 		var err error
-		out, err = w.insert(p)
-		return err
+		if out, err = w.insert(p); err != nil {
+			return err
+		}
+		return w.checkRoom(p.MaxQueued, before)
 	})
 	return out, err
+}
+
+// queued counts the queued jobs.
+func (m *Model) queued() int {
+	n := 0
+	for _, j := range m.jobs {
+		if j.State == model.Queued {
+			n++
+		}
+	}
+	return n
+}
+
+// checkRoom refuses a write that grew the queue past max (0: no limit);
+// one that did not grow it passes, however full the queue.
+func (m *Model) checkRoom(max, before int) error {
+	if after := m.queued(); max > 0 && after > before && after > max {
+		return errorf(backend.ErrFull, "queue is full: %d queued, limit %d", before, max)
+	}
+	return nil
 }
 
 func (m *Model) insert(p backend.InsertParams) ([]backend.Inserted, error) {
@@ -160,15 +184,38 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 		for task, n := range p.Quota {
 			left[task] = n
 		}
+		plugins := make(map[string]int, len(p.PluginQuota))
+		for pl, n := range p.PluginQuota {
+			plugins[pl] = n
+		}
+		anyLeft := p.AnyTask
 		c := &change{}
 		for _, j := range ready {
 			if len(out) == p.Limit {
 				break
 			}
-			if left[j.Task] <= 0 {
+			// A task in Quota has its own budget; any other shares
+			// AnyTask; a capped plugin caps all of its tasks.
+			pl, _, _ := strings.Cut(j.Task, ".")
+			_, listed := p.Quota[j.Task]
+			budget := anyLeft
+			if listed {
+				budget = left[j.Task]
+			}
+			if n, capped := plugins[pl]; capped {
+				budget = min(budget, n)
+			}
+			if budget <= 0 {
 				continue
 			}
-			left[j.Task]--
+			if listed {
+				left[j.Task]--
+			} else {
+				anyLeft--
+			}
+			if _, capped := plugins[pl]; capped {
+				plugins[pl]--
+			}
 			j.Owner = p.Owner
 			j.Attempt++
 			j.StartedAt = p.Now
@@ -323,10 +370,14 @@ func (m *Model) Request(r backend.Request) (backend.RequestResult, error) {
 			return errorf(backend.ErrNotFound, "job %s not found", r.ID)
 		}
 		c := &change{}
+		before := w.queued()
 		if err := w.request(c, j, r); err != nil {
 			return err
 		}
 		w.settle(c, r.Now)
+		if err := w.checkRoom(r.MaxQueued, before); err != nil {
+			return err
+		}
 		out.Job = j.Clone()
 		if runs(j) && r.Kind != backend.RequestRetry && r.Kind != backend.RequestSubmit {
 			out.Owner = j.Owner

@@ -75,11 +75,16 @@ func (s *modelStore) Insert(ctx context.Context, p backend.InsertParams) (out ba
 
 func (s *modelStore) Step(ctx context.Context, p backend.StepParams) (out backend.StepResult, err error) {
 	err = s.do(ctx, func(m *Model) error {
-		if out.Changes, err = m.Finish(p.Finish); err != nil {
-			return err
+		// Each part is optional: a round may only record progress.
+		if len(p.Finish) > 0 {
+			if out.Changes, err = m.Finish(p.Finish); err != nil {
+				return err
+			}
 		}
-		if err = m.Progress(p.Progress); err != nil {
-			return err
+		if len(p.Progress) > 0 {
+			if err = m.Progress(p.Progress); err != nil {
+				return err
+			}
 		}
 		if p.Claim.Limit > 0 {
 			out.Claimed, err = m.Claim(p.Claim)

@@ -1,0 +1,128 @@
+package backendtest
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+)
+
+var limitRules = []rule{
+	{"MaxQueuedInsert", testMaxQueuedInsert},
+	{"MaxQueuedRequest", testMaxQueuedRequest},
+	{"PluginQuota", testPluginQuota},
+	{"AnyTask", testAnyTask},
+	{"Step", testStep},
+}
+
+// testMaxQueuedInsert: an insert that would leave more than MaxQueued
+// jobs queued is refused with ErrFull and changes nothing; held (created)
+// jobs do not count.
+func testMaxQueuedInsert(e *env) {
+	e.insert(at(1), newJob(), newJob())
+	e.unchanged("an insert over the queue limit", func() {
+		_, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(2), MaxQueued: 2, Jobs: []*model.Job{newJob()}})
+		if !errors.Is(err, backend.ErrFull) {
+			e.t.Errorf("insert of a third job with MaxQueued 2: %v, want ErrFull", err)
+		}
+	})
+	if _, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(3), MaxQueued: 2, Hold: true, Jobs: []*model.Job{newJob()}}); err != nil {
+		e.t.Errorf("insert of a held job with 2 of 2 queued: %v (created jobs are not queued)", err)
+	}
+	if _, err := e.s.Insert(e.ctx, backend.InsertParams{Now: at(4), MaxQueued: 3, Jobs: []*model.Job{newJob()}}); err != nil {
+		e.t.Errorf("insert of a third job with MaxQueued 3: %v", err)
+	}
+}
+
+// testMaxQueuedRequest: a retry that would leave more than MaxQueued jobs
+// queued is refused with ErrFull and changes nothing; one that fits
+// passes.
+func testMaxQueuedRequest(e *env) {
+	failed := e.finished(model.Failed, at(2))
+	e.insert(at(3), newJob())
+	e.unchanged("a retry over the queue limit", func() {
+		_, err := e.s.Request(e.ctx, backend.Request{Kind: backend.RequestRetry, ID: failed.ID, Now: at(4), MaxQueued: 1})
+		if !errors.Is(err, backend.ErrFull) {
+			e.t.Errorf("retry with 1 of 1 queued: %v, want ErrFull", err)
+		}
+	})
+	if _, err := e.s.Request(e.ctx, backend.Request{Kind: backend.RequestRetry, ID: failed.ID, Now: at(5), MaxQueued: 2}); err != nil {
+		e.t.Errorf("retry with 1 of 2 queued: %v", err)
+	}
+}
+
+// testPluginQuota: a plugin's cap holds across its tasks, within each
+// task's own quota.
+func testPluginQuota(e *env) {
+	const alphaOther = "alpha.other"
+	a1 := e.one(at(1), withTask(taskA))
+	o1 := e.one(at(2), withTask(alphaOther))
+	e.one(at(3), withTask(taskA))
+	b1 := e.one(at(4), withTask(taskB))
+	js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: "host-1", Limit: 10, Now: at(5),
+		Quota: map[string]int{taskA: 5, alphaOther: 5, taskB: 5}, PluginQuota: map[string]int{"alpha": 2}})
+	if err != nil {
+		e.t.Fatalf("Claim: %v", err)
+	}
+	if want := []string{a1.ID, o1.ID, b1.ID}; !slices.Equal(ids(js), want) {
+		e.t.Errorf("claim with plugin alpha capped at 2 took %v, want %v (the first two alpha jobs and beta's)", ids(js), want)
+	}
+}
+
+// testAnyTask: jobs of tasks absent from Quota are claimed only within
+// AnyTask (a host that alone serves its queue takes them to fail them as
+// unknown tasks).
+func testAnyTask(e *env) {
+	const gone = "zeta.gone"
+	g1 := e.one(at(1), withTask(gone))
+	e.one(at(2), withTask(gone))
+	a1 := e.one(at(3), withTask(taskA))
+	if js := e.claimQ("host-1", 10, at(4), map[string]int{taskB: 5}); len(js) != 0 {
+		e.t.Errorf("claim without AnyTask took %v (their tasks are absent from the quota)", ids(js))
+	}
+	js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: "host-1", Limit: 10, Now: at(5), Quota: map[string]int{taskA: 5}, AnyTask: 1})
+	if err != nil {
+		e.t.Fatalf("Claim: %v", err)
+	}
+	if want := []string{g1.ID, a1.ID}; !slices.Equal(ids(js), want) {
+		e.t.Errorf("claim with AnyTask 1 took %v, want %v (one job of the unlisted task, and alpha's)", ids(js), want)
+	}
+}
+
+// testStep: one round finishes, records progress and claims in one
+// call; a round may only record progress.
+func testStep(e *env) {
+	r1 := e.one(at(1))
+	r2 := e.one(at(2))
+	next := e.one(at(3))
+	c := e.claim("host-1", 2, at(4))
+	if len(c) != 2 {
+		e.t.Fatalf("claimed %d jobs, want 2", len(c))
+	}
+	res, err := e.s.Step(e.ctx, backend.StepParams{
+		Progress: []backend.ProgressUpdate{{ID: r2.ID, Owner: "host-1", Attempt: 1, Progress: model.Progress{Fraction: 0.5, Message: "half"}}},
+	})
+	if err != nil {
+		e.t.Fatalf("Step with only progress: %v", err)
+	}
+	if len(res.Claimed) != 0 || len(res.Changes.Jobs) != 0 {
+		e.t.Errorf("Step with only progress changed jobs %v, claimed %v", ids(res.Changes.Jobs), ids(res.Claimed))
+	}
+	if p := e.job(r2.ID).Progress; p.Fraction != 0.5 || p.Message != "half" {
+		e.t.Errorf("progress after the Step: %+v", p)
+	}
+	res, err = e.s.Step(e.ctx, backend.StepParams{
+		Finish: []backend.Finish{{ID: r1.ID, Owner: "host-1", Attempt: 1, State: model.Completed, At: at(5)}},
+		Claim:  backend.ClaimParams{Owner: "host-1", Limit: 1, Now: at(5), Quota: allTasks()},
+	})
+	if err != nil {
+		e.t.Fatalf("Step: %v", err)
+	}
+	if !slices.Contains(ids(res.Changes.Jobs), r1.ID) || e.job(r1.ID).State != model.Completed {
+		e.t.Errorf("Step's finish: changes %v, stored %s", ids(res.Changes.Jobs), e.job(r1.ID).State)
+	}
+	if want := []string{next.ID}; !slices.Equal(ids(res.Claimed), want) {
+		e.t.Errorf("Step claimed %v, want %v", ids(res.Claimed), want)
+	}
+}
