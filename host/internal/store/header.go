@@ -8,9 +8,9 @@ import (
 	"os"
 )
 
-// checkLength refuses a bbolt file shorter than its own header says, before
-// bbolt maps it: bbolt would read the missing pages through the mapping and
-// fault. It reads the two meta pages (bbolt's on-disk format version 2: a
+// checkLength refuses an empty data file, and a bbolt file shorter than its
+// own header says, before bbolt maps it: bbolt would read the missing pages
+// through the mapping and fault. It reads the two meta pages (bbolt's on-disk format version 2: a
 // 16-byte page header, then magic, version, page size, flags, root bucket,
 // freelist, high-water page id, txid, checksum) and trusts the valid one with
 // the higher txid, as bbolt does. Anything that does not parse is left for
@@ -27,6 +27,13 @@ func checkLength(path string) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
+	}
+	if fi.Size() == 0 {
+		// bbolt would make an empty store of it; but a data file that is
+		// there and empty lost what it held (a copy cut short, a disk that
+		// filled): starting afresh on it would hide that.
+		return newError(ErrCorrupt, nil, fmt.Sprintf(
+			"data file %s is empty (0 bytes); it was left unchanged: move it away to start fresh", path))
 	}
 	var best *metaPage
 	m0, ok := readMeta(f, 0)

@@ -178,6 +178,9 @@ func TestOpenRefusesFilesItCannotUse(t *testing.T) {
 			}
 			write(t, path, b)
 		}, ErrCorrupt, nil},
+		{"empty", func(t *testing.T, path string) {
+			write(t, path, nil)
+		}, ErrCorrupt, []string{"is empty", "move it away"}},
 		{"truncated", func(t *testing.T, path string) {
 			src := storeFile(t, 2000)
 			n := pageCount(t, src)
