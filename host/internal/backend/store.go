@@ -130,6 +130,11 @@ type Reader interface {
 	// NextRunAt is the earliest not-before time of a queued job that is
 	// not yet claimable, or zero: when the engine should look again.
 	NextRunAt(ctx context.Context, now time.Time) (time.Time, error)
+	// OldestReady is, per priority, when the claimable job (queued, its
+	// RunAt not after now) that has waited longest became ready:
+	// max(QueuedAt, RunAt). A priority without one is absent. Dashboards
+	// and metrics read it (the age of a queue's oldest work).
+	OldestReady(ctx context.Context, now time.Time) (map[model.Priority]time.Time, error)
 
 	Group(ctx context.Context, id string) (*model.Group, error)
 	ListGroups(ctx context.Context, before string, limit int) ([]*model.Group, string, error)

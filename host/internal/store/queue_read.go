@@ -104,6 +104,51 @@ func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error)
 	return nanoTime(next), err
 }
 
+// OldestReady is, per priority, the earliest ready time among the heads of
+// the index's heaps that are claimable by now (stale heads, whose job is
+// no longer queued at that sequence, are dropped on the way, as a claim
+// would). A heap whose head is not due has nothing due: its entries are
+// ordered by ready time, which is at least their run-at.
+func (q *Queue) OldestReady(ctx context.Context, now time.Time) (map[model.Priority]time.Time, error) {
+	n := now.UnixNano()
+	out := map[model.Priority]time.Time{}
+	durable := q.durableSeq.Load() // before the snapshot, as NextRunAt
+	err := q.s.view(func(tx *bolt.Tx) error {
+		live := tx.Bucket(bLive)
+		x := &q.idx
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		for pi, byTask := range x.queues {
+			var oldest int64
+			found := false
+			for task := range byTask {
+				for {
+					h, ok := x.head(pi, task)
+					if !ok {
+						break
+					}
+					if h.seq <= durable {
+						lr, err := decodeLive(live.Get([]byte(x.id(h))))
+						if err != nil || lr.state != model.Queued || lr.seq != h.seq {
+							x.pop(pi, task)
+							continue
+						}
+					}
+					if h.runAt <= n && (!found || h.readyAt < oldest) {
+						oldest, found = h.readyAt, true
+					}
+					break
+				}
+			}
+			if found {
+				out[model.Priorities[pi]] = nanoTime(oldest)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Group returns a stored group.
 func (q *Queue) Group(ctx context.Context, id string) (*model.Group, error) {
 	if id == "" {

@@ -221,6 +221,15 @@ func kindName(k backend.RequestKind) string {
 	return fmt.Sprintf("kind(%d)", int(k))
 }
 
+func (e *env) oldest(now time.Time) map[model.Priority]time.Time {
+	e.t.Helper()
+	got, err := e.s.OldestReady(e.ctx, now)
+	if err != nil {
+		e.t.Fatalf("OldestReady: %v", err)
+	}
+	return got
+}
+
 func (e *env) job(id string) *model.Job {
 	e.t.Helper()
 	j, err := e.s.Job(e.ctx, id)

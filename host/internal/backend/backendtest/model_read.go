@@ -226,6 +226,20 @@ func (m *Model) Running(alive []string) ([]*model.Job, error) {
 	return out, nil
 }
 
+// OldestReady is backend.Reader.OldestReady.
+func (m *Model) OldestReady(now time.Time) map[model.Priority]time.Time {
+	out := map[model.Priority]time.Time{}
+	for _, j := range m.jobs {
+		if j.State != model.Queued || j.RunAt.After(now) {
+			continue
+		}
+		if t, ok := out[j.Priority]; !ok || readyAt(j).Before(t) {
+			out[j.Priority] = readyAt(j)
+		}
+	}
+	return out
+}
+
 // NextRunAt is backend.Reader.NextRunAt.
 func (m *Model) NextRunAt(now time.Time) (time.Time, error) {
 	var t time.Time

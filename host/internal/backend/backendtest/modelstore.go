@@ -161,6 +161,11 @@ func (s *modelStore) Running(ctx context.Context, alive []string) (out []*model.
 	return out, err
 }
 
+func (s *modelStore) OldestReady(ctx context.Context, now time.Time) (out map[model.Priority]time.Time, err error) {
+	err = s.do(ctx, func(m *Model) error { out = m.OldestReady(now); return nil })
+	return out, err
+}
+
 func (s *modelStore) NextRunAt(ctx context.Context, now time.Time) (out time.Time, err error) {
 	err = s.do(ctx, func(m *Model) error { out, err = m.NextRunAt(now); return err })
 	return out, err

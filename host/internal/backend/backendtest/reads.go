@@ -1,6 +1,8 @@
 package backendtest
 
 import (
+	"time"
+
 	"slices"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -14,6 +16,39 @@ var readRules = []rule{
 	{"CountsMatchList", testCountsMatchList},
 	{"Running", testRunning},
 	{"PointReads", testPointReads},
+	{"OldestReady", testOldestReady},
+}
+
+// testOldestReady: per priority, when the claimable job that has waited
+// longest became ready (max(QueuedAt, RunAt)); jobs not due yet, running,
+// waiting or finished do not count, and a priority with none is absent.
+func testOldestReady(e *env) {
+	if got := e.oldest(at(0)); len(got) != 0 {
+		e.t.Errorf("OldestReady of an empty store: %v", got)
+	}
+	e.one(at(5), withPriority(model.High))
+	first := e.one(at(3), withPriority(model.High), runAt(at(4))) // ready at 4
+	e.one(at(2), withPriority(model.Low))
+	e.one(at(1), withPriority(model.Critical), runAt(at(50))) // not due by 10
+	run := e.one(at(1), withPriority(model.Normal), withTask(taskB))
+	if got := e.claimQ("host-1", 1, at(6), map[string]int{taskB: 1}); len(got) != 1 || got[0].ID != run.ID {
+		e.t.Fatalf("claim of beta took %v, want %s", ids(got), run.ID) // running: not ready
+	}
+	dep := e.one(at(7), withPriority(model.Normal))
+	e.insert(at(8), newJob(withPriority(model.Normal), func(j *model.Job) { j.DependsOn = []model.Dep{{ID: dep.ID, Policy: model.DepCancel}} }))
+	got := e.oldest(at(10))
+	want := map[model.Priority]time.Time{model.High: at(4), model.Low: at(2), model.Normal: at(7)}
+	if d := diff(want, got); d != "" {
+		e.t.Errorf("OldestReady at 10 (-want +got):\n%s", d)
+	}
+	// The oldest leaves the queue: the next one is the oldest.
+	e.request(backend.RequestCancel, first.ID, at(11))
+	if got := e.oldest(at(12))[model.High]; !got.Equal(at(5)) {
+		e.t.Errorf("OldestReady of high after its oldest was canceled: %v, want %v", got, at(5))
+	}
+	if got := e.oldest(at(60))[model.Critical]; !got.Equal(at(50)) {
+		e.t.Errorf("OldestReady of critical at 60: %v, want its run-at %v", got, at(50))
+	}
 }
 
 // testListFilters: each filter, alone and combined, selects exactly the

@@ -180,6 +180,29 @@ func (s *Store) Running(ctx context.Context, alive []string) ([]*model.Job, erro
 	return out, err
 }
 
+// OldestReady is, per priority, the earliest ready time of a claimable job.
+func (s *Store) OldestReady(ctx context.Context, now time.Time) (map[model.Priority]time.Time, error) {
+	out := map[model.Priority]time.Time{}
+	err := s.read(ctx, func(q querier) error {
+		rows, err := q.Query(ctx, `SELECT priority, min(ready_at) FROM jobs
+			WHERE state = 'queued' AND (run_at IS NULL OR run_at <= $1) GROUP BY priority`, now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p int16
+			var t time.Time
+			if err := rows.Scan(&p, &t); err != nil {
+				return err
+			}
+			out[model.Priority(p)] = t.UTC()
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // NextRunAt is the earliest not-before time of a queued job after now.
 func (s *Store) NextRunAt(ctx context.Context, now time.Time) (time.Time, error) {
 	var t *time.Time
