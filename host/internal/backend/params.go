@@ -2,6 +2,8 @@ package backend
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -77,6 +79,32 @@ type ClaimParams struct {
 	// just before returning, or not at all (the caller then acts on the
 	// returned claims).
 	Applied func(claimed []*model.Job)
+}
+
+// Check refuses claim parameters no backend may act on: no owner, a limit
+// below 1, a negative quota. One check for every backend; each returns it
+// wrapped as its ErrInvalid.
+func (p ClaimParams) Check() error {
+	if p.Owner == "" {
+		return errors.New("claim: no owner")
+	}
+	if p.Limit < 1 {
+		return fmt.Errorf("claim: limit %d (want at least 1)", p.Limit)
+	}
+	if p.AnyTask < 0 {
+		return fmt.Errorf("claim: negative AnyTask %d", p.AnyTask)
+	}
+	for task, n := range p.Quota {
+		if n < 0 {
+			return fmt.Errorf("claim: negative quota %d for task %q", n, task)
+		}
+	}
+	for pl, n := range p.PluginQuota {
+		if n < 0 {
+			return fmt.Errorf("claim: negative quota %d for plugin %q", n, pl)
+		}
+	}
+	return nil
 }
 
 // Finish is the decided outcome of one attempt (see the retry package for

@@ -24,3 +24,25 @@ func CheckName(what, name string) error {
 	}
 	return nil
 }
+
+// IsID reports whether s is an id as the engine makes them: a canonical
+// lower-case UUID (8-4-4-4-12 hex digits). Paging cursors must be one.
+func IsID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -57,3 +57,19 @@ func TestDepPolicyResolve(t *testing.T) {
 		}
 	}
 }
+
+func TestIsID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0192f5a4-7c1e-7d2a-9b3c-4d5e6f708192": true,
+		"00000000-0000-0000-0000-000000000000": true,
+		"0192F5A4-7C1E-7D2A-9B3C-4D5E6F708192": false, // upper case
+		"0192f5a4-7c1e-7d2a-9b3c-4d5e6f70819":  false, // short
+		"0192f5a4x7c1e-7d2a-9b3c-4d5e6f708192": false,
+		"0192f5a4-7c1e-7d2a-9b3c-4d5e6f70819g": false,
+		"":                                     false,
+	} {
+		if got := IsID(s); got != want {
+			t.Errorf("IsID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

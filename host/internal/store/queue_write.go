@@ -602,24 +602,8 @@ func checkProgress(ps []backend.ProgressUpdate) error {
 }
 
 func checkClaim(p backend.ClaimParams) error {
-	if p.Owner == "" {
-		return invalid("claim: empty owner")
-	}
-	if p.Limit < 1 {
-		return invalid("claim: limit %d is below 1", p.Limit)
-	}
-	if p.AnyTask < 0 {
-		return invalid("claim: negative AnyTask %d", p.AnyTask)
-	}
-	for t, n := range p.Quota {
-		if n < 0 {
-			return invalid("claim: negative quota %d for task %q", n, t)
-		}
-	}
-	for pl, n := range p.PluginQuota {
-		if n < 0 {
-			return invalid("claim: negative quota %d for plugin %q", n, pl)
-		}
+	if err := p.Check(); err != nil {
+		return invalid("%v", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -324,25 +323,4 @@ func (m *Model) settle(c *change, now time.Time) {
 			}
 		}
 	}
-}
-
-// isID reports whether s is an id as the engine makes them: a canonical
-// lower-case UUID. Paging cursors must be one.
-func isID(s string) bool {
-	if len(s) != 36 || s != strings.ToLower(s) {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdef", r) {
-				return false
-			}
-		}
-	}
-	return true
 }

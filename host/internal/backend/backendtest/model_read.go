@@ -166,7 +166,7 @@ func (m *Model) ListJobs(f backend.JobFilter) ([]*model.Job, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Before != "" && !isID(f.Before) {
+	if f.Before != "" && !model.IsID(f.Before) {
 		return nil, "", errorf(backend.ErrInvalid, "page cursor %.40q is not an id", f.Before)
 	}
 	for _, st := range f.States {
@@ -269,7 +269,7 @@ func (m *Model) ListGroups(before string, limit int) ([]*model.Group, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	if before != "" && !isID(before) {
+	if before != "" && !model.IsID(before) {
 		return nil, "", errorf(backend.ErrInvalid, "page cursor %.40q is not an id", before)
 	}
 	var out []*model.Group

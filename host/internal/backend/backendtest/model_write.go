@@ -158,16 +158,8 @@ func readyAt(j *model.Job) time.Time {
 
 // Claim is backend.Writer.Claim.
 func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
-	if p.Owner == "" {
-		return nil, errorf(backend.ErrInvalid, "claim: no owner")
-	}
-	if p.Limit < 1 {
-		return nil, errorf(backend.ErrInvalid, "claim: limit %d (want at least 1)", p.Limit)
-	}
-	for task, n := range p.Quota {
-		if n < 0 {
-			return nil, errorf(backend.ErrInvalid, "claim: quota %d for task %s", n, task)
-		}
+	if err := p.Check(); err != nil {
+		return nil, errorf(backend.ErrInvalid, "%v", err)
 	}
 	var out []*model.Job
 	err := m.write(func(w *Model) error {

@@ -10,24 +10,8 @@ import (
 )
 
 func checkClaim(p backend.ClaimParams) error {
-	if p.Owner == "" {
-		return invalid("claim: no owner")
-	}
-	if p.Limit < 1 {
-		return invalid("claim: limit %d (want at least 1)", p.Limit)
-	}
-	if p.AnyTask < 0 {
-		return invalid("claim: negative AnyTask %d", p.AnyTask)
-	}
-	for task, n := range p.Quota {
-		if n < 0 {
-			return invalid("claim: quota %d for task %s", n, task)
-		}
-	}
-	for pl, n := range p.PluginQuota {
-		if n < 0 {
-			return invalid("claim: quota %d for plugin %s", n, pl)
-		}
+	if err := p.Check(); err != nil {
+		return invalid("%v", err)
 	}
 	return nil
 }

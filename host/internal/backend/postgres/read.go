@@ -54,34 +54,13 @@ func pageLimit(n int) (int, error) {
 	return n, nil
 }
 
-// isID reports whether s is an id as the engine makes them: a canonical
-// lower-case UUID. Paging cursors must be one.
-func isID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdef", r) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // ListJobs returns one page of jobs, newest (greatest id) first.
 func (s *Store) ListJobs(ctx context.Context, f backend.JobFilter) ([]*model.Job, string, error) {
 	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Before != "" && !isID(f.Before) {
+	if f.Before != "" && !model.IsID(f.Before) {
 		return nil, "", invalid("page cursor %.40q is not an id", f.Before)
 	}
 	var where []string
@@ -238,7 +217,7 @@ func (s *Store) ListGroups(ctx context.Context, before string, limit int) ([]*mo
 	if err != nil {
 		return nil, "", err
 	}
-	if before != "" && !isID(before) {
+	if before != "" && !model.IsID(before) {
 		return nil, "", invalid("page cursor %.40q is not an id", before)
 	}
 	var out []*model.Group
