@@ -306,10 +306,19 @@ func TestScheduleArmedWhileADueJobWaitsForAWorker(t *testing.T) {
 	s, _ := h.GetSchedule(ctx, id)
 	fireAt := s.Next[0]
 	clk.Set(t0.Add(2 * time.Minute)) // the delayed job is due; the only worker is busy
-	h.Stats(ctx)                     // round trips: the engine has handled the timer
-	h.Stats(ctx)
-	if next, armed := clk.NextTimer(); !armed || next.After(fireAt) {
-		t.Fatalf("armed timer %v %v; want the schedule's %v", armed, next, fireAt)
+	// The engine handles the timer and arms the next: wait for a timer
+	// armed by the schedule's fire time (the clock says when one is armed).
+	deadline := time.After(10 * time.Second)
+	for {
+		if next, armed := clk.NextTimer(); armed && !next.After(fireAt) {
+			break
+		}
+		select {
+		case <-clk.Armed():
+		case <-deadline:
+			next, armed := clk.NextTimer()
+			t.Fatalf("armed timer %v %v; want the schedule's %v", armed, next, fireAt)
+		}
 	}
 	clk.Set(fireAt)
 	sched.until(t, func(e host.Event) bool { return e.Schedule == id && e.Job != "" })

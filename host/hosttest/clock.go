@@ -16,14 +16,21 @@ type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*timer
+	armed  chan struct{} // signalled when a timer is armed
 }
 
 var _ host.Clock = (*Clock)(nil)
 
 // NewClock returns a clock stopped at start.
 func NewClock(start time.Time) *Clock {
-	return &Clock{now: start}
+	return &Clock{now: start, armed: make(chan struct{}, 1)}
 }
+
+// Armed is signalled (coalesced) whenever the host arms a timer, so that
+// a test waits for the timer it expects instead of guessing when the
+// host has handled a change: look at NextTimer, and wait on Armed again
+// if it is not there yet.
+func (c *Clock) Armed() <-chan struct{} { return c.armed }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
@@ -124,6 +131,11 @@ func (t *timer) resetLocked(d time.Duration) {
 	if d <= 0 {
 		t.armed = false
 		t.ch <- t.c.now
+		return
+	}
+	select {
+	case t.c.armed <- struct{}{}:
+	default:
 	}
 }
 
