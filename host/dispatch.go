@@ -52,16 +52,11 @@ func (e *engine) blocked(task string) bool {
 	if n, ok := e.cfg.Limits[task]; ok && e.limitUse[task] >= n {
 		return true
 	}
-	p := pluginOf(task)
+	p := model.PluginOf(task)
 	if n, ok := e.cfg.Limits[p]; ok && e.limitUse[p] >= n {
 		return true
 	}
 	return false
-}
-
-func pluginOf(task string) string {
-	p, _, _ := strings.Cut(task, ".")
-	return p
 }
 
 func (e *engine) useLimits(task string, delta int) {
@@ -71,7 +66,7 @@ func (e *engine) useLimits(task string, delta int) {
 	if _, ok := e.cfg.Limits[task]; ok {
 		e.limitUse[task] += delta
 	}
-	if p := pluginOf(task); p != task {
+	if p := model.PluginOf(task); p != task {
 		if _, ok := e.cfg.Limits[p]; ok {
 			e.limitUse[p] += delta
 		}

@@ -185,16 +185,6 @@ func (e *Engine) step(rs []result, us []update) {
 	}
 }
 
-// attempt returns this host's attempt of a job, if it is that one.
-func (e *Engine) attempt(id string, n int) *attempt {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if a := e.attempts[id]; a != nil && a.job.Attempt == n {
-		return a
-	}
-	return nil
-}
-
 // ended forgets attempts whose outcome is recorded, freeing their slots.
 func (e *Engine) ended(as []*attempt) {
 	if len(as) == 0 {
@@ -279,7 +269,7 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 			if _, ok := use[a.job.Task]; ok {
 				use[a.job.Task]--
 			}
-			if p := pluginOf(a.job.Task); p != a.job.Task {
+			if p := model.PluginOf(a.job.Task); p != a.job.Task {
 				if _, ok := use[p]; ok {
 					use[p]--
 				}
@@ -295,7 +285,7 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 			n = min(n, lim-use[t])
 		}
 		q[t] = max(n, 0)
-		if p := pluginOf(t); p != t {
+		if p := model.PluginOf(t); p != t {
 			if lim, ok := e.cfg.Limits[p]; ok {
 				if plugins == nil {
 					plugins = map[string]int{}
@@ -307,11 +297,6 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 	return q, plugins
 }
 
-func pluginOf(task string) string {
-	p, _, _ := strings.Cut(task, ".")
-	return p
-}
-
 func (e *Engine) useLimitsLocked(task string, delta int) {
 	if len(e.cfg.Limits) == 0 {
 		return
@@ -319,7 +304,7 @@ func (e *Engine) useLimitsLocked(task string, delta int) {
 	if _, ok := e.cfg.Limits[task]; ok {
 		e.limitUse[task] += delta
 	}
-	if p := pluginOf(task); p != task {
+	if p := model.PluginOf(task); p != task {
 		if _, ok := e.cfg.Limits[p]; ok {
 			e.limitUse[p] += delta
 		}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -45,4 +46,11 @@ func IsID(s string) bool {
 		}
 	}
 	return true
+}
+
+// PluginOf is the plugin part of a task name: what comes before its first
+// dot ("docs.ocr" → "docs"), which per-plugin limits and quotas count by.
+func PluginOf(task string) string {
+	p, _, _ := strings.Cut(task, ".")
+	return p
 }

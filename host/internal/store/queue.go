@@ -140,20 +140,28 @@ func (q *Queue) doEarly(ctx context.Context, fn func(w *wtx) error, early func()
 		return err
 	}
 	o := &op{run: fn, done: make(chan error, 1), early: early}
+	if err := q.enqueue(func() { q.pending = append(q.pending, o) }); err != nil {
+		return err
+	}
+	return <-o.done
+}
+
+// enqueue hands work to the writer (add runs under q.mu) unless the queue
+// is closing or has failed.
+func (q *Queue) enqueue(add func()) error {
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
 		return closedErr(q.s.path)
 	}
-	if q.failErr != nil {
-		err := q.failErr
+	if err := q.failErr; err != nil {
 		q.mu.Unlock()
 		return err
 	}
-	q.pending = append(q.pending, o)
+	add()
 	q.mu.Unlock()
 	q.kick()
-	return <-o.done
+	return nil
 }
 
 func closedErr(path string) error {

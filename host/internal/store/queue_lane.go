@@ -81,19 +81,9 @@ func (l *laneClaim) asOp() *op {
 // it is decided, and waits until it is durable.
 func (q *Queue) claimEarly(p backend.ClaimParams) ([]*model.Job, error) {
 	c := &claimReq{p: p, done: make(chan error, 1)}
-	q.mu.Lock()
-	if q.closing {
-		q.mu.Unlock()
-		return nil, closedErr(q.s.path)
-	}
-	if q.failErr != nil {
-		err := q.failErr
-		q.mu.Unlock()
+	if err := q.enqueue(func() { q.claims = append(q.claims, c) }); err != nil {
 		return nil, err
 	}
-	q.claims = append(q.claims, c)
-	q.mu.Unlock()
-	q.kick()
 	if err := <-c.done; err != nil {
 		return nil, err
 	}
@@ -125,18 +115,7 @@ func (q *Queue) serveLane() {
 	}
 	defer func() { _ = rtx.Rollback() }()
 	live, jobs := rtx.Bucket(bLive), rtx.Bucket(bJobs)
-	valid := func(r readyEntry) bool { // under idx.mu, as pick is
-		id := q.idx.id(r)
-		if e := w.jobs[id]; e != nil {
-			return e.j.State == model.Queued && e.seq == r.seq
-		}
-		v := live.Get([]byte(id))
-		if v == nil {
-			return false
-		}
-		lr, err := decodeLive(v)
-		return err == nil && lr.state == model.Queued && lr.seq == r.seq
-	}
+	valid := func(r readyEntry) bool { return w.stands(live, r) } // under idx.mu, as pick is
 	for _, c := range reqs {
 		if c.p.Now.IsZero() {
 			c.p.Now = q.s.opts.Now()

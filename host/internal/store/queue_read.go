@@ -91,8 +91,7 @@ func (q *Queue) NextRunAt(ctx context.Context, now time.Time) (time.Time, error)
 				next = r.runAt
 				return nil
 			}
-			lr, err := decodeLive(live.Get([]byte(x.id(r))))
-			if err != nil || lr.state != model.Queued || lr.seq != r.seq {
+			if !queuedAt(live, x.id(r), r.seq) {
 				heap.Pop(&x.delayed)
 				continue
 			}
@@ -128,8 +127,7 @@ func (q *Queue) OldestReady(ctx context.Context, now time.Time) (map[model.Prior
 						break
 					}
 					if h.seq <= durable {
-						lr, err := decodeLive(live.Get([]byte(x.id(h))))
-						if err != nil || lr.state != model.Queued || lr.seq != h.seq {
+						if !queuedAt(live, x.id(h), h.seq) {
 							x.pop(pi, task)
 							continue
 						}

@@ -331,17 +331,30 @@ func (w *wtx) indexReady() {
 
 // valid reports whether a ready entry still names a queued job at that
 // sequence, as this transaction sees it.
-func (w *wtx) valid(r readyEntry) bool {
+func (w *wtx) valid(r readyEntry) bool { return w.stands(w.bk.live, r) }
+
+// stands reports whether a ready entry names a job queued at its
+// sequence, as this transaction sees it, the rest read from live: the
+// transaction's own bucket, or, for the lane, a snapshot of the file
+// taken while this transaction's commit is written. The caller holds
+// idx.mu.
+func (w *wtx) stands(live *bolt.Bucket, r readyEntry) bool {
 	id := w.q.idx.id(r)
 	if e := w.jobs[id]; e != nil {
 		return e.j.State == model.Queued && e.seq == r.seq && (!e.pushed || e.indexed)
 	}
-	v := w.bk.live.Get([]byte(id))
+	return queuedAt(live, id, r.seq)
+}
+
+// queuedAt reports whether the live index says job id is queued at ready
+// sequence seq: whether a ready entry of it still stands.
+func queuedAt(live *bolt.Bucket, id string, seq uint64) bool {
+	v := live.Get([]byte(id))
 	if v == nil {
 		return false
 	}
 	lr, err := decodeLive(v)
-	return err == nil && lr.state == model.Queued && lr.seq == r.seq
+	return err == nil && lr.state == model.Queued && lr.seq == seq
 }
 
 func mustJSON(g *model.Group) []byte {

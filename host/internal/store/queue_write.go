@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -280,7 +279,7 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 		if _, ok := p.Quota[task]; ok {
 			n = quota[task]
 		}
-		if pn, ok := plugins[pluginOf(task)]; ok {
+		if pn, ok := plugins[model.PluginOf(task)]; ok {
 			n = min(n, pn)
 		}
 		return n
@@ -291,8 +290,8 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 		} else {
 			anyTask--
 		}
-		if _, ok := plugins[pluginOf(task)]; ok {
-			plugins[pluginOf(task)]--
+		if _, ok := plugins[model.PluginOf(task)]; ok {
+			plugins[model.PluginOf(task)]--
 		}
 	}
 	var picked []readyEntry
@@ -576,12 +575,6 @@ func checkFinishes(fs []backend.Finish) error {
 		}
 	}
 	return nil
-}
-
-// pluginOf is a task name's plugin part: before its first dot.
-func pluginOf(task string) string {
-	p, _, _ := strings.Cut(task, ".")
-	return p
 }
 
 // jobPrefix names the job at fault in a call with several ("job 3: ").

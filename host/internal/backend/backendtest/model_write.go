@@ -3,7 +3,6 @@ package backendtest
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -188,7 +187,7 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			}
 			// A task in Quota has its own budget; any other shares
 			// AnyTask; a capped plugin caps all of its tasks.
-			pl, _, _ := strings.Cut(j.Task, ".")
+			pl := model.PluginOf(j.Task)
 			_, listed := p.Quota[j.Task]
 			budget := anyLeft
 			if listed {
