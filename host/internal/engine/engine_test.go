@@ -235,6 +235,8 @@ func TestJobRunsToCompletionWithItsResult(t *testing.T) {
 	if got.State != model.Completed || string(got.Result) != `{"ok":true}` || got.Attempt != 1 || got.Progress.Fraction != 1 {
 		t.Fatalf("job: %s %s attempt %d progress %v", got.State, got.Result, got.Attempt, got.Progress)
 	}
+	// WaitJob may answer from the store before the observer is told.
+	waitTold(t, rg.obs, j.ID, model.Completed)
 	if st := rg.obs.of(j.ID); !slices.Equal(st, []model.State{model.Queued, model.Running, model.Completed}) &&
 		!slices.Equal(st, []model.State{model.Running, model.Completed}) {
 		t.Errorf("states reported %v", st)
