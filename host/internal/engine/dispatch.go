@@ -212,15 +212,17 @@ func (e *Engine) idleLocked() {
 	}
 }
 
-// launch starts attempts of claimed jobs. Their running state is
+// launch starts attempts of claimed jobs and takes their rate tokens
+// (reporting whether a rate's bucket was emptied). Their running state is
 // announced once the claim is durable (announce); until then their
 // progress and logs wait.
-func (e *Engine) launch(jobs []*model.Job) []*attempt {
+func (e *Engine) launch(jobs []*model.Job) (as []*attempt, emptied bool) {
 	if len(jobs) == 0 {
-		return nil
+		return nil, false
 	}
-	as := make([]*attempt, len(jobs))
+	as = make([]*attempt, len(jobs))
 	e.mu.Lock()
+	emptied = e.spendRatesLocked(jobs)
 	for i, j := range jobs {
 		a := &attempt{job: j, ctl: &attemptCtl{}, announced: make(chan struct{})}
 		as[i] = a
@@ -229,7 +231,7 @@ func (e *Engine) launch(jobs []*model.Job) []*attempt {
 		go e.runAttempt(a)
 	}
 	e.mu.Unlock()
-	return as
+	return as, emptied
 }
 
 // announce tells the observer that claimed attempts run (when their
@@ -293,6 +295,9 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 				plugins[p] = max(lim-use[p], 0)
 			}
 		}
+	}
+	if len(e.cfg.Rates) > 0 {
+		plugins = e.capRatesLocked(q, plugins, free, e.cfg.Clock.Now())
 	}
 	return q, plugins
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/joblog"
 	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/batchhost/batchhost/host/internal/ratelimit"
 	"github.com/batchhost/batchhost/host/internal/runner"
 )
 
@@ -26,6 +27,12 @@ type Config struct {
 	MaxResultBytes int
 	// Limits caps concurrent attempts per task or plugin name.
 	Limits map[string]int
+	// Rates caps how often attempts start, per task or plugin name (a
+	// plugin's rate caps the sum of its tasks), with a token bucket per
+	// name on this host, full at start; jobs over the rate wait queued.
+	// Each rate must pass ratelimit.Rate.Check (ratelimit.Parse's do).
+	// Nil means no rate limits.
+	Rates map[string]ratelimit.Rate
 	// PollInterval bounds how long the engine waits without a signal
 	// before it looks at the store again.
 	PollInterval time.Duration
@@ -52,6 +59,8 @@ type Engine struct {
 	reserved int  // slots promised to the claim in flight
 	claiming bool // a claim is in flight
 	missed   bool // a round found free slots while a claim was in flight
+	// buckets are the token buckets of Rates, made at first use.
+	buckets  map[string]*ratelimit.Bucket
 	running  bool
 	stopping bool
 	paused   bool
@@ -91,6 +100,7 @@ func New(cfg Config, st backend.Store, r Runner) *Engine {
 		cfg: cfg, store: st, runner: r, obs: cfg.Observer, log: cfg.Logger,
 		attempts: map[string]*attempt{},
 		limitUse: map[string]int{},
+		buckets:  map[string]*ratelimit.Bucket{},
 		waiters:  map[string][]chan *model.Job{},
 		gwaiters: map[string][]chan *model.Group{},
 		results:  make(chan result, 256),
@@ -161,13 +171,25 @@ func (e *Engine) SetPaused(p bool) {
 type Status struct {
 	Busy   int
 	Paused bool
+	// Throttled lists, by name, the rated tasks and plugins (Config.Rates)
+	// that hold no whole token now, and when the next is due: a claim
+	// took every token they had, so their queued work, if any, waits for
+	// it. (The engine does not count queued work per task: a name whose
+	// last token started the last of its work shows here until the next
+	// token is due.)
+	Throttled []Throttle
 }
 
-// Status reports busy workers and whether dispatch is paused.
+// Status reports busy workers, whether dispatch is paused, and the rated
+// names waiting for a token.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return Status{Busy: len(e.attempts), Paused: e.paused}
+	s := Status{Busy: len(e.attempts), Paused: e.paused}
+	if len(e.buckets) > 0 {
+		s.Throttled = e.throttledLocked(e.cfg.Clock.Now())
+	}
+	return s
 }
 
 // Stop stops dispatching and waits for running attempts until ctx ends;
@@ -279,7 +301,8 @@ func (e *Engine) Run() {
 	}
 }
 
-// nextWake is when a delayed job becomes ready or a schedule is due.
+// nextWake is when a delayed job becomes ready, a schedule is due, or a
+// rated task or plugin gets its next token.
 func (e *Engine) nextWake() time.Time {
 	now := e.cfg.Clock.Now()
 	next, err := e.store.NextRunAt(context.Background(), now)
@@ -288,6 +311,12 @@ func (e *Engine) nextWake() time.Time {
 	}
 	if f := e.sched.next(); !f.IsZero() && (next.IsZero() || f.Before(next)) {
 		next = f
+	}
+	e.mu.Lock()
+	tok := e.nextTokenLocked(now)
+	e.mu.Unlock()
+	if !tok.IsZero() && (next.IsZero() || tok.Before(next)) {
+		next = tok
 	}
 	return next
 }

@@ -30,6 +30,7 @@ type fakeArgs struct {
 	Result  string `json:"result"`   // result JSON on success
 	Release string `json:"release"`  // wait for this channel name before ending
 	SleepUS int    `json:"sleep_us"` // take this long (benchmarks)
+	Quiet   bool   `json:"quiet"`    // report no progress (as a plugin may not)
 }
 
 type fakeRunner struct {
@@ -68,7 +69,9 @@ func (r *fakeRunner) Start(ctx context.Context, a runner.Attempt, onEvent func(r
 	go func() {
 		defer close(fa.done)
 		defer func() { r.mu.Lock(); r.live--; r.mu.Unlock() }()
-		onEvent(runner.Event{Kind: runner.EventProgress, Fraction: 0.5, Time: time.Now()})
+		if !args.Quiet {
+			onEvent(runner.Event{Kind: runner.EventProgress, Fraction: 0.5, Time: time.Now()})
+		}
 		var gate chan struct{}
 		if args.Release != "" {
 			gate = r.gate(args.Release)

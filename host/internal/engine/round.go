@@ -60,6 +60,10 @@ func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 // and the claimed attempts started, once the store decided it.
 type claimRound struct {
 	reserve int
+	// loop: the loop made the claim, and looks at the rates' next tokens
+	// after it; a claim made elsewhere (Insert) that empties a rate's
+	// bucket wakes the loop so that it does.
+	loop    bool
 	once    sync.Once
 	applied chan struct{}
 	claimed []*attempt // as started
@@ -68,7 +72,7 @@ type claimRound struct {
 // claim claims work for free slots and waits until the store decided
 // which (not until that is durable).
 func (e *Engine) claim(p backend.ClaimParams) {
-	r := &claimRound{reserve: p.Limit, applied: make(chan struct{})}
+	r := &claimRound{reserve: p.Limit, loop: true, applied: make(chan struct{})}
 	p.Applied = func(claimed []*model.Job) { e.decided(r, claimed, nil) }
 	t := e.nextTold()
 	e.tellers.Add(1)
@@ -91,11 +95,15 @@ func (e *Engine) claim(p backend.ClaimParams) {
 // the reserved slots are released.
 func (e *Engine) decided(r *claimRound, claimed []*model.Job, err error) {
 	r.once.Do(func() {
+		var emptied bool
 		if err == nil {
-			r.claimed = e.launch(claimed)
+			r.claimed, emptied = e.launch(claimed)
 		}
 		if r.reserve > 0 {
 			e.claimDone(r.reserve, len(claimed)) // after launch: the claimed attempts count
+		}
+		if emptied && !r.loop {
+			e.Wake()
 		}
 		close(r.applied)
 	})
