@@ -141,3 +141,20 @@ func isDecimal(s string) bool {
 	}
 	return digits > 0 && dots <= 1
 }
+
+// ParseNamed reads one NAME=RATE item of a --rate flag or of its
+// environment variable ("docs.ocr=10/s", "exec=600/m:20"): NAME a task
+// or a plugin (surrounding space trimmed, not empty), RATE as Parse
+// reads it. A list is split on commas by the caller; RATE has none.
+func ParseNamed(s string) (string, Rate, error) {
+	name, rate, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return "", Rate{}, fmt.Errorf("rate %q: want TASK=RATE or PLUGIN=RATE, e.g. docs.ocr=10/s or exec=600/m:20", s)
+	}
+	r, err := Parse(rate)
+	if err != nil {
+		return "", Rate{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return name, r, nil
+}

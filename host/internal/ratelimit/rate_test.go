@@ -119,3 +119,30 @@ func TestCheckRefusesWhatNoBucketEnforces(t *testing.T) {
 		t.Errorf("zero burst (means 1): %v", err)
 	}
 }
+
+func TestParseNamedReadsTaskOrPluginEqualsRate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		name string
+		want Rate
+	}{
+		{"docs.ocr=10/s", "docs.ocr", Rate{N: 10, Per: time.Second, Burst: 1}},
+		{" exec = 600/m:20 ", "exec", Rate{N: 600, Per: time.Minute, Burst: 20}},
+	} {
+		name, r, err := ParseNamed(tc.in)
+		if err != nil || name != tc.name || r != tc.want {
+			t.Errorf("ParseNamed(%q) = %q, %+v, %v; want %q, %+v", tc.in, name, r, err, tc.name, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"docs.ocr", `rate "docs.ocr": want TASK=RATE or PLUGIN=RATE`},
+		{"=10/s", `rate "=10/s": want TASK=RATE or PLUGIN=RATE`},
+		{"docs.ocr=10/x", `docs.ocr: rate "10/x": unit "x" is not s, m or h`},
+		{"docs=", `docs: rate "": no /UNIT`},
+	} {
+		_, _, err := ParseNamed(tc.in)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("ParseNamed(%q) error %v, want it to start with %q", tc.in, err, tc.want)
+		}
+	}
+}
