@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -245,4 +246,66 @@ type StepParams struct {
 type StepResult struct {
 	Changes Changes // of the finishes
 	Claimed []*model.Job
+}
+
+// PurgeFilter selects finished jobs for Purge. Zero fields select
+// everything finished.
+type PurgeFilter struct {
+	// States are finished states only (completed, failed, canceled);
+	// none means all three.
+	States []model.State
+	// Task selects one task's jobs ("": every task).
+	Task string
+	// FinishedBefore selects jobs that finished strictly before it
+	// (zero: whenever they finished).
+	FinishedBefore time.Time
+	// Limit is how many jobs one call deletes at most: 1..MaxLimit.
+	Limit int
+}
+
+// Check refuses a purge no backend may act on: a state that is not a
+// finished one, a limit outside 1..MaxLimit. One check for every
+// backend; each returns it wrapped as its ErrInvalid.
+func (f PurgeFilter) Check() error {
+	for _, st := range f.States {
+		if !st.Terminal() {
+			return fmt.Errorf("purge: state %q is not a finished state (want completed, failed or canceled)", st)
+		}
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return fmt.Errorf("purge: limit %d (want 1..%d)", f.Limit, MaxLimit)
+	}
+	return nil
+}
+
+// Selects reports whether f selects job j (its state, task and finish
+// time; j need not be finished).
+func (f PurgeFilter) Selects(j *model.Job) bool {
+	if !j.State.Terminal() || (len(f.States) > 0 && !slices.Contains(f.States, j.State)) {
+		return false
+	}
+	return (f.Task == "" || j.Task == f.Task) && (f.FinishedBefore.IsZero() || j.FinishedAt.Before(f.FinishedBefore))
+}
+
+// CheckDelete refuses a Delete no backend may act on: no ids, more than
+// MaxLimit, an empty id, an id given twice. One check for every
+// backend; each returns it wrapped as its ErrInvalid.
+func CheckDelete(ids []string) error {
+	if len(ids) == 0 {
+		return errors.New("delete: no job ids")
+	}
+	if len(ids) > MaxLimit {
+		return fmt.Errorf("delete: %d job ids (want at most %d a call)", len(ids), MaxLimit)
+	}
+	seen := make(map[string]bool, len(ids))
+	for i, id := range ids {
+		if id == "" {
+			return fmt.Errorf("delete: job id %d of %d is empty", i+1, len(ids))
+		}
+		if seen[id] {
+			return fmt.Errorf("delete: job %s is named twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
 }

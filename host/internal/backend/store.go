@@ -113,6 +113,35 @@ type Writer interface {
 	// given time, their edges, keys and group memberships, and groups left
 	// empty and done; it returns the ids deleted (for their logs).
 	Prune(ctx context.Context, before time.Time, limit int) ([]string, error)
+
+	// Delete deletes finished jobs (completed, failed or canceled) a user
+	// named, all or none: an id not stored is ErrNotFound naming it, a
+	// job not finished is ErrState naming it and its state, an empty,
+	// repeated or surplus id (see CheckDelete) is ErrInvalid; on any
+	// error nothing is deleted. The first offending id, in the order
+	// given, is the one reported. With each job go what Prune takes with
+	// it, and a group left empty and done goes as Prune deletes one. It
+	// answers the ids deleted (all of them, in the order given), for
+	// their logs.
+	//
+	// A deleted job is what a pruned one is to the jobs that remain: a
+	// dependent keeps the dependency in its DependsOn and counts it as
+	// completed whenever it is placed later (submit, resume, retry);
+	// Dependents of it is empty. Deleting changes no other job's state (a
+	// finished dependency blocks nothing already). Its group keeps Size
+	// and Counts (the group's history, as after a prune) and Last, so
+	// that a group's outcome does not change when members are deleted;
+	// Members no longer lists it.
+	Delete(ctx context.Context, ids []string) ([]string, error)
+
+	// Purge deletes, as Delete does, up to f.Limit finished jobs that
+	// f selects, oldest first (by FinishedAt, then id), in one
+	// transaction, and answers their ids in that order (none is not an
+	// error). A caller that wants all loops until an answer holds fewer
+	// than f.Limit; a shared backend skips, rather than waits for, jobs
+	// a concurrent write holds, which that write is changing or
+	// deleting. See PurgeFilter.Check for what is refused.
+	Purge(ctx context.Context, f PurgeFilter) ([]string, error)
 }
 
 // Reader holds point reads, paged lists and counts.

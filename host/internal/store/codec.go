@@ -123,6 +123,7 @@ func withFinishedAt(data []byte, t time.Time) ([]byte, error) {
 // job is not in the live index. Decoding into it skips the big fields.
 type jobHead struct {
 	State      model.State    `json:"state"`
+	Task       string         `json:"task"`
 	Priority   model.Priority `json:"priority"`
 	FinishedAt time.Time      `json:"finished_at"`
 	Key        string         `json:"key"`

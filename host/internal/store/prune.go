@@ -56,18 +56,8 @@ func (s *Store) Prune(before time.Time, limit int) ([]string, error) {
 				groups[g] = true
 			}
 		}
-		if len(groups) > 0 {
-			// A schedule adds each run to its template's group: the group
-			// must outlive its members while the schedule exists.
-			if err := bk.schedules.ForEach(func(k, v []byte) error {
-				sc, err := s.decodeSchedule(k, v)
-				if err == nil {
-					delete(groups, sc.Template.Group)
-				}
-				return err
-			}); err != nil {
-				return err
-			}
+		if err := s.scheduledGroups(bk, groups); err != nil {
+			return err
 		}
 		for g := range groups {
 			if err := s.pruneGroup(bk, g); err != nil {
@@ -109,58 +99,92 @@ func (s *Store) pruneJob(bk buckets, cnt *counts, id string) (string, bool, erro
 		return "", false, fmt.Errorf("delete job %s: %w", id, err)
 	}
 	cnt.add(h.State, -1)
+	group, err := dropRefs(bk, id, h)
+	return group, err == nil, err
+}
+
+// dropRefs deletes what points at a deleted job: its idempotency key (if
+// it still names the job), the edges from it to its dependents and to it
+// from its dependencies, and its membership. Its dependents' records keep
+// it in DependsOn: a job not stored counts as completed. It reports the
+// group the job was a member of.
+func dropRefs(bk buckets, id string, h *jobHead) (string, error) {
+	key := []byte(id)
 	if h.Key != "" && bytes.Equal(bk.keys.Get([]byte(h.Key)), key) {
 		if err := bk.keys.Delete([]byte(h.Key)); err != nil {
-			return "", false, fmt.Errorf("delete key of job %s: %w", id, err)
+			return "", fmt.Errorf("delete key of job %s: %w", id, err)
 		}
 	}
 	// Edges from it: dep id is the prefix.
 	if err := deletePrefix(bk.edges, prefix(id)); err != nil {
-		return "", false, fmt.Errorf("delete edges of job %s: %w", id, err)
+		return "", fmt.Errorf("delete edges of job %s: %w", id, err)
 	}
 	// Edges to it, from its dependencies.
 	for _, d := range h.DependsOn {
 		if err := bk.edges.Delete(edgeKey(d.ID, id)); err != nil {
-			return "", false, fmt.Errorf("delete edge %s -> %s: %w", d.ID, id, err)
+			return "", fmt.Errorf("delete edge %s -> %s: %w", d.ID, id, err)
 		}
 	}
 	var group string
 	if mk := bytes.Clone(bk.memberOf.Get(key)); mk != nil {
 		group = groupOfMemberKey(mk)
 		if err := bk.members.Delete(mk); err != nil {
-			return "", false, fmt.Errorf("delete membership of job %s: %w", id, err)
+			return "", fmt.Errorf("delete membership of job %s: %w", id, err)
 		}
 		if err := bk.memberOf.Delete(key); err != nil {
-			return "", false, fmt.Errorf("delete membership of job %s: %w", id, err)
+			return "", fmt.Errorf("delete membership of job %s: %w", id, err)
 		}
 	}
-	return group, true, nil
+	return group, nil
+}
+
+// scheduledGroups takes out of groups those a schedule's template names:
+// a schedule adds each run to its template's group, so the group must
+// outlive its members while the schedule exists.
+func (s *Store) scheduledGroups(bk buckets, groups map[string]bool) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	return bk.schedules.ForEach(func(k, v []byte) error {
+		sc, err := s.decodeSchedule(k, v)
+		if err == nil {
+			delete(groups, sc.Template.Group)
+		}
+		return err
+	})
+}
+
+// hasMembers reports whether group g has a member left.
+func hasMembers(bk buckets, g string) bool {
+	k, _ := bk.members.Cursor().Seek(prefix(g))
+	return k != nil && bytes.HasPrefix(k, prefix(g))
+}
+
+// deleteGroup deletes group g's record and its place in the open index.
+func deleteGroup(bk buckets, g string) error {
+	if err := bk.groups.Delete([]byte(g)); err != nil {
+		return fmt.Errorf("delete group %s: %w", g, err)
+	}
+	if err := bk.open.Delete([]byte(g)); err != nil {
+		return fmt.Errorf("delete group %s: %w", g, err)
+	}
+	return nil
 }
 
 // pruneGroup deletes group g if it is done and has no member left.
 func (s *Store) pruneGroup(bk buckets, g string) error {
-	id := []byte(g)
-	if k, _ := bk.members.Cursor().Seek(prefix(g)); k != nil && bytes.HasPrefix(k, prefix(g)) {
+	if hasMembers(bk, g) {
 		return nil
 	}
-	data := bk.groups.Get(id)
+	data := bk.groups.Get([]byte(g))
 	if data == nil {
 		return nil
 	}
-	grp, err := s.decodeGroup(id, data)
-	if err != nil {
+	grp, err := s.decodeGroup([]byte(g), data)
+	if err != nil || !grp.Done() {
 		return err
 	}
-	if !grp.Done() {
-		return nil
-	}
-	if err := bk.groups.Delete(id); err != nil {
-		return fmt.Errorf("delete group %s: %w", g, err)
-	}
-	if err := bk.open.Delete(id); err != nil {
-		return fmt.Errorf("delete group %s: %w", g, err)
-	}
-	return nil
+	return deleteGroup(bk, g)
 }
 
 // deletePrefix deletes every key of b starting with p.

@@ -3,11 +3,16 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
 )
 
 // Prune deletes up to limit jobs that finished before the given time, with
-// everything that points at them, and groups left empty and done.
+// everything that points at them, and groups left empty and done, as
+// Delete does. Jobs an earlier operation of the same transaction changed
+// are left for a later prune.
 func (q *Queue) Prune(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	if limit <= 0 {
 		return nil, invalid("prune: limit must be positive, got %d", limit)
@@ -24,54 +29,31 @@ func (q *Queue) Prune(ctx context.Context, before time.Time, limit int) ([]strin
 			}
 		}
 		groups := map[string]bool{}
-		var unused counts
 		for _, fk := range victims {
 			_, id := splitFinishedKey(fk)
 			w.writes++
 			if err := w.bk.finished.Delete(fk); err != nil {
 				return err
 			}
-			data := w.bk.jobs.Get([]byte(id))
-			if data == nil {
+			h, err := w.head(id)
+			if err != nil && !errors.Is(err, backend.ErrNotFound) {
+				return err
+			}
+			if err != nil || !h.State.Terminal() {
+				// A stale entry: the job is gone, or live again.
+				q.s.log.Warn("stale finished-index entry dropped", "job", id)
 				continue
 			}
-			h, err := q.s.decodeHead([]byte(id), data)
+			g, err := w.drop(id, h)
 			if err != nil {
 				return err
 			}
-			g, ok, err := q.s.pruneJob(w.bk, &unused, id)
-			if err != nil {
-				return err
-			}
-			if ok {
-				pruned = append(pruned, id)
-				w.counts.add(h.State, h.Priority, -1)
-				w.cdirty = true
-			}
+			pruned = append(pruned, id)
 			if g != "" {
 				groups[g] = true
 			}
 		}
-		if len(groups) > 0 {
-			if err := w.bk.schedules.ForEach(func(k, v []byte) error {
-				sc, err := q.s.decodeSchedule(k, v)
-				if err == nil {
-					delete(groups, sc.Template.Group)
-				}
-				return err
-			}); err != nil {
-				return err
-			}
-		}
-		for g := range groups {
-			if w.groups[g] != nil {
-				continue
-			}
-			if err := q.s.pruneGroup(w.bk, g); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.dropGroups(groups)
 	})
 	return pruned, err
 }

@@ -43,6 +43,9 @@ type jobEntry struct {
 	seq      uint64 // ready sequence: kept from the live record, new when queued here
 	pushed   bool   // queued by this transaction: goes into the ready index
 	indexed  bool   // already put there, for a claim in this transaction
+	// deleted by this transaction (Delete, Purge, Prune): not stored any
+	// more, never flushed, and not found by later operations.
+	deleted bool
 }
 
 type groupEntry struct {
@@ -51,6 +54,7 @@ type groupEntry struct {
 	doneAt   time.Time // FinishedAt when the transaction began
 	dirty    bool
 	inserted bool
+	deleted  bool // deleted by this transaction: not flushed, not found
 }
 
 func (q *Queue) begin(tx *bolt.Tx) (*wtx, error) {
@@ -67,6 +71,9 @@ func (q *Queue) begin(tx *bolt.Tx) (*wtx, error) {
 // job returns the job as this transaction sees it, or ErrNotFound.
 func (w *wtx) job(id string) (*jobEntry, error) {
 	if e := w.jobs[id]; e != nil {
+		if e.deleted {
+			return nil, notFoundIn(id)
+		}
 		return e, nil
 	}
 	var j *model.Job
@@ -99,6 +106,9 @@ func (w *wtx) job(id string) (*jobEntry, error) {
 // job that is not stored (never was, or pruned).
 func (w *wtx) state(id string) (model.State, bool, error) {
 	if e := w.jobs[id]; e != nil {
+		if e.deleted {
+			return "", false, nil
+		}
 		return e.j.State, true, nil
 	}
 	if v := w.bk.live.Get([]byte(id)); v != nil {
@@ -207,6 +217,9 @@ func (w *wtx) groupChanged(ge *groupEntry) {
 // group returns the group as this transaction sees it, or ErrNotFound.
 func (w *wtx) group(id string) (*groupEntry, error) {
 	if ge := w.groups[id]; ge != nil {
+		if ge.deleted {
+			return nil, newError(backend.ErrNotFound, nil, fmt.Sprintf("group %s not found", id))
+		}
 		return ge, nil
 	}
 	data := w.bk.groups.Get([]byte(id))
@@ -233,11 +246,17 @@ func (w *wtx) touchGroup(ge *groupEntry) {
 // flush writes every changed record and index entry.
 func (w *wtx) flush() error {
 	for _, e := range w.order {
+		if e.deleted {
+			continue
+		}
 		if err := w.flushJob(e); err != nil {
 			return err
 		}
 	}
 	for _, ge := range w.gorder {
+		if ge.deleted {
+			continue
+		}
 		g := ge.g
 		if err := putGroup(w.bk, groupPut{id: g.ID, data: mustJSON(g), done: g.Done()}); err != nil {
 			return err

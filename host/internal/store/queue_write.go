@@ -70,7 +70,9 @@ func (q *Queue) Insert(ctx context.Context, p backend.InsertParams) (backend.Ins
 			return err
 		}
 		for _, ge := range w.gorder {
-			out.Groups = append(out.Groups, ge.g.Clone())
+			if !ge.deleted {
+				out.Groups = append(out.Groups, ge.g.Clone())
+			}
 		}
 		if p.Claim != nil {
 			out.Claimed, err = w.claim(*p.Claim)

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -76,6 +77,29 @@ func (f *faulty) Prune(ctx context.Context, before time.Time, limit int) ([]stri
 	return f.modelStore.Prune(ctx, before, limit)
 }
 
+func (f *faulty) Purge(ctx context.Context, pf backend.PurgeFilter) ([]string, error) {
+	f.prev = f.m.clone()
+	if f.fault == "purge-ignores-task" {
+		pf.Task = ""
+	}
+	return f.modelStore.Purge(ctx, pf)
+}
+
+func (f *faulty) Delete(ctx context.Context, ids []string) ([]string, error) {
+	f.prev = f.m.clone()
+	if f.fault == "delete-keeps-key" {
+		f.mu.Lock()
+		keys := maps.Clone(f.m.keys)
+		f.mu.Unlock()
+		out, err := f.modelStore.Delete(ctx, ids)
+		f.mu.Lock()
+		f.m.keys = keys
+		f.mu.Unlock()
+		return out, err
+	}
+	return f.modelStore.Delete(ctx, ids)
+}
+
 func (f *faulty) ListJobs(ctx context.Context, jf backend.JobFilter) ([]*model.Job, string, error) {
 	js, next, err := f.modelStore.ListJobs(ctx, jf)
 	if f.fault == "page-short" && next != "" && len(js) > 1 {
@@ -87,7 +111,7 @@ func (f *faulty) ListJobs(ctx context.Context, jf backend.JobFilter) ([]*model.J
 // TestHistoryFindsFaults: for each deliberate fault, some of a few
 // random histories fails.
 func TestHistoryFindsFaults(t *testing.T) {
-	for _, fault := range []string{"key-ignored", "claim-reversed", "progress-dropped", "prune-extra", "page-short", "reopen-loses-write"} {
+	for _, fault := range []string{"key-ignored", "claim-reversed", "progress-dropped", "prune-extra", "purge-ignores-task", "delete-keeps-key", "page-short", "reopen-loses-write"} {
 		t.Run(fault, func(t *testing.T) {
 			h := Harness{Reopen: func(t *testing.T, s backend.Store) backend.Store {
 				f := s.(*faulty)

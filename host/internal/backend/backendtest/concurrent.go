@@ -1,8 +1,10 @@
 package backendtest
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ var concurrentRules = []rule{
 	{"Claimers", testConcurrentClaimers},
 	{"Firers", testConcurrentFirers},
 	{"SameKey", testConcurrentKey},
+	{"Deleters", testConcurrentDeleters},
 }
 
 // testConcurrentClaimers: several claimers (hosts) claiming and finishing
@@ -229,6 +232,130 @@ func testConcurrentKey(e *env) {
 	wg.Wait()
 	if len(got) != 1 || fresh != 1 {
 		e.t.Errorf("%d racers on one key were answered with jobs %v, %d of them as new; want one job, inserted once", racers, got, fresh)
+	}
+}
+
+// testConcurrentDeleters: purgers, a deleter and a pruner racing over the
+// same finished jobs delete each exactly once between them; a Delete that
+// loses a job to another is refused whole (it deletes none of its jobs,
+// or a job would be answered by nobody); live jobs stay, and groups keep
+// their counts or go when done and empty.
+func testConcurrentDeleters(e *env) {
+	const n = 60
+	gs := []*model.Group{newGroup(false, false), newGroup(false, false), newGroup(false, false)}
+	e.groups(gs...)
+	batch := make([]*model.Job, n)
+	for i := range batch {
+		batch[i] = newJob(withTask(taskDone), withPriority(model.Priorities[i%4]))
+		if i%4 < len(gs) {
+			batch[i].Group = gs[i%4].ID
+		}
+		if i%5 == 0 {
+			batch[i].Key = fmt.Sprintf("deleted-%d", i)
+		}
+	}
+	e.insert(at(1), batch...)
+	claimed := e.claimQ("host-1", n, at(1), map[string]int{taskDone: n})
+	if len(claimed) != n {
+		e.t.Fatalf("Claim took %d of %d jobs", len(claimed), n)
+	}
+	var fs []backend.Finish
+	for i, j := range claimed {
+		st := []model.State{model.Completed, model.Failed, model.Canceled}[i%3]
+		f := backend.Finish{ID: j.ID, Owner: j.Owner, Attempt: j.Attempt, State: st, At: at(2).Add(time.Duration(i) * time.Millisecond)}
+		if st != model.Completed {
+			f.Error = &model.JobError{Kind: "task_error", Message: "ended"}
+		}
+		fs = append(fs, f)
+	}
+	e.finish(fs...)
+	live := e.one(at(3), inGroup(gs[0].ID))
+	counted := e.group(gs[0].ID).Counts
+
+	var (
+		mu       sync.Mutex
+		answered = map[string]int{}
+		errs     []error
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
+	)
+	record := func(who string, got []string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", who, err))
+		}
+		for _, id := range got {
+			answered[id]++
+		}
+	}
+	loop := func(who string, call func() ([]string, error), full int) {
+		defer wg.Done()
+		<-start
+		for {
+			got, err := call()
+			record(who, got, err)
+			if err != nil || len(got) < full {
+				return
+			}
+		}
+	}
+	wg.Add(4)
+	for i := range 2 {
+		go loop(fmt.Sprintf("purger %d", i), func() ([]string, error) {
+			return e.s.Purge(e.ctx, backend.PurgeFilter{Limit: 5})
+		}, 5)
+	}
+	go loop("pruner", func() ([]string, error) { return e.s.Prune(e.ctx, at(1000), 4) }, 4)
+	go func() {
+		defer wg.Done()
+		<-start
+		// Newest first, three at a time: the others start with the oldest.
+		for i := n; i > 0; i -= 3 {
+			ids := ids(claimed[max(0, i-3):i])
+			got, err := e.s.Delete(e.ctx, ids)
+			if errors.Is(err, backend.ErrNotFound) {
+				continue // another took one of them first: this call deleted none
+			}
+			if err == nil && !slices.Equal(got, ids) {
+				err = fmt.Errorf("Delete(%v) answered %v, want the ids given", ids, got)
+			}
+			record("deleter", got, err)
+		}
+	}()
+	close(start)
+	wg.Wait()
+	for {
+		got, err := e.s.Purge(e.ctx, backend.PurgeFilter{Limit: backend.MaxLimit})
+		record("the last purge", got, err)
+		if err != nil || len(got) == 0 {
+			break
+		}
+	}
+	for _, err := range errs {
+		e.t.Error(err)
+	}
+	for _, j := range claimed {
+		if answered[j.ID] != 1 {
+			e.t.Errorf("job %s was answered as deleted %d times, want once", j.ID, answered[j.ID])
+		}
+		e.wantGone(j.ID, "a job deleted by racing deleters")
+	}
+	if len(answered) != n {
+		e.t.Errorf("%d ids answered, want the %d finished jobs only", len(answered), n)
+	}
+	if want := (backend.Counts{model.Queued: {model.Normal: 1}}); diff(want, e.counts()) != "" {
+		e.t.Errorf("Counts after deleting every finished job = %v, want the live job only", e.counts())
+	}
+	if g := e.group(gs[0].ID); diff(counted, g.Counts) != "" || g.Size != n/4+1 {
+		e.t.Errorf("the group with a live member: size %d counts %v, want size %d and counts %v", g.Size, g.Counts, n/4+1, counted)
+	}
+	if ms, _ := e.s.Members(e.ctx, gs[0].ID); len(ms) != 1 || ms[0] != live.ID {
+		e.t.Errorf("Members of the group with a live member = %v, want %s", ms, live.ID)
+	}
+	for _, g := range gs[1:] {
+		_, err := e.s.Group(e.ctx, g.ID)
+		e.wantErr(err, backend.ErrNotFound, "Group of a done group whose members were all deleted")
 	}
 }
 

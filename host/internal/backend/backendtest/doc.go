@@ -100,6 +100,18 @@
 //     error fails the firing and changes nothing.
 //   - Prune takes the oldest first, by FinishedAt then id; limit below 1
 //     is ErrInvalid.
+//   - Delete is all or none: ids are checked in the order given, the
+//     first unknown one (ErrNotFound) or unfinished one (ErrState, naming
+//     its state) refusing the call; no ids, an empty id, an id given
+//     twice, more than MaxLimit ids are ErrInvalid. A deleted job goes as
+//     a pruned one does (key, edges, membership, Counts; a done group left
+//     empty goes unless a schedule names it; groups keep Size, Counts and
+//     Last); it changes no other job, and its dependents count it as
+//     completed when placed later (submit, resume, retry). Delete answers
+//     the ids given, in that order.
+//   - Purge selects finished jobs by state (none: all three), task and
+//     FinishedBefore (strictly before), oldest first as Prune, at most
+//     Limit (1..MaxLimit, else ErrInvalid, as is a state not finished).
 //   - Reads: an empty id is ErrInvalid, an unknown one ErrNotFound
 //     (Dependents of an unknown job is empty); ListJobs of an unknown group
 //     is ErrNotFound; an unknown state or priority, a label filter without

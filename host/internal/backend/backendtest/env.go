@@ -184,13 +184,14 @@ func (e *env) end(j *model.Job, st model.State, now time.Time) backend.Changes {
 }
 
 // finished returns a job, inserted and run at now, that ended in state st
-// (completed, failed or canceled after an attempt).
+// (completed, failed or canceled after an attempt). Its task is taskDone
+// unless mods set another, of which no other job may then be claimable.
 func (e *env) finished(st model.State, now time.Time, mods ...func(*model.Job)) *model.Job {
 	e.t.Helper()
 	j := e.one(now, append([]func(*model.Job){withTask(taskDone)}, mods...)...)
-	js := e.claimQ("host-1", 1, now, map[string]int{taskDone: 1})
+	js := e.claimQ("host-1", 1, now, map[string]int{j.Task: 1})
 	if len(js) != 1 || js[0].ID != j.ID {
-		e.t.Fatalf("Claim of %s's task at %s claimed %v, want job %s", taskDone, now.Format(time.RFC3339), ids(js), j.ID)
+		e.t.Fatalf("Claim of %s's task at %s claimed %v, want job %s", j.Task, now.Format(time.RFC3339), ids(js), j.ID)
 	}
 	e.end(js[0], st, now)
 	return e.job(j.ID)

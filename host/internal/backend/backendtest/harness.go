@@ -36,6 +36,8 @@ func Run(t *testing.T, h Harness) {
 		{"Group", groupRules},
 		{"Schedule", scheduleRules},
 		{"Prune", pruneRules},
+		{"Delete", deleteRules},
+		{"Purge", purgeRules},
 		{"Read", readRules},
 		{"Changed", changedRules},
 		{"Durable", durableRules},

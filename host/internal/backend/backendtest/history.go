@@ -125,7 +125,7 @@ func (h *history) run(steps int) error {
 		run    func() error
 	}{
 		{25, h.insert}, {18, h.claim}, {18, h.finish}, {3, h.progress}, {14, h.request},
-		{4, h.addDeps}, {4, h.addToGroup}, {3, h.prune}, {4, h.fire}, {10, h.tick}, {2, h.reopen},
+		{4, h.addDeps}, {4, h.addToGroup}, {3, h.prune}, {2, h.delete}, {2, h.purge}, {4, h.fire}, {10, h.tick}, {2, h.reopen},
 	}
 	total := 0
 	for _, op := range ops {
@@ -493,6 +493,57 @@ func (h *history) prune() error {
 	}
 	if diff(want, got) != "" {
 		return fmt.Errorf("Prune pruned %v, the model %v", got, want)
+	}
+	return nil
+}
+
+func (h *history) delete() error {
+	var ids []string
+	for range 1 + h.r.IntN(3) {
+		id := h.anyJob()
+		if j := h.jobWhere(func(j *model.Job) bool { return j.State.Terminal() }); j != nil && h.chance(0.8) {
+			id = j.ID
+		}
+		if !containsString(ids, id) || h.chance(0.1) {
+			ids = append(ids, id)
+		}
+	}
+	h.logf("Delete %v", ids)
+	got, gerr := h.s.Delete(h.e.ctx, ids)
+	want, werr := h.m.Delete(ids)
+	if err := agree(gerr, werr); err != nil || werr != nil {
+		return err
+	}
+	if diff(want, got) != "" {
+		return fmt.Errorf("Delete deleted %v, the model %v", got, want)
+	}
+	return nil
+}
+
+func (h *history) purge() error {
+	f := backend.PurgeFilter{Limit: 1 + h.r.IntN(4)}
+	for _, st := range []model.State{model.Completed, model.Failed, model.Canceled} {
+		if h.chance(0.4) {
+			f.States = append(f.States, st)
+		}
+	}
+	if h.chance(0.03) {
+		f.States = append(f.States, model.Running)
+	}
+	if h.chance(0.4) {
+		f.Task = []string{taskA, taskB}[h.r.IntN(2)]
+	}
+	if h.chance(0.5) {
+		f.FinishedBefore = h.now.Add(-time.Duration(h.r.IntN(30000)) * time.Millisecond)
+	}
+	h.logf("Purge states=%v task=%q before=%s limit=%d", f.States, f.Task, h.clock(f.FinishedBefore), f.Limit)
+	got, gerr := h.s.Purge(h.e.ctx, f)
+	want, werr := h.m.Purge(f)
+	if err := agree(gerr, werr); err != nil || werr != nil {
+		return err
+	}
+	if diff(want, got) != "" {
+		return fmt.Errorf("Purge deleted %v, the model %v", got, want)
 	}
 	return nil
 }

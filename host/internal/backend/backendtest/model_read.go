@@ -99,27 +99,86 @@ func (m *Model) Prune(before time.Time, limit int) ([]string, error) {
 		slices.SortFunc(due, func(a, b *model.Job) int {
 			return cmp.Or(a.FinishedAt.Compare(b.FinishedAt), strings.Compare(a.ID, b.ID))
 		})
-		groups := map[string]bool{}
-		for _, j := range due[:min(limit, len(due))] {
-			delete(w.jobs, j.ID)
-			if j.Key != "" && w.keys[j.Key] == j.ID {
-				delete(w.keys, j.Key)
-			}
-			if j.Group != "" {
-				w.members[j.Group] = slices.DeleteFunc(w.members[j.Group], func(id string) bool { return id == j.ID })
-				groups[j.Group] = true
-			}
-			out = append(out, j.ID)
+		out = w.drop(due[:min(limit, len(due))])
+		return nil
+	})
+	return out, err
+}
+
+// drop deletes finished jobs (Prune, Delete, Purge): each with its key and
+// membership (its edges are its dependents' DependsOn, which stay: a job
+// not stored counts as completed), then each group left empty and done
+// that no schedule's template names. Groups keep their counts. It
+// answers the ids, in the order given.
+func (m *Model) drop(js []*model.Job) []string {
+	var out []string
+	groups := map[string]bool{}
+	for _, j := range js {
+		delete(m.jobs, j.ID)
+		if j.Key != "" && m.keys[j.Key] == j.ID {
+			delete(m.keys, j.Key)
 		}
-		for _, s := range w.schedules {
-			delete(groups, s.Template.Group)
+		if j.Group != "" {
+			m.members[j.Group] = slices.DeleteFunc(m.members[j.Group], func(id string) bool { return id == j.ID })
+			groups[j.Group] = true
 		}
-		for g := range groups {
-			if len(w.members[g]) == 0 && w.groups[g].Done() {
-				delete(w.groups, g)
-				delete(w.members, g)
+		out = append(out, j.ID)
+	}
+	for _, s := range m.schedules {
+		delete(groups, s.Template.Group)
+	}
+	for g := range groups {
+		if len(m.members[g]) == 0 && m.groups[g].Done() {
+			delete(m.groups, g)
+			delete(m.members, g)
+		}
+	}
+	return out
+}
+
+// Delete is backend.Writer.Delete: all or none, the first offending id
+// in the order given reported.
+func (m *Model) Delete(ids []string) ([]string, error) {
+	if err := backend.CheckDelete(ids); err != nil {
+		return nil, errorf(backend.ErrInvalid, "%v", err)
+	}
+	var out []string
+	err := m.write(func(w *Model) error {
+		js := make([]*model.Job, len(ids))
+		for i, id := range ids {
+			j := w.jobs[id]
+			switch {
+			case j == nil:
+				return errorf(backend.ErrNotFound, "delete: job %s not found", id)
+			case !j.State.Terminal():
+				return errorf(backend.ErrState, "delete: job %s is %s, not finished", id, j.State)
+			}
+			js[i] = j
+		}
+		out = w.drop(js)
+		return nil
+	})
+	return out, err
+}
+
+// Purge is backend.Writer.Purge: the oldest selected first, by finish
+// time then id.
+func (m *Model) Purge(f backend.PurgeFilter) ([]string, error) {
+	if err := f.Check(); err != nil {
+		return nil, errorf(backend.ErrInvalid, "%v", err)
+	}
+	var out []string
+	err := m.write(func(w *Model) error {
+		var due []*model.Job
+		for _, j := range w.jobs {
+			if f.Selects(j) {
+				due = append(due, j)
 			}
 		}
+		slices.SortFunc(due, func(a, b *model.Job) int {
+			return cmp.Or(a.FinishedAt.Compare(b.FinishedAt), strings.Compare(a.ID, b.ID))
+		})
+		out = w.drop(due[:min(f.Limit, len(due))])
 		return nil
 	})
 	return out, err

@@ -141,6 +141,16 @@ func (s *modelStore) Prune(ctx context.Context, before time.Time, limit int) (ou
 	return out, err
 }
 
+func (s *modelStore) Delete(ctx context.Context, ids []string) (out []string, err error) {
+	err = s.do(ctx, func(m *Model) error { out, err = m.Delete(ids); return err })
+	return out, err
+}
+
+func (s *modelStore) Purge(ctx context.Context, f backend.PurgeFilter) (out []string, err error) {
+	err = s.do(ctx, func(m *Model) error { out, err = m.Purge(f); return err })
+	return out, err
+}
+
 func (s *modelStore) Job(ctx context.Context, id string) (out *model.Job, err error) {
 	err = s.do(ctx, func(m *Model) error { out, err = m.Job(id); return err })
 	return out, err
