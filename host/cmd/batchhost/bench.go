@@ -33,6 +33,8 @@ type benchOptions struct {
 	samples   int
 	pluginDir string
 	dir       string
+	// scale, when given, selects bench --scale (bench_scale.go).
+	scale int
 	// cpuProfile and blockProfile name files for pprof profiles of the
 	// whole run (the plugins' own: see the chaos plugin's
 	// BATCHHOST_CHAOS_PROFILE).
@@ -85,7 +87,7 @@ const (
 func (c *cli) benchCmd() *cobra.Command {
 	o := benchOptions{}
 	cmd := &cobra.Command{
-		Use:   "bench [--jobs N] [--workers N] [--task T] [--no-sync]",
+		Use:   "bench [--jobs N] [--workers N] [--task T] [--no-sync] | bench --scale N",
 		Short: "Measure throughput and latency on an embedded host",
 		Long: `Run an embedded host on a temporary data directory with the real plugins
 and measure, as medians over --rounds rounds:
@@ -97,11 +99,23 @@ and measure, as medians over --rounds rounds:
                       end to end could reach, and how close it comes
   latency p50/p99     Submit to the job's running event on an idle host
 Nothing touches the daemon or its data directory. --no-sync skips fsync
-(unsafe for real use; shows what durability costs).`,
+(unsafe for real use; shows what durability costs).
+
+With --scale N it measures a host holding N queued jobs instead: it stores
+N jobs of --task with SubmitMany calls of 100,000 (rate of each call; the
+last one runs with N-100,000 already stored), restarts on them as a real
+"batchhost serve" (this executable, --workers workers) and measures the
+time from exec to its first answer, its RSS, the p50/p99 of get, list
+--limit 100 and stats over the control socket while it dispatches
+(--samples rounds), and its dispatch rate, compared with the rate from a
+queue of 1,000 jobs on a fresh daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := c.applyEnv(cmd.Flags(), map[string]string{"plugin-dir": "BATCHHOST_PLUGIN_DIR"}); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("scale") {
+				return c.benchScale(cmd, o)
 			}
 			// Upper bounds keep a typo from allocating (or running) forever.
 			for _, f := range []struct {
@@ -150,7 +164,8 @@ Nothing touches the daemon or its data directory. --no-sync skips fsync
 	fl.StringVar(&o.task, "task", "chaos.noop", "task to run")
 	fl.BoolVar(&o.noSync, "no-sync", false, "skip fsync on commits")
 	fl.IntVar(&o.rounds, "rounds", 5, "rounds of each measure; the median is printed")
-	fl.IntVar(&o.samples, "samples", 200, "jobs of the latency measure")
+	fl.IntVar(&o.samples, "samples", 200, "jobs of the latency measure (with --scale: rounds of get, list and stats)")
+	fl.IntVar(&o.scale, "scale", 0, fmt.Sprintf("measure a host holding `N` queued jobs (%d to %d) on a real daemon instead", scaleMin, scaleMax))
 	fl.StringVar(&o.dir, "dir", "", "make the temporary data directory in `DIR`, to measure that disk (default: the system temp dir)")
 	fl.StringVar(&o.pluginDir, "plugin-dir", "", "plugin directory (env BATCHHOST_PLUGIN_DIR; default: plugins/ beside batchhost)")
 	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
