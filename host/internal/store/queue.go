@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -231,6 +232,7 @@ type flight struct {
 	tx    *bolt.Tx
 	batch []*op
 	seq   uint64 // q.seq when the transaction was decided
+	began time.Time
 	done  chan error
 }
 
@@ -246,6 +248,7 @@ func (q *Queue) commit(batch []*op) {
 		ops = append(ops, l.asOp())
 	}
 	batch = append(ops, batch...)
+	began := time.Now()
 	for {
 		var w *wtx
 		var tx *bolt.Tx
@@ -316,7 +319,7 @@ func (q *Queue) commit(batch []*op) {
 				o.early()
 			}
 		}
-		f := &flight{w: w, tx: tx, batch: batch, seq: q.seq, done: make(chan error, 1)}
+		f := &flight{w: w, tx: tx, batch: batch, seq: q.seq, began: began, done: make(chan error, 1)}
 		q.flight = f
 		go func() {
 			f.done <- q.s.dbError(guard(q.s.path, tx.Commit))
@@ -356,6 +359,20 @@ func (q *Queue) landed(err error) {
 	}
 	q.commits.Add(1)
 	q.ops.Add(int64(n))
+	if obs := q.s.w.observers.Load(); obs != nil {
+		took := time.Since(f.began)
+		for _, o := range *obs {
+			o.fn(took, len(f.w.order))
+		}
+	}
+}
+
+// ObserveCommits registers fn, called on the writer's goroutine after each
+// durable transaction with its latency (from the start of the transaction
+// to the end of its fsync) and the job records it wrote, until stop is
+// called. fn must be quick and must not call the store.
+func (q *Queue) ObserveCommits(fn func(latency time.Duration, jobs int)) (stop func()) {
+	return q.s.ObserveCommits(fn)
 }
 
 func (q *Queue) answer(batch []*op, err error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -63,6 +64,9 @@ func (q *Queue) load() error {
 // the counts by state and priority.
 func (q *Queue) upgrade(tx *bolt.Tx) error {
 	bk := openBuckets(tx)
+	if err := bk.meta.Put(schemaKey, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return err
+	}
 	if _, ok := decodeCountsP(bk.meta.Get(countsPKey)); ok {
 		return nil
 	}

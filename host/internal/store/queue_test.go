@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
@@ -101,4 +103,41 @@ func ids(js []*model.Job) []string {
 		out = append(out, j.ID)
 	}
 	return out
+}
+
+// A file of schema 1 (written before the Queue) is upgraded to schema 2
+// when the Queue opens it, so that a batchhost knowing only schema 1
+// refuses it rather than write live entries of the old form into it; its
+// jobs are all there and counted.
+func TestOpenQueueUpgradesASchema1File(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s := openAt(t, path, Options{})
+	putJobs(t, s, newJob(1, model.Queued), newJob(2, model.Completed))
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(schemaKey, []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := OpenQueue(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ByState(); got[model.Queued] != 1 || got[model.Completed] != 1 {
+		t.Errorf("counts after upgrade: %v", got)
+	}
+	var schema string
+	if err := q.s.view(func(tx *bolt.Tx) error { schema = string(tx.Bucket(bMeta).Get(schemaKey)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if schema != "2" {
+		t.Errorf("schema after OpenQueue = %q, want 2", schema)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -19,8 +19,12 @@ import (
 )
 
 // SchemaVersion is the layout this package writes. Open refuses files with
-// a newer version and migrates older ones (there are none yet).
-const SchemaVersion = 1
+// a newer version. Version 2 adds what the Queue keeps beside the records
+// (compact live entries, counts by state and priority): OpenQueue upgrades
+// a version 1 file to it, after which a batchhost that knows only version
+// 1 (and would write live entries of the old form) refuses the file and
+// asks to be upgraded, instead of writing what this one cannot read.
+const SchemaVersion = 2
 
 // initialMmapSize is mapped at open so that the writer does not have to
 // remap (which waits for every open read transaction) until the file

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,7 +206,7 @@ func TestOpenRefusesFilesItCannotUse(t *testing.T) {
 			}
 			_ = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(schemaKey, []byte("99")) })
 			db.Close()
-		}, ErrSchemaTooNew, []string{"99", "up to 1"}},
+		}, ErrSchemaTooNew, []string{"99", "up to " + strconv.Itoa(SchemaVersion)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
