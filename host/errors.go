@@ -1,12 +1,15 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/batchhost/batchhost/host/internal/store"
 	"github.com/google/uuid"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/engine"
 )
 
 // Errors callers branch on. Wrapped errors carry the job or group id.
@@ -83,18 +86,33 @@ func notFound(kind, id string) error {
 	return &kindError{ErrNotFound, fmt.Sprintf("%s %s not found", kind, id)}
 }
 
-// fromStore gives a store error on a read path the host's sentinel, keeping
-// its message, so that callers branch on host errors only.
-func fromStore(err error) error {
+// fromBackend gives an error of the store port or the engine the host's
+// sentinel, keeping its message, so that callers branch on host errors
+// only.
+func fromBackend(err error) error {
+	var cyc *backend.CycleError
+	var ke *kindError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, store.ErrClosed):
+	case errors.As(err, &ke), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, backend.ErrClosed), errors.Is(err, engine.ErrClosed):
 		return ErrClosed
-	case errors.Is(err, store.ErrInvalid):
-		return &kindError{ErrInvalid, err.Error()}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.As(err, &cyc):
+		return &CycleError{Path: cyc.Path}
+	case errors.Is(err, backend.ErrFailed):
+		return &kindError{ErrFailed, "host failed: the store could not commit (" + err.Error() + "); reopen the host"}
+	case errors.Is(err, engine.ErrUnknownTask):
+		return &kindError{ErrUnknownTask, err.Error()}
+	case errors.Is(err, backend.ErrNotFound):
 		return &kindError{ErrNotFound, err.Error()}
+	case errors.Is(err, backend.ErrState):
+		return &kindError{ErrState, err.Error()}
+	case errors.Is(err, backend.ErrFull):
+		return &kindError{ErrQueueFull, err.Error()}
+	case errors.Is(err, backend.ErrInvalid), errors.Is(err, backend.ErrConflict):
+		return &kindError{ErrInvalid, err.Error()}
 	}
 	return err
 }

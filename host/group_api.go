@@ -3,19 +3,26 @@ package host
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
-	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // CreateGroup creates an empty group and returns its id.
 func (h *Host) CreateGroup(ctx context.Context, spec GroupSpec) (string, error) {
-	g := &model.Group{ID: newID(), Name: spec.Name, Sequential: spec.Sequential, CancelOnFailure: spec.CancelOnFailure,
-		CreatedAt: h.cfg.Clock.Now(), Counts: map[model.State]int{}}
-	if err := h.exec(ctx, func(e *engine) error { return e.createGroup(g) }); err != nil {
+	name := strings.TrimSpace(spec.Name)
+	if err := model.CheckName("group name", name); err != nil {
+		return "", invalid(err)
+	}
+	if err := h.check(ctx); err != nil {
 		return "", err
+	}
+	g := &model.Group{ID: newID(), Name: name, Sequential: spec.Sequential, CancelOnFailure: spec.CancelOnFailure,
+		CreatedAt: h.cfg.Clock.Now(), Counts: map[model.State]int{}}
+	if _, err := h.e.Insert(ctx, backend.InsertParams{Now: g.CreatedAt, Groups: []*model.Group{g}, Hold: true}); err != nil {
+		return "", fromBackend(err)
 	}
 	return g.ID, nil
 }
@@ -24,17 +31,7 @@ func (h *Host) CreateGroup(ctx context.Context, spec GroupSpec) (string, error) 
 // group; submitted jobs cannot join one. In a sequential group the job runs
 // after the member added before it. Adding to a done group reopens it.
 func (h *Host) AddToGroup(ctx context.Context, jobID, groupID string) error {
-	return h.exec(ctx, func(e *engine) error {
-		gs, err := e.group(groupID)
-		if err != nil {
-			return err
-		}
-		js, err := e.live(jobID)
-		if err != nil {
-			return err
-		}
-		return e.addToGroup(js, gs)
-	})
+	return h.AddJobsToGroup(ctx, groupID, jobID)
 }
 
 // AddJobsToGroup adds created jobs to a group, in the order given, all or
@@ -43,69 +40,60 @@ func (h *Host) AddJobsToGroup(ctx context.Context, groupID string, jobIDs ...str
 	if len(jobIDs) == 0 {
 		return invalidf("no jobs to add to group %s", groupID)
 	}
-	return h.exec(ctx, func(e *engine) error {
-		gs, err := e.group(groupID)
-		if err != nil {
-			return err
+	if err := h.check(ctx); err != nil {
+		return err
+	}
+	if groupID == "" {
+		return notFound("group", groupID)
+	}
+	for _, id := range jobIDs {
+		if id == "" {
+			return notFound("job", id)
 		}
-		jobs := make([]*jobState, len(jobIDs))
-		listed := make(map[string]bool, len(jobIDs))
-		for i, id := range jobIDs {
-			if listed[id] {
-				return invalidf("job %s listed twice", id)
-			}
-			listed[id] = true
-			if jobs[i], err = e.live(id); err != nil {
-				return err
-			}
-			if err := e.canJoin(jobs[i], gs); err != nil {
-				return err
-			}
-		}
-		if gs.g.Sequential {
-			if err := e.sequentialCycle(gs.g.Last, jobs); err != nil {
-				return err
-			}
-		}
-		for _, js := range jobs {
-			if err := e.addToGroup(js, gs); err != nil {
-				// Checked above; reaching here is a bug, and the round's
-				// batch may hold part of the change.
-				return fmt.Errorf("add %s to group %s after checking it: %w", js.job.ID, gs.g.ID, err)
-			}
-		}
-		return nil
-	})
+	}
+	return fromBackend(h.e.AddToGroup(ctx, groupID, jobIDs))
 }
 
 // GetGroup returns a group's status: counts by state, progress, done flag,
 // outcome and members.
 func (h *Host) GetGroup(ctx context.Context, id string) (*Group, error) {
-	members, err := h.store.Members(id)
-	if err != nil {
-		return nil, fromStore(err)
-	}
-	var out *Group
-	err = h.exec(ctx, func(e *engine) error {
-		if gs := e.groups[id]; gs != nil {
-			out = e.groupSnapshot(gs, members)
-		}
-		return errNoWrite
-	})
-	if err != nil {
+	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
-	if out != nil {
-		return out, nil
-	}
-	g, err := h.store.Group(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if id == "" {
 		return nil, notFound("group", id)
 	}
+	g, err := h.store.Group(ctx, id)
 	if err != nil {
-		return nil, fromStore(err)
+		return nil, fromBackend(err)
 	}
-	return storedGroup(g, members), nil
+	members, err := h.store.Members(ctx, id)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
+	return h.groupSnapshot(g, members), nil
+}
+
+// groupSnapshot converts a group record. The record counts members by
+// state; the progress of the unfinished ones is what this host's attempts
+// last reported.
+func (h *Host) groupSnapshot(g *model.Group, jobs []string) *Group {
+	st := h.groupStatus(g)
+	return &Group{
+		ID: g.ID, Name: g.Name, Sequential: g.Sequential, CancelOnFailure: g.CancelOnFailure,
+		CreatedAt: g.CreatedAt, Counts: st.Counts, Progress: st.Progress, Done: st.Done,
+		Outcome: st.Outcome, FinishedAt: timePtr(g.FinishedAt), Jobs: jobs,
+	}
+}
+
+func (h *Host) groupStatus(g *model.Group) GroupStatus {
+	finished := g.Counts[model.Completed] + g.Counts[model.Failed] + g.Counts[model.Canceled]
+	live, progress := g.Size-finished, 0.0
+	if live > 0 {
+		progress = h.e.GroupProgress(g.ID)
+	}
+	sum := g.Summarize(live, progress)
+	return GroupStatus{Counts: sum.Counts, Progress: sum.Progress, Done: sum.Done, Outcome: sum.Outcome}
 }
 
 // ListGroups returns groups newest first, a page at a time.
@@ -116,23 +104,16 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 	if err := checkCursor(before); err != nil {
 		return nil, "", err
 	}
-	recs, next, err := h.store.ListGroups(before, limit)
+	if err := h.check(ctx); err != nil {
+		return nil, "", err
+	}
+	recs, next, err := h.store.ListGroups(ctx, before, limit)
 	if err != nil {
-		return nil, "", fromStore(err)
+		return nil, "", fromBackend(err)
 	}
 	out := make([]*Group, len(recs))
-	err = h.exec(ctx, func(e *engine) error {
-		for i, g := range recs {
-			if gs := e.groups[g.ID]; gs != nil {
-				out[i] = e.groupSnapshot(gs, nil)
-			} else {
-				out[i] = storedGroup(g, nil)
-			}
-		}
-		return errNoWrite
-	})
-	if err != nil {
-		return nil, "", err
+	for i, g := range recs {
+		out[i] = h.groupSnapshot(g, nil)
 	}
 	return out, next, nil
 }
@@ -142,119 +123,99 @@ func (h *Host) ListGroups(ctx context.Context, before string, limit int) ([]*Gro
 // on until members are added and finish (a consumer may start waiting
 // before the producer adds the first job); bound the wait with ctx.
 func (h *Host) WaitGroup(ctx context.Context, id string) (*Group, error) {
-	ch := make(chan *Group, 1)
-	tracked := false
-	err := h.exec(ctx, func(e *engine) error {
-		gs := e.groups[id]
-		if gs == nil {
-			return errNoWrite
-		}
-		if gs.g.Done() && len(gs.live) == 0 && e.dirtyGroups[id] == nil {
-			return nil // reply after the commits in flight: the one that made it done may be one
-		}
-		gs.waiters = append(gs.waiters, ch)
-		tracked = true
-		return errNoWrite
-	})
-	// forget drops the waiter when the caller gives up (see Wait).
-	forget := func() {
-		h.exec(context.Background(), func(e *engine) error {
-			if gs := e.groups[id]; gs != nil {
-				gs.waiters = slices.DeleteFunc(gs.waiters, func(c chan *Group) bool { return c == ch })
-			}
-			return errNoWrite
-		})
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			forget()
-		}
+	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
-	if tracked {
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			forget()
-			return nil, ctx.Err()
-		case <-h.e.stopped:
-			return nil, ErrClosed
-		}
+	if id == "" {
+		return nil, notFound("group", id)
 	}
-	g, err := h.GetGroup(ctx, id)
-	if err != nil {
-		return nil, err
+	if _, err := h.e.WaitGroup(ctx, id); err != nil {
+		return nil, fromBackend(err)
 	}
-	if !g.Done {
-		return nil, stateErr("group %s is not done and has no unfinished member in the engine (empty group?)", id)
-	}
-	return g, nil
+	return h.GetGroup(ctx, id)
 }
 
-// CancelGroup cancels every unfinished member.
+// CancelGroup cancels every unfinished member, the last added first: each
+// is canceled by the request, not by the cancel of a member it waits for.
 func (h *Host) CancelGroup(ctx context.Context, id string) error {
-	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
-		return e.cancelByUser(js)
-	})
+	ids, err := h.membersWhere(ctx, id, func(j *model.Job) bool { return !j.State.Terminal() })
+	if err != nil {
+		return err
+	}
+	slices.Reverse(ids)
+	return h.requestAll(ctx, backend.RequestCancel, ids, func(err error) bool { return errors.Is(err, backend.ErrState) })
 }
 
 // PauseGroup pauses every member that can be paused (queued, waiting,
 // running).
 func (h *Host) PauseGroup(ctx context.Context, id string) error {
-	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
-		switch js.job.State {
+	return h.groupOp(ctx, id, backend.RequestPause, func(j *model.Job) bool {
+		switch j.State {
 		case model.Queued, model.Waiting, model.Running:
-			return e.pauseJob(js)
+			return true
 		}
-		return nil
+		return false
 	})
 }
 
 // ResumeGroup resumes every paused member.
 func (h *Host) ResumeGroup(ctx context.Context, id string) error {
-	return h.groupOp(ctx, id, func(e *engine, js *jobState) error {
-		if js.job.State == model.Paused {
-			return e.resumeJob(js)
-		}
-		return nil
-	})
+	return h.groupOp(ctx, id, backend.RequestResume, func(j *model.Job) bool { return j.State == model.Paused })
 }
 
-// SubmitGroup submits every created member at once, in one commit.
+// SubmitGroup submits every created member. Each submit is its own
+// durable write; a sequential group's order is kept by its members'
+// dependencies, not by the order of the writes.
 func (h *Host) SubmitGroup(ctx context.Context, id string) error {
-	return h.exec(ctx, func(e *engine) error {
-		gs, err := e.group(id)
-		if err != nil {
-			return err
-		}
-		var created []*jobState
-		for _, js := range e.liveMembers(gs) {
-			if js.job.State == model.Created {
-				created = append(created, js)
-			}
-		}
-		if len(created) == 0 {
-			return stateErr("group %s has no created member to submit", id)
-		}
-		return e.submitCreated(created)
-	})
+	ids, err := h.membersWhere(ctx, id, func(j *model.Job) bool { return j.State == model.Created })
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return stateErr("group %s has no created member to submit", id)
+	}
+	return h.requestAll(ctx, backend.RequestSubmit, ids, nil)
 }
 
-// groupOp applies op to every unfinished member of a group.
-func (h *Host) groupOp(ctx context.Context, id string, op func(*engine, *jobState) error) error {
-	return h.exec(ctx, func(e *engine) error {
-		gs, err := e.group(id)
+// groupOp makes one request of every member that want selects. A member
+// whose state changed since it was read (it finished meanwhile) is
+// skipped, as it would have been had it been read a moment later.
+func (h *Host) groupOp(ctx context.Context, id string, kind backend.RequestKind, want func(*model.Job) bool) error {
+	ids, err := h.membersWhere(ctx, id, want)
+	if err != nil {
+		return err
+	}
+	return h.requestAll(ctx, kind, ids, func(err error) bool { return errors.Is(err, backend.ErrState) })
+}
+
+// membersWhere lists a group's members that want selects, in the order
+// they were added.
+func (h *Host) membersWhere(ctx context.Context, id string, want func(*model.Job) bool) ([]string, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, notFound("group", id)
+	}
+	if _, err := h.store.Group(ctx, id); err != nil {
+		return nil, fromBackend(err)
+	}
+	members, err := h.store.Members(ctx, id)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
+	var out []string
+	for _, m := range members {
+		j, err := h.store.Job(ctx, m)
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // pruned
+		}
 		if err != nil {
-			return err
+			return nil, fromBackend(err)
 		}
-		for _, js := range e.liveMembers(gs) {
-			if js.job.State.Terminal() {
-				continue
-			}
-			if err := op(e, js); err != nil {
-				return err
-			}
+		if want(j) {
+			out = append(out, m)
 		}
-		return nil
-	})
+	}
+	return out, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // MinIDPrefix is the shortest id prefix ResolveJobID and ResolveGroupID
@@ -18,17 +16,6 @@ const idLen = 36
 
 // maxAmbiguous is how many matches an ambiguous error names.
 const maxAmbiguous = 5
-
-// idLookup is the store's prefix read. Both bbolt backends have it.
-type idLookup interface {
-	JobIDsWithPrefix(prefix string, limit int) ([]string, error)
-	GroupIDsWithPrefix(prefix string, limit int) ([]string, error)
-}
-
-var (
-	_ idLookup = (*store.Store)(nil)
-	_ idLookup = (*store.Queue)(nil)
-)
 
 // ResolveJobID returns the id of the one job whose id begins with
 // idOrPrefix. A whole id (36 characters) and "" are returned as they are,
@@ -55,18 +42,14 @@ func (h *Host) resolveID(ctx context.Context, kind, prefix string) (string, erro
 	if len(prefix) < MinIDPrefix {
 		return "", &kindError{ErrNotFound, fmt.Sprintf("%s %s not found (give the whole id or at least %d of its characters)", kind, prefix, MinIDPrefix)}
 	}
-	ids, ok := h.store.(idLookup)
-	if !ok {
-		return "", notFound(kind, prefix)
-	}
-	lookup := ids.JobIDsWithPrefix
+	lookup := h.store.JobIDsWithPrefix
 	if kind == "group" {
-		lookup = ids.GroupIDsWithPrefix
+		lookup = h.store.GroupIDsWithPrefix
 	}
 	// Ids are lower case; a prefix copied from elsewhere may not be.
 	matches, err := lookup(strings.ToLower(prefix), maxAmbiguous+1)
 	if err != nil {
-		return "", fromStore(err)
+		return "", fromBackend(err)
 	}
 	switch len(matches) {
 	case 0:

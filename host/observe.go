@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/model"
-	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // These methods feed dashboards and metrics (package web finds them by
@@ -28,7 +27,7 @@ func (h *Host) PluginStarts() map[string]uint64 { return h.plugins.PluginStarts(
 func (h *Host) PluginCrashes() map[string]map[string]uint64 { return h.plugins.PluginCrashes() }
 
 // observeTimeout bounds how long the methods without a context wait for
-// the engine: a scrape must not hang on a host that is wedged.
+// the store: a scrape must not hang on a host that is wedged.
 const observeTimeout = 5 * time.Second
 
 // OldestReady reports, per priority, when the job that has been ready to
@@ -38,21 +37,10 @@ const observeTimeout = 5 * time.Second
 func (h *Host) OldestReady() map[Priority]time.Time {
 	ctx, cancel := context.WithTimeout(context.Background(), observeTimeout)
 	defer cancel()
-	out := map[Priority]time.Time{}
-	err := h.exec(ctx, func(e *engine) error {
-		items, ok := e.queue.Oldest(e.clock.Now())
-		for l, it := range items {
-			if !ok[l] {
-				continue
-			}
-			ready := it.NotBefore
-			if js := e.jobs[it.ID]; js != nil && js.job.QueuedAt.After(ready) {
-				ready = js.job.QueuedAt
-			}
-			out[model.Priorities[l]] = ready
-		}
-		return errNoWrite
-	})
+	if h.check(ctx) != nil {
+		return nil
+	}
+	out, err := h.store.OldestReady(ctx, h.cfg.Clock.Now())
 	if err != nil {
 		return nil
 	}
@@ -62,28 +50,23 @@ func (h *Host) OldestReady() map[Priority]time.Time {
 // CountsByPriority reports the unfinished jobs (created, waiting, queued,
 // running, paused) by state and priority; each of those states is present,
 // with every priority. Finished jobs are not counted by priority (Stats
-// counts them by state): it reads the engine's memory, which holds only
-// unfinished jobs, in one pass over them.
+// counts them by state).
 func (h *Host) CountsByPriority(ctx context.Context) (map[State]map[Priority]int, error) {
+	if err := h.check(ctx); err != nil {
+		return nil, err
+	}
+	c, err := h.store.Counts(ctx)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
 	out := map[State]map[Priority]int{}
 	for _, st := range model.States {
 		if st.Live() {
 			out[st] = map[Priority]int{}
 			for _, p := range model.Priorities {
-				out[st][p] = 0
+				out[st][p] = c[st][p]
 			}
 		}
-	}
-	err := h.exec(ctx, func(e *engine) error {
-		for _, js := range e.jobs {
-			if byP := out[js.job.State]; byP != nil {
-				byP[js.job.Priority]++
-			}
-		}
-		return errNoWrite
-	})
-	if err != nil {
-		return nil, err
 	}
 	return out, nil
 }
@@ -94,9 +77,9 @@ func (h *Host) Dependents(ctx context.Context, id string) ([]Dep, error) {
 	if _, err := h.Get(ctx, id); err != nil {
 		return nil, err
 	}
-	deps, err := h.store.Dependents(id)
+	deps, err := h.store.Dependents(ctx, id)
 	if err != nil {
-		return nil, fromStore(err)
+		return nil, fromBackend(err)
 	}
 	out := make([]Dep, len(deps))
 	for i, d := range deps {
@@ -105,21 +88,10 @@ func (h *Host) Dependents(ctx context.Context, id string) ([]Dep, error) {
 	return out, nil
 }
 
-// commitObservable is the store's optional commit hook.
-type commitObservable interface {
-	ObserveCommits(fn func(latency time.Duration, jobs int)) (stop func())
-}
-
-var _ commitObservable = (*store.Store)(nil)
-
 // ObserveCommits registers fn, called after every store commit with its
 // latency (fsync included) and the job records it wrote, until stop is
 // called. fn runs on the store's writer, which waits for it: it must be
-// quick and must not call the host. A store without the hook never calls
-// fn.
+// quick and must not call the host.
 func (h *Host) ObserveCommits(fn func(latency time.Duration, changes int)) (stop func()) {
-	if o, ok := h.store.(commitObservable); ok {
-		return o.ObserveCommits(fn)
-	}
-	return func() {}
+	return h.store.ObserveCommits(fn)
 }

@@ -68,6 +68,9 @@ func (h *Host) ReloadPlugins(ctx context.Context) (*PluginReload, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The engine claims only the tasks it knows of: now the new ones.
+	h.runner.Refresh()
+	h.e.Wake()
 	out := &PluginReload{Unchanged: rep.Unchanged, Problems: rep.Problems}
 	for _, p := range rep.Added {
 		out.Added = append(out.Added, pluginInfo(p))

@@ -64,7 +64,7 @@ func (h *Host) pruneOnce(ctx context.Context) {
 // reports whether more may be due.
 func (h *Host) pruneBatch() bool {
 	cutoff := h.cfg.Clock.Now().Add(-h.cfg.Retention)
-	ids, err := h.store.Prune(cutoff, pruneBatch)
+	ids, err := h.store.Prune(context.Background(), cutoff, pruneBatch)
 	if err != nil {
 		h.cfg.Logger.Warn("pruning finished jobs failed", "error", err)
 		return false

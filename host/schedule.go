@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/batchhost/batchhost/host/internal/engine"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -100,82 +101,89 @@ func (h *Host) CreateSchedule(ctx context.Context, spec ScheduleSpec) (string, e
 	if err != nil {
 		return "", err
 	}
-	err = h.exec(ctx, func(e *engine) error { return e.createSchedule(s) })
-	if err != nil {
+	if err := h.check(ctx); err != nil {
 		return "", err
+	}
+	if err := h.e.CreateSchedule(ctx, s); err != nil {
+		return "", fromBackend(err)
 	}
 	return s.ID, nil
 }
 
 // GetSchedule returns a schedule by id or name.
 func (h *Host) GetSchedule(ctx context.Context, idOrName string) (*Schedule, error) {
-	var out *Schedule
-	err := h.exec(ctx, func(e *engine) error {
-		ss, err := e.schedule(idOrName)
-		if err != nil {
-			return err
-		}
-		out = e.scheduleSnapshot(ss)
-		return errNoWrite
-	})
-	if err != nil {
+	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
-	return out, nil
+	v, err := h.e.Schedule(idOrName)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
+	return h.scheduleSnapshot(ctx, v), nil
 }
 
 // ListSchedules returns every schedule, by name.
 func (h *Host) ListSchedules(ctx context.Context) ([]*Schedule, error) {
-	var out []*Schedule
-	err := h.exec(ctx, func(e *engine) error {
-		for _, ss := range e.sortedSchedules() {
-			out = append(out, e.scheduleSnapshot(ss))
-		}
-		return errNoWrite
-	})
-	if err != nil {
+	if err := h.check(ctx); err != nil {
 		return nil, err
+	}
+	var out []*Schedule
+	for _, v := range h.e.Schedules() {
+		out = append(out, h.scheduleSnapshot(ctx, v))
 	}
 	return out, nil
 }
 
 // PauseSchedule stops a schedule from firing until ResumeSchedule.
 func (h *Host) PauseSchedule(ctx context.Context, idOrName string) error {
-	return h.scheduleOp(ctx, idOrName, (*engine).pauseSchedule)
+	return h.scheduleOp(ctx, idOrName, h.e.PauseSchedule)
 }
 
 // ResumeSchedule lets a paused schedule fire again, from its next time
 // after now: the paused stretch is not caught up.
 func (h *Host) ResumeSchedule(ctx context.Context, idOrName string) error {
-	return h.scheduleOp(ctx, idOrName, (*engine).resumeSchedule)
+	return h.scheduleOp(ctx, idOrName, h.e.ResumeSchedule)
 }
 
 // DeleteSchedule removes a schedule; the jobs it fired stay.
 func (h *Host) DeleteSchedule(ctx context.Context, idOrName string) error {
-	return h.scheduleOp(ctx, idOrName, (*engine).deleteSchedule)
+	return h.scheduleOp(ctx, idOrName, h.e.DeleteSchedule)
 }
 
 // TriggerSchedule fires a schedule now, whatever its times and overlap
 // policy, and returns the job's id. A paused schedule can be triggered.
 func (h *Host) TriggerSchedule(ctx context.Context, idOrName string) (string, error) {
-	var id string
-	err := h.scheduleOp(ctx, idOrName, func(e *engine, ss *scheduleState) error {
-		var err error
-		id, err = e.trigger(ss)
-		return err
-	})
-	if err != nil {
+	if err := h.check(ctx); err != nil {
 		return "", err
+	}
+	id, err := h.e.TriggerSchedule(ctx, idOrName)
+	if err != nil {
+		return "", fromBackend(err)
 	}
 	return id, nil
 }
 
-func (h *Host) scheduleOp(ctx context.Context, idOrName string, op func(*engine, *scheduleState) error) error {
-	return h.exec(ctx, func(e *engine) error {
-		ss, err := e.schedule(idOrName)
-		if err != nil {
-			return err
+func (h *Host) scheduleOp(ctx context.Context, idOrName string, op func(context.Context, string) error) error {
+	if err := h.check(ctx); err != nil {
+		return err
+	}
+	return fromBackend(op(ctx, idOrName))
+}
+
+// scheduleSnapshot converts a schedule, with where its last run is now.
+func (h *Host) scheduleSnapshot(ctx context.Context, v engine.ScheduleView) *Schedule {
+	s := v.S
+	out := &Schedule{
+		ID: s.ID, Name: s.Name, Cron: s.Spec, TimeZone: s.TimeZone, Task: s.Template.Task, Args: s.Template.Args,
+		Priority: s.Template.Priority, Group: s.Template.Group, Labels: s.Template.Labels,
+		MaxAttempts: s.Template.MaxAttempts, Timeout: Duration(s.Template.Timeout), Overlap: s.Overlap,
+		Missed: s.Missed, Jitter: Duration(s.Jitter), Paused: s.Paused, CreatedAt: s.CreatedAt,
+		LastFire: timePtr(s.LastFire), LastJob: s.LastJob, Next: v.Next,
+	}
+	if s.LastJob != "" {
+		if j, err := h.store.Job(ctx, s.LastJob); err == nil {
+			out.LastState = j.State
 		}
-		return op(e, ss)
-	})
+	}
+	return out
 }

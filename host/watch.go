@@ -24,7 +24,7 @@ type Watcher struct {
 // MaxWatchers open at once it fails with ErrTooManyWatchers; on a closed
 // host with ErrClosed.
 func (h *Host) Watch(ctx context.Context, f EventFilter) (*Watcher, error) {
-	w, err := h.e.hub.watch(f)
+	w, err := h.hub.watch(f)
 	if err != nil {
 		return nil, err
 	}

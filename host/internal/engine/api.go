@@ -229,5 +229,20 @@ func (e *Engine) Progress(id string) (model.Progress, bool) {
 	return model.Progress{}, false
 }
 
+// GroupProgress is the sum of the progress last reported by this host's
+// attempts of a group's members: a group's record counts its members by
+// state, and the running ones' share of the group's progress is here.
+func (e *Engine) GroupProgress(group string) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sum := 0.0
+	for _, a := range e.attempts {
+		if a.job.Group == group {
+			sum += a.progress.Fraction
+		}
+	}
+	return sum
+}
+
 // ErrClosed is returned to waiters when the engine stops.
 var ErrClosed = errors.New("engine closed")

@@ -38,10 +38,6 @@ type schedState struct {
 // SetRunBuilder sets how firings build their jobs; call before Run.
 func (e *Engine) SetRunBuilder(b RunBuilder) { e.sched.build = b }
 
-func stateErr(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{backend.ErrState}, args...)...)
-}
-
 // LoadSchedules reads the stored schedules; one whose spec no longer
 // parses (a time zone gone from the system) is left out and reported.
 func (e *Engine) LoadSchedules(ctx context.Context) []error {
@@ -84,7 +80,7 @@ func (e *Engine) createSchedule(ctx context.Context, s *model.Schedule) error {
 	}
 	cs, err := cronspec.Parse(s.Spec, s.TimeZone)
 	if err != nil {
-		return fmt.Errorf("%w: schedule %q: %v", backend.ErrInvalid, s.Name, err)
+		return kindErr(backend.ErrInvalid, "schedule %q: %v", s.Name, err)
 	}
 	e.sched.op.Lock()
 	defer e.sched.op.Unlock()
@@ -92,14 +88,14 @@ func (e *Engine) createSchedule(ctx context.Context, s *model.Schedule) error {
 	for _, ss := range e.sched.byID {
 		if ss.s.Name == s.Name {
 			e.sched.mu.Unlock()
-			return fmt.Errorf("%w: a schedule named %q already exists (%s)", backend.ErrInvalid, s.Name, ss.s.ID)
+			return kindErr(backend.ErrInvalid, "a schedule named %q already exists (%s)", s.Name, ss.s.ID)
 		}
 	}
 	// Lookups try ids before names: a name equal to another schedule's id
 	// could never be reached by its name.
 	if _, ok := e.sched.byID[s.Name]; ok {
 		e.sched.mu.Unlock()
-		return fmt.Errorf("%w: schedule name %q is another schedule's id", backend.ErrInvalid, s.Name)
+		return kindErr(backend.ErrInvalid, "schedule name %q is another schedule's id", s.Name)
 	}
 	e.sched.mu.Unlock()
 	if err := e.store.PutSchedule(ctx, s); err != nil {
@@ -122,7 +118,7 @@ func (sc *schedules) find(idOrName string) (*schedState, error) {
 			return ss, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: schedule %s not found", backend.ErrNotFound, idOrName)
+	return nil, kindErr(backend.ErrNotFound, "schedule %s not found", idOrName)
 }
 
 // ScheduleView is a schedule with its next fire times.
