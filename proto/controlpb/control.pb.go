@@ -1530,6 +1530,157 @@ func (x *ListResponse) GetNext() string {
 	return ""
 }
 
+type DeleteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []string               `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"` // whole ids, in the order given
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResponse) Reset() {
+	*x = DeleteResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResponse) ProtoMessage() {}
+
+func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
+func (*DeleteResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeleteResponse) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type PurgeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// states are finished states (completed, failed, canceled); at least one.
+	States []JobState `protobuf:"varint,1,rep,packed,name=states,proto3,enum=batchhost.control.v1.JobState" json:"states,omitempty"`
+	Task   string     `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"` // empty: every task
+	// older_than selects jobs that finished longer ago than this; unset or
+	// zero: any.
+	OlderThan     *durationpb.Duration `protobuf:"bytes,3,opt,name=older_than,json=olderThan,proto3" json:"older_than,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeRequest) Reset() {
+	*x = PurgeRequest{}
+	mi := &file_controlpb_control_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeRequest) ProtoMessage() {}
+
+func (x *PurgeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeRequest.ProtoReflect.Descriptor instead.
+func (*PurgeRequest) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PurgeRequest) GetStates() []JobState {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *PurgeRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *PurgeRequest) GetOlderThan() *durationpb.Duration {
+	if x != nil {
+		return x.OlderThan
+	}
+	return nil
+}
+
+type PurgeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deleted       int64                  `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeResponse) Reset() {
+	*x = PurgeResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeResponse) ProtoMessage() {}
+
+func (x *PurgeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeResponse.ProtoReflect.Descriptor instead.
+func (*PurgeResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PurgeResponse) GetDeleted() int64 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
 type ResultResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Result        []byte                 `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"` // JSON; empty if the task returned nothing
@@ -1539,7 +1690,7 @@ type ResultResponse struct {
 
 func (x *ResultResponse) Reset() {
 	*x = ResultResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[18]
+	mi := &file_controlpb_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1702,7 @@ func (x *ResultResponse) String() string {
 func (*ResultResponse) ProtoMessage() {}
 
 func (x *ResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[18]
+	mi := &file_controlpb_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1715,7 @@ func (x *ResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultResponse.ProtoReflect.Descriptor instead.
 func (*ResultResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{18}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ResultResponse) GetResult() []byte {
@@ -1584,7 +1735,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[19]
+	mi := &file_controlpb_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1596,7 +1747,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[19]
+	mi := &file_controlpb_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1609,7 +1760,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{19}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -1639,7 +1790,7 @@ type LogRecord struct {
 
 func (x *LogRecord) Reset() {
 	*x = LogRecord{}
-	mi := &file_controlpb_control_proto_msgTypes[20]
+	mi := &file_controlpb_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1802,7 @@ func (x *LogRecord) String() string {
 func (*LogRecord) ProtoMessage() {}
 
 func (x *LogRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[20]
+	mi := &file_controlpb_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1815,7 @@ func (x *LogRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
 func (*LogRecord) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{20}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LogRecord) GetTime() *timestamppb.Timestamp {
@@ -1713,7 +1864,7 @@ type GroupSpec struct {
 
 func (x *GroupSpec) Reset() {
 	*x = GroupSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[21]
+	mi := &file_controlpb_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +1876,7 @@ func (x *GroupSpec) String() string {
 func (*GroupSpec) ProtoMessage() {}
 
 func (x *GroupSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[21]
+	mi := &file_controlpb_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +1889,7 @@ func (x *GroupSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSpec.ProtoReflect.Descriptor instead.
 func (*GroupSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{21}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GroupSpec) GetName() string {
@@ -1774,7 +1925,7 @@ type AddToGroupRequest struct {
 
 func (x *AddToGroupRequest) Reset() {
 	*x = AddToGroupRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[22]
+	mi := &file_controlpb_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1937,7 @@ func (x *AddToGroupRequest) String() string {
 func (*AddToGroupRequest) ProtoMessage() {}
 
 func (x *AddToGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[22]
+	mi := &file_controlpb_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1950,7 @@ func (x *AddToGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToGroupRequest.ProtoReflect.Descriptor instead.
 func (*AddToGroupRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{22}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddToGroupRequest) GetJob() string {
@@ -1834,7 +1985,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_controlpb_control_proto_msgTypes[23]
+	mi := &file_controlpb_control_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1846,7 +1997,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[23]
+	mi := &file_controlpb_control_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1859,7 +2010,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{23}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StateCount) GetState() JobState {
@@ -1895,7 +2046,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_controlpb_control_proto_msgTypes[24]
+	mi := &file_controlpb_control_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +2058,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[24]
+	mi := &file_controlpb_control_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +2071,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{24}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Group) GetId() string {
@@ -2010,7 +2161,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[25]
+	mi := &file_controlpb_control_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +2173,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[25]
+	mi := &file_controlpb_control_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +2186,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{25}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListGroupsRequest) GetBefore() string {
@@ -2062,7 +2213,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[26]
+	mi := &file_controlpb_control_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2225,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[26]
+	mi := &file_controlpb_control_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2238,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{26}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -2116,7 +2267,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_controlpb_control_proto_msgTypes[27]
+	mi := &file_controlpb_control_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2279,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[27]
+	mi := &file_controlpb_control_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2292,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{27}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskInfo) GetTask() string {
@@ -2181,7 +2332,7 @@ type TasksResponse struct {
 
 func (x *TasksResponse) Reset() {
 	*x = TasksResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[28]
+	mi := &file_controlpb_control_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2193,7 +2344,7 @@ func (x *TasksResponse) String() string {
 func (*TasksResponse) ProtoMessage() {}
 
 func (x *TasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[28]
+	mi := &file_controlpb_control_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2206,7 +2357,7 @@ func (x *TasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksResponse.ProtoReflect.Descriptor instead.
 func (*TasksResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{28}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TasksResponse) GetTasks() []*TaskInfo {
@@ -2234,7 +2385,7 @@ type PluginInfo struct {
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2397,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2410,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PluginInfo) GetPlugin() string {
@@ -2313,7 +2464,7 @@ type PluginsResponse struct {
 
 func (x *PluginsResponse) Reset() {
 	*x = PluginsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2476,7 @@ func (x *PluginsResponse) String() string {
 func (*PluginsResponse) ProtoMessage() {}
 
 func (x *PluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2489,7 @@ func (x *PluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsResponse.ProtoReflect.Descriptor instead.
 func (*PluginsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PluginsResponse) GetPlugins() []*PluginInfo {
@@ -2359,7 +2510,7 @@ type PluginChange struct {
 
 func (x *PluginChange) Reset() {
 	*x = PluginChange{}
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2371,7 +2522,7 @@ func (x *PluginChange) String() string {
 func (*PluginChange) ProtoMessage() {}
 
 func (x *PluginChange) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2384,7 +2535,7 @@ func (x *PluginChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginChange.ProtoReflect.Descriptor instead.
 func (*PluginChange) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PluginChange) GetOld() *PluginInfo {
@@ -2416,7 +2567,7 @@ type ReloadPluginsResponse struct {
 
 func (x *ReloadPluginsResponse) Reset() {
 	*x = ReloadPluginsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2579,7 @@ func (x *ReloadPluginsResponse) String() string {
 func (*ReloadPluginsResponse) ProtoMessage() {}
 
 func (x *ReloadPluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2592,7 @@ func (x *ReloadPluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPluginsResponse.ProtoReflect.Descriptor instead.
 func (*ReloadPluginsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReloadPluginsResponse) GetAdded() []*PluginInfo {
@@ -2489,7 +2640,7 @@ type PriorityCount struct {
 
 func (x *PriorityCount) Reset() {
 	*x = PriorityCount{}
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2652,7 @@ func (x *PriorityCount) String() string {
 func (*PriorityCount) ProtoMessage() {}
 
 func (x *PriorityCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2665,7 @@ func (x *PriorityCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityCount.ProtoReflect.Descriptor instead.
 func (*PriorityCount) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PriorityCount) GetPriority() Priority {
@@ -2544,7 +2695,7 @@ type HostStats struct {
 
 func (x *HostStats) Reset() {
 	*x = HostStats{}
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2707,7 @@ func (x *HostStats) String() string {
 func (*HostStats) ProtoMessage() {}
 
 func (x *HostStats) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2720,7 @@ func (x *HostStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostStats.ProtoReflect.Descriptor instead.
 func (*HostStats) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *HostStats) GetCounts() []*StateCount {
@@ -2616,7 +2767,7 @@ type ProblemsResponse struct {
 
 func (x *ProblemsResponse) Reset() {
 	*x = ProblemsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2779,7 @@ func (x *ProblemsResponse) String() string {
 func (*ProblemsResponse) ProtoMessage() {}
 
 func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2792,7 @@ func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemsResponse.ProtoReflect.Descriptor instead.
 func (*ProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ProblemsResponse) GetProblems() []string {
@@ -2662,7 +2813,7 @@ type EventFilter struct {
 
 func (x *EventFilter) Reset() {
 	*x = EventFilter{}
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2825,7 @@ func (x *EventFilter) String() string {
 func (*EventFilter) ProtoMessage() {}
 
 func (x *EventFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2838,7 @@ func (x *EventFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventFilter.ProtoReflect.Descriptor instead.
 func (*EventFilter) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *EventFilter) GetJobs() []string {
@@ -2723,7 +2874,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2735,7 +2886,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2748,7 +2899,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GroupStatus) GetCounts() []*StateCount {
@@ -2802,7 +2953,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2814,7 +2965,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2827,7 +2978,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Event) GetType() string {
@@ -2957,7 +3108,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3120,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3133,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ScheduleSpec) GetName() string {
@@ -3075,7 +3226,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3238,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3251,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Schedule) GetId() string {
@@ -3251,7 +3402,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3263,7 +3414,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3276,7 +3427,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
 }
 
 type ListSchedulesResponse struct {
@@ -3288,7 +3439,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3451,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3464,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -3437,7 +3588,16 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x06before\x18\x05 \x01(\tR\x06before\"Q\n" +
 	"\fListResponse\x12-\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x19.batchhost.control.v1.JobR\x04jobs\x12\x12\n" +
-	"\x04next\x18\x02 \x01(\tR\x04next\"(\n" +
+	"\x04next\x18\x02 \x01(\tR\x04next\"\"\n" +
+	"\x0eDeleteResponse\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\"\x94\x01\n" +
+	"\fPurgeRequest\x126\n" +
+	"\x06states\x18\x01 \x03(\x0e2\x1e.batchhost.control.v1.JobStateR\x06states\x12\x12\n" +
+	"\x04task\x18\x02 \x01(\tR\x04task\x128\n" +
+	"\n" +
+	"older_than\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\tolderThan\")\n" +
+	"\rPurgeResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\x03R\adeleted\"(\n" +
 	"\x0eResultResponse\x12\x16\n" +
 	"\x06result\x18\x01 \x01(\fR\x06result\"5\n" +
 	"\vLogsRequest\x12\x0e\n" +
@@ -3619,7 +3779,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x0eScheduleMissed\x12\x1f\n" +
 	"\x1bSCHEDULE_MISSED_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SCHEDULE_MISSED_SKIP\x10\x01\x12\x18\n" +
-	"\x14SCHEDULE_MISSED_NONE\x10\x022\xe4\x17\n" +
+	"\x14SCHEDULE_MISSED_NONE\x10\x022\x88\x19\n" +
 	"\aControl\x12S\n" +
 	"\x06Submit\x12#.batchhost.control.v1.SubmitRequest\x1a$.batchhost.control.v1.SubmitResponse\x12_\n" +
 	"\n" +
@@ -3634,7 +3794,9 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x06Cancel\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12E\n" +
 	"\x05Pause\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12F\n" +
 	"\x06Resume\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12E\n" +
-	"\x05Retry\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12L\n" +
+	"\x05Retry\x12\x1f.batchhost.control.v1.IDRequest\x1a\x1b.batchhost.control.v1.Empty\x12P\n" +
+	"\x06Delete\x12 .batchhost.control.v1.IDsRequest\x1a$.batchhost.control.v1.DeleteResponse\x12P\n" +
+	"\x05Purge\x12\".batchhost.control.v1.PurgeRequest\x1a#.batchhost.control.v1.PurgeResponse\x12L\n" +
 	"\x04Logs\x12!.batchhost.control.v1.LogsRequest\x1a\x1f.batchhost.control.v1.LogRecord0\x01\x12P\n" +
 	"\vCreateGroup\x12\x1f.batchhost.control.v1.GroupSpec\x1a .batchhost.control.v1.IDResponse\x12R\n" +
 	"\n" +
@@ -3677,7 +3839,7 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 }
 
 var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
@@ -3702,191 +3864,200 @@ var file_controlpb_control_proto_goTypes = []any{
 	(*Job)(nil),                    // 20: batchhost.control.v1.Job
 	(*ListRequest)(nil),            // 21: batchhost.control.v1.ListRequest
 	(*ListResponse)(nil),           // 22: batchhost.control.v1.ListResponse
-	(*ResultResponse)(nil),         // 23: batchhost.control.v1.ResultResponse
-	(*LogsRequest)(nil),            // 24: batchhost.control.v1.LogsRequest
-	(*LogRecord)(nil),              // 25: batchhost.control.v1.LogRecord
-	(*GroupSpec)(nil),              // 26: batchhost.control.v1.GroupSpec
-	(*AddToGroupRequest)(nil),      // 27: batchhost.control.v1.AddToGroupRequest
-	(*StateCount)(nil),             // 28: batchhost.control.v1.StateCount
-	(*Group)(nil),                  // 29: batchhost.control.v1.Group
-	(*ListGroupsRequest)(nil),      // 30: batchhost.control.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),     // 31: batchhost.control.v1.ListGroupsResponse
-	(*TaskInfo)(nil),               // 32: batchhost.control.v1.TaskInfo
-	(*TasksResponse)(nil),          // 33: batchhost.control.v1.TasksResponse
-	(*PluginInfo)(nil),             // 34: batchhost.control.v1.PluginInfo
-	(*PluginsResponse)(nil),        // 35: batchhost.control.v1.PluginsResponse
-	(*PluginChange)(nil),           // 36: batchhost.control.v1.PluginChange
-	(*ReloadPluginsResponse)(nil),  // 37: batchhost.control.v1.ReloadPluginsResponse
-	(*PriorityCount)(nil),          // 38: batchhost.control.v1.PriorityCount
-	(*HostStats)(nil),              // 39: batchhost.control.v1.HostStats
-	(*ProblemsResponse)(nil),       // 40: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 41: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 42: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 43: batchhost.control.v1.Event
-	(*ScheduleSpec)(nil),           // 44: batchhost.control.v1.ScheduleSpec
-	(*Schedule)(nil),               // 45: batchhost.control.v1.Schedule
-	(*ListSchedulesRequest)(nil),   // 46: batchhost.control.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),  // 47: batchhost.control.v1.ListSchedulesResponse
-	nil,                            // 48: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 49: batchhost.control.v1.Job.LabelsEntry
-	nil,                            // 50: batchhost.control.v1.Schedule.LabelsEntry
-	(*durationpb.Duration)(nil),    // 51: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 52: google.protobuf.Timestamp
+	(*DeleteResponse)(nil),         // 23: batchhost.control.v1.DeleteResponse
+	(*PurgeRequest)(nil),           // 24: batchhost.control.v1.PurgeRequest
+	(*PurgeResponse)(nil),          // 25: batchhost.control.v1.PurgeResponse
+	(*ResultResponse)(nil),         // 26: batchhost.control.v1.ResultResponse
+	(*LogsRequest)(nil),            // 27: batchhost.control.v1.LogsRequest
+	(*LogRecord)(nil),              // 28: batchhost.control.v1.LogRecord
+	(*GroupSpec)(nil),              // 29: batchhost.control.v1.GroupSpec
+	(*AddToGroupRequest)(nil),      // 30: batchhost.control.v1.AddToGroupRequest
+	(*StateCount)(nil),             // 31: batchhost.control.v1.StateCount
+	(*Group)(nil),                  // 32: batchhost.control.v1.Group
+	(*ListGroupsRequest)(nil),      // 33: batchhost.control.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),     // 34: batchhost.control.v1.ListGroupsResponse
+	(*TaskInfo)(nil),               // 35: batchhost.control.v1.TaskInfo
+	(*TasksResponse)(nil),          // 36: batchhost.control.v1.TasksResponse
+	(*PluginInfo)(nil),             // 37: batchhost.control.v1.PluginInfo
+	(*PluginsResponse)(nil),        // 38: batchhost.control.v1.PluginsResponse
+	(*PluginChange)(nil),           // 39: batchhost.control.v1.PluginChange
+	(*ReloadPluginsResponse)(nil),  // 40: batchhost.control.v1.ReloadPluginsResponse
+	(*PriorityCount)(nil),          // 41: batchhost.control.v1.PriorityCount
+	(*HostStats)(nil),              // 42: batchhost.control.v1.HostStats
+	(*ProblemsResponse)(nil),       // 43: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 44: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 45: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 46: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 47: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 48: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 49: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 50: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 51: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 52: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 53: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 54: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 55: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
 	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	51,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	51,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	54,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	54,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
 	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
 	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	51,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	51,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	52,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	51,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	48,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	54,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	54,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	55,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	54,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	51,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
 	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
 	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
 	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
 	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	52,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	52,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	55,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	55,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
 	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
 	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
 	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
 	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
 	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	49,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	52,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
 	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	51,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	52,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	52,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	52,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	52,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	52,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	54,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	55,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	55,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	55,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	55,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	55,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
 	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
 	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
 	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
 	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
-	52,  // 33: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
-	0,   // 34: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	52,  // 35: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	28,  // 36: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	52,  // 37: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
-	29,  // 38: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
-	32,  // 39: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
-	34,  // 40: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
-	34,  // 41: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
-	34,  // 42: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
-	34,  // 43: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
-	34,  // 44: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
-	36,  // 45: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
-	1,   // 46: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
-	28,  // 47: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
-	38,  // 48: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	28,  // 49: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	52,  // 50: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 51: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 52: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 53: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	25,  // 54: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 55: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	42,  // 56: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 57: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 58: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 59: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	51,  // 60: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 61: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	50,  // 62: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 63: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 64: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	51,  // 65: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	52,  // 66: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	52,  // 67: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	52,  // 68: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 69: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	51,  // 70: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	45,  // 71: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 72: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 73: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 74: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 75: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 76: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 77: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 78: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 79: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 80: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 81: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 82: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 83: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 84: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	24,  // 85: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	26,  // 86: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	27,  // 87: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 88: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	30,  // 89: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 90: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 91: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 92: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 93: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 94: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 95: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 96: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 97: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 98: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 99: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 100: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 101: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	41,  // 102: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	44,  // 103: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 104: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	46,  // 105: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 106: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 107: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 108: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 109: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 110: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 111: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 112: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 113: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 114: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 115: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 116: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 117: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	23,  // 118: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 119: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 120: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 121: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 122: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	25,  // 123: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 124: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 125: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	29,  // 126: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	31,  // 127: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	29,  // 128: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 129: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 130: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 131: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 132: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	33,  // 133: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	39,  // 134: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	40,  // 135: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	5,   // 136: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 137: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	35,  // 138: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	37,  // 139: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	43,  // 140: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 141: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	45,  // 142: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	47,  // 143: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 144: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 145: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 146: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 147: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	110, // [110:148] is the sub-list for method output_type
-	72,  // [72:110] is the sub-list for method input_type
-	72,  // [72:72] is the sub-list for extension type_name
-	72,  // [72:72] is the sub-list for extension extendee
-	0,   // [0:72] is the sub-list for field type_name
+	0,   // 33: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
+	54,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
+	55,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	0,   // 36: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
+	55,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	31,  // 38: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
+	55,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	32,  // 40: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
+	35,  // 41: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
+	37,  // 42: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 43: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 44: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 45: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 46: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
+	39,  // 47: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
+	1,   // 48: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
+	31,  // 49: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
+	41,  // 50: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
+	31,  // 51: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	55,  // 52: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 53: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 54: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 55: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	28,  // 56: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 57: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	45,  // 58: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 59: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 60: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 61: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	54,  // 62: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 63: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	53,  // 64: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 65: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 66: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	54,  // 67: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	55,  // 68: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	55,  // 69: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	55,  // 70: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 71: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	54,  // 72: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	48,  // 73: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 74: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 75: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 76: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 77: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 78: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 79: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 80: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 81: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 82: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 83: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 84: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 85: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 86: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 87: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	24,  // 88: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	27,  // 89: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	29,  // 90: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	30,  // 91: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 92: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	33,  // 93: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 94: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 95: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 96: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 97: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 98: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 99: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 100: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 101: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 102: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 103: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 104: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 105: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	44,  // 106: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	47,  // 107: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 108: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	49,  // 109: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 110: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 111: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 112: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 113: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 114: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 115: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 116: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 117: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 118: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 119: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 120: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 121: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	26,  // 122: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 123: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 124: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 125: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 126: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	23,  // 127: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	25,  // 128: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	28,  // 129: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 130: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 131: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	32,  // 132: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	34,  // 133: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	32,  // 134: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 135: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 136: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 137: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 138: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	36,  // 139: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	42,  // 140: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	43,  // 141: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	5,   // 142: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 143: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	38,  // 144: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	40,  // 145: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	46,  // 146: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 147: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	48,  // 148: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	50,  // 149: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 150: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 151: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 152: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 153: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	114, // [114:154] is the sub-list for method output_type
+	74,  // [74:114] is the sub-list for method input_type
+	74,  // [74:74] is the sub-list for extension type_name
+	74,  // [74:74] is the sub-list for extension extendee
+	0,   // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -3900,7 +4071,7 @@ func file_controlpb_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   46,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,8 @@ const (
 	Control_Pause_FullMethodName           = "/batchhost.control.v1.Control/Pause"
 	Control_Resume_FullMethodName          = "/batchhost.control.v1.Control/Resume"
 	Control_Retry_FullMethodName           = "/batchhost.control.v1.Control/Retry"
+	Control_Delete_FullMethodName          = "/batchhost.control.v1.Control/Delete"
+	Control_Purge_FullMethodName           = "/batchhost.control.v1.Control/Purge"
 	Control_Logs_FullMethodName            = "/batchhost.control.v1.Control/Logs"
 	Control_CreateGroup_FullMethodName     = "/batchhost.control.v1.Control/CreateGroup"
 	Control_AddToGroup_FullMethodName      = "/batchhost.control.v1.Control/AddToGroup"
@@ -100,6 +102,13 @@ type ControlClient interface {
 	Pause(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*Empty, error)
 	Resume(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*Empty, error)
 	Retry(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Delete deletes finished jobs and their logs, all or none: a job that
+	// is not finished is FailedPrecondition (reason STATE) naming it and its
+	// state, an unknown one NotFound. It answers the whole ids deleted.
+	Delete(ctx context.Context, in *IDsRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
+	// Purge deletes every finished job the request selects, with its logs,
+	// in transactions of up to 1000 jobs, and answers how many it deleted.
+	Purge(ctx context.Context, in *PurgeRequest, opts ...grpc.CallOption) (*PurgeResponse, error)
 	// Logs streams a job's log records, oldest first. With follow, it goes on
 	// with new records until the job is finished.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogRecord], error)
@@ -277,6 +286,26 @@ func (c *controlClient) Retry(ctx context.Context, in *IDRequest, opts ...grpc.C
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
 	err := c.cc.Invoke(ctx, Control_Retry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) Delete(ctx context.Context, in *IDsRequest, opts ...grpc.CallOption) (*DeleteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteResponse)
+	err := c.cc.Invoke(ctx, Control_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) Purge(ctx context.Context, in *PurgeRequest, opts ...grpc.CallOption) (*PurgeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PurgeResponse)
+	err := c.cc.Invoke(ctx, Control_Purge_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -576,6 +605,13 @@ type ControlServer interface {
 	Pause(context.Context, *IDRequest) (*Empty, error)
 	Resume(context.Context, *IDRequest) (*Empty, error)
 	Retry(context.Context, *IDRequest) (*Empty, error)
+	// Delete deletes finished jobs and their logs, all or none: a job that
+	// is not finished is FailedPrecondition (reason STATE) naming it and its
+	// state, an unknown one NotFound. It answers the whole ids deleted.
+	Delete(context.Context, *IDsRequest) (*DeleteResponse, error)
+	// Purge deletes every finished job the request selects, with its logs,
+	// in transactions of up to 1000 jobs, and answers how many it deleted.
+	Purge(context.Context, *PurgeRequest) (*PurgeResponse, error)
 	// Logs streams a job's log records, oldest first. With follow, it goes on
 	// with new records until the job is finished.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogRecord]) error
@@ -667,6 +703,12 @@ func (UnimplementedControlServer) Resume(context.Context, *IDRequest) (*Empty, e
 }
 func (UnimplementedControlServer) Retry(context.Context, *IDRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Retry not implemented")
+}
+func (UnimplementedControlServer) Delete(context.Context, *IDsRequest) (*DeleteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedControlServer) Purge(context.Context, *PurgeRequest) (*PurgeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Purge not implemented")
 }
 func (UnimplementedControlServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogRecord]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
@@ -994,6 +1036,42 @@ func _Control_Retry_Handler(srv interface{}, ctx context.Context, dec func(inter
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ControlServer).Retry(ctx, req.(*IDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IDsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Delete(ctx, req.(*IDsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_Purge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PurgeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Purge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Purge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Purge(ctx, req.(*PurgeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1492,6 +1570,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Retry",
 			Handler:    _Control_Retry_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _Control_Delete_Handler,
+		},
+		{
+			MethodName: "Purge",
+			Handler:    _Control_Purge_Handler,
 		},
 		{
 			MethodName: "CreateGroup",

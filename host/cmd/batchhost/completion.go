@@ -41,6 +41,7 @@ func (c *cli) addCompletions(root *cobra.Command) {
 		"resume":           jobs(host.StatePaused),
 		"retry":            jobs(host.StateFailed, host.StateCanceled),
 		"enqueue":          jobs(host.StateCreated),
+		"delete":           jobs(finishedStates...),
 		"group add":        c.groupThenJobs(jobs(host.StateCreated)),
 		"group get":        c.oneArg(c.completeGroups),
 		"group wait":       c.oneArg(c.completeGroups),
@@ -68,9 +69,20 @@ func (c *cli) addCompletions(root *cobra.Command) {
 		"overlap":   fixed("skip", "allow", "queue"),
 		"missed":    fixed("skip", "none"),
 	}
+	// Flags a command completes otherwise: purge takes finished states.
+	var finishedNames []string
+	for _, s := range finishedStates {
+		finishedNames = append(finishedNames, string(s))
+	}
+	commandFlags := map[string]map[string]cobra.CompletionFunc{
+		"purge": {"state": fixed(finishedNames...)},
+	}
 	var walk func(*cobra.Command)
 	walk = func(cmd *cobra.Command) {
 		path := strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), root.Name()), " ")
+		for name, fn := range commandFlags[path] {
+			_ = cmd.RegisterFlagCompletionFunc(name, fn)
+		}
 		if fn, ok := args[path]; ok {
 			cmd.ValidArgsFunction = fn
 		} else if cmd.ValidArgsFunction == nil && cmd != root {

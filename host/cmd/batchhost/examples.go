@@ -34,6 +34,10 @@ var examples = map[string]string{
 	"pause":  `  batchhost pause "$id"`,
 	"resume": `  batchhost resume "$id"`,
 	"retry":  `  batchhost list --state failed --json | jq -r '.[].id' | xargs batchhost retry`,
+	"delete": `  batchhost delete "$id"
+  batchhost list --state canceled --task chaos.sleep --json | jq -r '.[].id' | xargs batchhost delete`,
+	"purge": `  batchhost purge --state failed,canceled --older-than 24h
+  batchhost purge --state completed --task docs.analyze`,
 	"group": `  g=$(batchhost group create nightly --sequential --cancel-on-failure)
   batchhost submit chaos.echo --args '{"n":1}' --group "$g"
   batchhost group wait "$g"`,
