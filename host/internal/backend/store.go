@@ -25,6 +25,7 @@ import (
 type Store interface {
 	Writer
 	Reader
+	Membership
 
 	// Changed is signalled (non-blocking, coalesced) after a commit that
 	// made work claimable or asked something of a running attempt (a

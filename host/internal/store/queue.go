@@ -51,6 +51,8 @@ type Queue struct {
 
 	changed chan struct{}
 
+	members members // hosts and leader, in memory only
+
 	commits, ops atomic.Int64
 	laneClaims   atomic.Int64 // claims decided while a commit was written
 }

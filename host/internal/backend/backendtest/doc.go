@@ -118,6 +118,15 @@
 //     key, a limit outside 0..MaxLimit are ErrInvalid. A page's cursor is
 //     "" when no job follows it. Running and Schedules answer in id order,
 //     Dependents in dependent id order, Members in add order.
+//   - Hosts: Heartbeat stores Seen = now and Expires = now + ttl,
+//     whatever the caller sent in them and in Leader. A host is alive
+//     strictly before its Expires, a lease is held strictly before its
+//     expiry: at that instant another owner may take it. Hosts lists
+//     expired registrations until PruneHosts takes them (Expires strictly
+//     before its time). Leave of an owner not registered is not an
+//     error. The lease does not depend on the registry (an owner not
+//     registered may lead). Neither is checked across a reopen: the
+//     bbolt store keeps both in memory.
 //   - Changed may be signalled more often than needed; the suite checks
 //     only that it is signalled when it must be.
 //   - Comparisons: JSON by value, nil and empty alike, zero counts as

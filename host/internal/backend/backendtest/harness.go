@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 		{"Changed", changedRules},
 		{"Durable", durableRules},
 		{"Concurrent", concurrentRules},
+		{"Hosts", hostRules},
 		{"History", historyRules},
 	}
 	for _, g := range groups {

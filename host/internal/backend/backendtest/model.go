@@ -25,6 +25,8 @@ type Model struct {
 	members   map[string][]string // add order
 	keys      map[string]string
 	schedules map[string]*model.Schedule
+	hosts     map[string]backend.HostInfo
+	lease     lease
 	// signal is set by a write that made work claimable or asked something
 	// of a running attempt.
 	signal bool
@@ -35,6 +37,7 @@ func NewModel() *Model {
 	return &Model{
 		jobs: map[string]*model.Job{}, seq: map[string]uint64{}, groups: map[string]*model.Group{},
 		members: map[string][]string{}, keys: map[string]string{}, schedules: map[string]*model.Schedule{},
+		hosts: map[string]backend.HostInfo{},
 	}
 }
 
@@ -44,6 +47,10 @@ func (m *Model) clone() *Model {
 		jobs: make(map[string]*model.Job, len(m.jobs)), seq: maps.Clone(m.seq), lastSeq: m.lastSeq,
 		groups: make(map[string]*model.Group, len(m.groups)), members: make(map[string][]string, len(m.members)),
 		keys: maps.Clone(m.keys), schedules: make(map[string]*model.Schedule, len(m.schedules)),
+		hosts: make(map[string]backend.HostInfo, len(m.hosts)), lease: m.lease,
+	}
+	for o, h := range m.hosts {
+		c.hosts[o] = h.Clone()
 	}
 	for id, j := range m.jobs {
 		c.jobs[id] = j.Clone()

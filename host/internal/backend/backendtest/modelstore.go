@@ -215,3 +215,26 @@ func (s *modelStore) Counts(ctx context.Context) (out backend.Counts, err error)
 	err = s.do(ctx, func(m *Model) error { out, err = m.Counts(); return err })
 	return out, err
 }
+
+func (s *modelStore) Heartbeat(ctx context.Context, h backend.HostInfo, now time.Time, ttl time.Duration) error {
+	return s.do(ctx, func(m *Model) error { return m.Heartbeat(h, now, ttl) })
+}
+
+func (s *modelStore) Hosts(ctx context.Context, now time.Time) (out []backend.HostInfo, err error) {
+	err = s.do(ctx, func(m *Model) error { out = m.Hosts(now); return nil })
+	return out, err
+}
+
+func (s *modelStore) Leave(ctx context.Context, owner string) error {
+	return s.do(ctx, func(m *Model) error { return m.Leave(owner) })
+}
+
+func (s *modelStore) Lead(ctx context.Context, owner string, now time.Time, ttl time.Duration) (out bool, err error) {
+	err = s.do(ctx, func(m *Model) error { out, err = m.Lead(owner, now, ttl); return err })
+	return out, err
+}
+
+func (s *modelStore) PruneHosts(ctx context.Context, before time.Time) (out int, err error) {
+	err = s.do(ctx, func(m *Model) error { out = m.PruneHosts(before); return nil })
+	return out, err
+}

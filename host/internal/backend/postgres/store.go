@@ -189,6 +189,13 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	return nil
 }
 
+// auto runs fn's statements on a pooled connection, each committed on
+// its own: for a write of one statement outside the queue's
+// transactions (the hosts' registry and the leader lease).
+func (s *Store) auto(ctx context.Context, fn func(q querier) error) error {
+	return s.read(ctx, fn)
+}
+
 // fail maps an error to the port's: a store error as it is, anything
 // the server or the connection said as ErrFailed (the write was not
 // acknowledged), ErrClosed after Close.
