@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,6 +81,13 @@ type Config struct {
 	// ("exec") run at once, on top of MaxWorkers. A name that matches no
 	// loaded task or plugin is reported as a warning at start.
 	Limits map[string]int
+	// Rates caps how often attempts of a task ("docs.ocr") or of a plugin
+	// ("exec", the sum of its tasks) start, with a token bucket per name
+	// that starts full: jobs over the rate wait queued (Stats.Throttled
+	// lists the names waiting for a token). The buckets are this host's.
+	// A name that matches no loaded task or plugin is reported as a
+	// warning at start. Defaults to none.
+	Rates map[string]Rate
 
 	// MaxArgsBytes bounds a job's JSON args. Defaults to 1 MiB.
 	MaxArgsBytes int
@@ -211,6 +219,17 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("config: Limits[%q] must be at least 1 (got %d)", name, v)
 		}
 	}
+	for _, name := range sortedNames(c.Rates) {
+		r := c.Rates[name]
+		if strings.TrimSpace(name) == "" {
+			return c, fmt.Errorf("config: Rates has an empty name")
+		}
+		if err := r.Check(); err != nil {
+			return c, fmt.Errorf("config: Rates[%q]: %v", name, err)
+		}
+	}
+	// The engine keeps the map: a caller's later change must not reach it.
+	c.Rates = maps.Clone(c.Rates)
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}

@@ -89,6 +89,7 @@ func Open(cfg Config) (*Host, error) {
 		MaxQueueSize:   c.MaxQueueSize,
 		MaxResultBytes: c.MaxResultBytes,
 		Limits:         c.Limits,
+		Rates:          c.Rates,
 		PollInterval:   c.PollInterval,
 		Clock:          engineClock{c.Clock},
 		Logger:         c.Logger.Named("engine"),
@@ -187,18 +188,27 @@ func (h *Host) Problems() []error {
 	return append(append(h.plugins.Problems(), h.limitWarnings()...), h.problems...)
 }
 
+// limitWarnings names the limits and rates that match no loaded task or
+// plugin, sorted, so that a misspelled name is not silently no limit.
 func (h *Host) limitWarnings() []error {
-	var out []error
-	for name := range h.cfg.Limits {
-		known := false
-		for _, t := range h.plugins.Tasks() {
+	tasks := h.plugins.Tasks()
+	known := func(name string) bool {
+		for _, t := range tasks {
 			if t.Name == name || t.Plugin == name {
-				known = true
-				break
+				return true
 			}
 		}
-		if !known {
+		return false
+	}
+	var out []error
+	for _, name := range sortedNames(h.cfg.Limits) {
+		if !known(name) {
 			out = append(out, fmt.Errorf("config: limit for %q matches no loaded task or plugin", name))
+		}
+	}
+	for _, name := range sortedNames(h.cfg.Rates) {
+		if !known(name) {
+			out = append(out, fmt.Errorf("config: rate for %q matches no loaded task or plugin", name))
 		}
 	}
 	return out

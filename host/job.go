@@ -226,4 +226,9 @@ type Stats struct {
 	MaxWorkers  int `json:"max_workers"`
 	// DispatchPaused reports PauseDispatch.
 	DispatchPaused bool `json:"dispatch_paused"`
+	// Throttled lists, by name, the rated tasks and plugins (Config.Rates)
+	// that have no token now, and when the next is due; empty when none
+	// is. A name whose token was taken by its last claim is listed even
+	// when none of its jobs is queued.
+	Throttled []Throttle `json:"throttled"`
 }

@@ -290,7 +290,7 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	}
 	st := h.e.Status()
 	s := Stats{Counts: map[State]int{}, QueueDepth: map[string]int{}, MaxWorkers: h.cfg.MaxWorkers,
-		BusyWorkers: st.Busy, DispatchPaused: st.Paused}
+		BusyWorkers: st.Busy, DispatchPaused: st.Paused, Throttled: toThrottled(st.Throttled)}
 	byState := c.ByState()
 	for _, state := range model.States {
 		s.Counts[state] = byState[state] // every state, zero too

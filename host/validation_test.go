@@ -162,6 +162,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{host.Config{DataDir: t.TempDir(), MaxWorkers: -1}, "MaxWorkers"},
 		{host.Config{DataDir: t.TempDir(), PollInterval: -time.Second}, "PollInterval"},
 		{host.Config{DataDir: t.TempDir(), Limits: map[string]int{"docs.ocr": 0}}, "Limits"},
+		{host.Config{DataDir: t.TempDir(), Rates: map[string]host.Rate{"docs.ocr": {N: 1}}}, "Rates"},
 		{host.Config{DataDir: t.TempDir(), DefaultBackoff: &host.Backoff{Jitter: 2}}, "jitter"},
 		{host.Config{DataDir: t.TempDir(), PluginDir: "/nonexistent/plugins"}, "/nonexistent/plugins"},
 	} {

@@ -405,6 +405,7 @@ func toProtoStats(s host.Stats) *pb.HostStats {
 		BusyWorkers:    int32(s.BusyWorkers),
 		MaxWorkers:     int32(s.MaxWorkers),
 		DispatchPaused: s.DispatchPaused,
+		Throttled:      toProtoThrottled(s.Throttled),
 	}
 	for _, p := range []host.Priority{host.PriorityCritical, host.PriorityHigh, host.PriorityNormal, host.PriorityLow} {
 		if n, ok := s.QueueDepth[p.String()]; ok {
@@ -421,6 +422,7 @@ func fromProtoStats(s *pb.HostStats) host.Stats {
 		BusyWorkers:    int(s.GetBusyWorkers()),
 		MaxWorkers:     int(s.GetMaxWorkers()),
 		DispatchPaused: s.GetDispatchPaused(),
+		Throttled:      fromProtoThrottled(s.GetThrottled()),
 	}
 	for _, pc := range s.GetQueueDepth() {
 		if p, err := fromProtoPriority(pc.GetPriority()); err == nil {

@@ -44,10 +44,12 @@ func TestRoundTrips(t *testing.T) {
 	}
 	checkAllSet(t, "Group", group)
 
-	stats := host.Stats{Counts: counts, QueueDepth: map[string]int{"low": 1, "normal": 2, "high": 3, "critical": 4}, BusyWorkers: 3, MaxWorkers: 8, DispatchPaused: true}
+	stats := host.Stats{Counts: counts, QueueDepth: map[string]int{"low": 1, "normal": 2, "high": 3, "critical": 4}, BusyWorkers: 3, MaxWorkers: 8, DispatchPaused: true,
+		Throttled: []host.Throttle{{Name: "chaos", Next: now}, {Name: "docs.ocr", Next: later}}}
 	if diff := cmp.Diff(stats, fromProtoStats(toProtoStats(stats))); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
+	checkAllSet(t, "Stats", stats)
 
 	log := host.LogRecord{Time: now, Attempt: 2, Level: "warn", Message: "m", Fields: json.RawMessage(`{"i":1}`)}
 	ev := host.Event{Type: host.EventJobLog, Time: now, Job: "j", Task: "t", Group: "g", State: host.StateRunning, PrevState: host.StateQueued,

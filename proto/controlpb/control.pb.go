@@ -2689,8 +2689,11 @@ type HostStats struct {
 	BusyWorkers    int32                  `protobuf:"varint,3,opt,name=busy_workers,json=busyWorkers,proto3" json:"busy_workers,omitempty"`
 	MaxWorkers     int32                  `protobuf:"varint,4,opt,name=max_workers,json=maxWorkers,proto3" json:"max_workers,omitempty"`
 	DispatchPaused bool                   `protobuf:"varint,5,opt,name=dispatch_paused,json=dispatchPaused,proto3" json:"dispatch_paused,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// throttled are the rated tasks and plugins (serve --rate) that have no
+	// token now, by name: their queued jobs wait until next.
+	Throttled     []*Throttle `protobuf:"bytes,6,rep,name=throttled,proto3" json:"throttled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HostStats) Reset() {
@@ -2758,6 +2761,66 @@ func (x *HostStats) GetDispatchPaused() bool {
 	return false
 }
 
+func (x *HostStats) GetThrottled() []*Throttle {
+	if x != nil {
+		return x.Throttled
+	}
+	return nil
+}
+
+// Throttle is a rated task or plugin out of tokens.
+type Throttle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Next          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=next,proto3" json:"next,omitempty"` // when its next token is due
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Throttle) Reset() {
+	*x = Throttle{}
+	mi := &file_controlpb_control_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Throttle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Throttle) ProtoMessage() {}
+
+func (x *Throttle) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Throttle.ProtoReflect.Descriptor instead.
+func (*Throttle) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Throttle) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Throttle) GetNext() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Next
+	}
+	return nil
+}
+
 type ProblemsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Problems      []string               `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
@@ -2767,7 +2830,7 @@ type ProblemsResponse struct {
 
 func (x *ProblemsResponse) Reset() {
 	*x = ProblemsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2779,7 +2842,7 @@ func (x *ProblemsResponse) String() string {
 func (*ProblemsResponse) ProtoMessage() {}
 
 func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2792,7 +2855,7 @@ func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemsResponse.ProtoReflect.Descriptor instead.
 func (*ProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ProblemsResponse) GetProblems() []string {
@@ -2813,7 +2876,7 @@ type EventFilter struct {
 
 func (x *EventFilter) Reset() {
 	*x = EventFilter{}
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2888,7 @@ func (x *EventFilter) String() string {
 func (*EventFilter) ProtoMessage() {}
 
 func (x *EventFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2901,7 @@ func (x *EventFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventFilter.ProtoReflect.Descriptor instead.
 func (*EventFilter) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *EventFilter) GetJobs() []string {
@@ -2874,7 +2937,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +2949,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +2962,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GroupStatus) GetCounts() []*StateCount {
@@ -2953,7 +3016,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2965,7 +3028,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2978,7 +3041,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Event) GetType() string {
@@ -3108,7 +3171,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3120,7 +3183,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3133,7 +3196,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ScheduleSpec) GetName() string {
@@ -3226,7 +3289,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3238,7 +3301,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3251,7 +3314,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Schedule) GetId() string {
@@ -3402,7 +3465,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3477,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3490,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
 }
 
 type ListSchedulesResponse struct {
@@ -3439,7 +3502,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3514,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3527,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -3674,7 +3737,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\bproblems\x18\x05 \x03(\tR\bproblems\"a\n" +
 	"\rPriorityCount\x12:\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf8\x01\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb6\x02\n" +
 	"\tHostStats\x128\n" +
 	"\x06counts\x18\x01 \x03(\v2 .batchhost.control.v1.StateCountR\x06counts\x12D\n" +
 	"\vqueue_depth\x18\x02 \x03(\v2#.batchhost.control.v1.PriorityCountR\n" +
@@ -3682,7 +3745,11 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\fbusy_workers\x18\x03 \x01(\x05R\vbusyWorkers\x12\x1f\n" +
 	"\vmax_workers\x18\x04 \x01(\x05R\n" +
 	"maxWorkers\x12'\n" +
-	"\x0fdispatch_paused\x18\x05 \x01(\bR\x0edispatchPaused\".\n" +
+	"\x0fdispatch_paused\x18\x05 \x01(\bR\x0edispatchPaused\x12<\n" +
+	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\"N\n" +
+	"\bThrottle\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
+	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\".\n" +
 	"\x10ProblemsResponse\x12\x1a\n" +
 	"\bproblems\x18\x01 \x03(\tR\bproblems\"O\n" +
 	"\vEventFilter\x12\x12\n" +
@@ -3839,7 +3906,7 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 }
 
 var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
@@ -3884,61 +3951,62 @@ var file_controlpb_control_proto_goTypes = []any{
 	(*ReloadPluginsResponse)(nil),  // 40: batchhost.control.v1.ReloadPluginsResponse
 	(*PriorityCount)(nil),          // 41: batchhost.control.v1.PriorityCount
 	(*HostStats)(nil),              // 42: batchhost.control.v1.HostStats
-	(*ProblemsResponse)(nil),       // 43: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 44: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 45: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 46: batchhost.control.v1.Event
-	(*ScheduleSpec)(nil),           // 47: batchhost.control.v1.ScheduleSpec
-	(*Schedule)(nil),               // 48: batchhost.control.v1.Schedule
-	(*ListSchedulesRequest)(nil),   // 49: batchhost.control.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),  // 50: batchhost.control.v1.ListSchedulesResponse
-	nil,                            // 51: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 52: batchhost.control.v1.Job.LabelsEntry
-	nil,                            // 53: batchhost.control.v1.Schedule.LabelsEntry
-	(*durationpb.Duration)(nil),    // 54: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 55: google.protobuf.Timestamp
+	(*Throttle)(nil),               // 43: batchhost.control.v1.Throttle
+	(*ProblemsResponse)(nil),       // 44: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 45: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 46: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 47: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 48: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 49: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 50: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 51: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 52: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 53: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 54: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 55: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 56: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
 	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	54,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	54,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	55,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	55,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
 	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
 	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	54,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	54,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	55,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	54,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	51,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	55,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	55,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	56,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	55,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	52,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
 	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
 	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
 	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
 	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	55,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	55,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	56,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	56,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
 	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
 	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
 	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
 	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
 	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	52,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	53,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
 	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	54,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	55,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	55,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	55,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	55,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	55,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	55,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	56,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	56,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	56,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	56,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	56,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
 	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
 	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
 	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
 	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
 	0,   // 33: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
-	54,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
-	55,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	55,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
+	56,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
 	0,   // 36: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	55,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	56,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
 	31,  // 38: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	55,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	56,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
 	32,  // 40: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
 	35,  // 41: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
 	37,  // 42: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
@@ -3950,114 +4018,116 @@ var file_controlpb_control_proto_depIdxs = []int32{
 	1,   // 48: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
 	31,  // 49: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
 	41,  // 50: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	31,  // 51: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	55,  // 52: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 53: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 54: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 55: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	28,  // 56: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 57: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	45,  // 58: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 59: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 60: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 61: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	54,  // 62: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 63: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	53,  // 64: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 65: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 66: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	54,  // 67: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	55,  // 68: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	55,  // 69: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	55,  // 70: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 71: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	54,  // 72: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	48,  // 73: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 74: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 75: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 76: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 77: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 78: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 79: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 80: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 81: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 82: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 83: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 84: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 85: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 86: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	7,   // 87: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
-	24,  // 88: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
-	27,  // 89: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	29,  // 90: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	30,  // 91: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 92: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	33,  // 93: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 94: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 95: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 96: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 97: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 98: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 99: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 100: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 101: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 102: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 103: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 104: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 105: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	44,  // 106: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	47,  // 107: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 108: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	49,  // 109: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 110: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 111: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 112: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 113: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 114: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 115: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 116: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 117: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 118: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 119: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 120: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 121: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	26,  // 122: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 123: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 124: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 125: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 126: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	23,  // 127: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
-	25,  // 128: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
-	28,  // 129: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 130: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 131: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	32,  // 132: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	34,  // 133: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	32,  // 134: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 135: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 136: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 137: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 138: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	36,  // 139: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	42,  // 140: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	43,  // 141: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	5,   // 142: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 143: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	38,  // 144: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	40,  // 145: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	46,  // 146: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 147: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	48,  // 148: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	50,  // 149: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 150: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 151: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 152: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 153: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	114, // [114:154] is the sub-list for method output_type
-	74,  // [74:114] is the sub-list for method input_type
-	74,  // [74:74] is the sub-list for extension type_name
-	74,  // [74:74] is the sub-list for extension extendee
-	0,   // [0:74] is the sub-list for field type_name
+	43,  // 51: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
+	56,  // 52: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
+	31,  // 53: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	56,  // 54: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 55: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 56: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 57: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	28,  // 58: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 59: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	46,  // 60: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 61: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 62: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 63: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	55,  // 64: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 65: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	54,  // 66: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 67: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 68: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	55,  // 69: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	56,  // 70: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	56,  // 71: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	56,  // 72: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 73: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	55,  // 74: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	49,  // 75: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 76: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 77: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 78: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 79: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 80: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 81: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 82: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 83: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 84: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 85: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 86: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 87: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 88: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 89: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	24,  // 90: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	27,  // 91: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	29,  // 92: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	30,  // 93: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 94: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	33,  // 95: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 96: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 97: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 98: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 99: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 100: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 101: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 102: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 103: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 104: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 105: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 106: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 107: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	45,  // 108: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	48,  // 109: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 110: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	50,  // 111: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 112: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 113: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 114: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 115: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 116: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 117: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 118: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 119: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 120: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 121: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 122: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 123: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	26,  // 124: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 125: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 126: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 127: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 128: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	23,  // 129: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	25,  // 130: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	28,  // 131: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 132: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 133: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	32,  // 134: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	34,  // 135: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	32,  // 136: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 137: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 138: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 139: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 140: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	36,  // 141: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	42,  // 142: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	44,  // 143: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	5,   // 144: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 145: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	38,  // 146: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	40,  // 147: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	47,  // 148: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 149: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	49,  // 150: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	51,  // 151: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 152: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 153: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 154: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 155: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	116, // [116:156] is the sub-list for method output_type
+	76,  // [76:116] is the sub-list for method input_type
+	76,  // [76:76] is the sub-list for extension type_name
+	76,  // [76:76] is the sub-list for extension extendee
+	0,   // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -4071,7 +4141,7 @@ func file_controlpb_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   49,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

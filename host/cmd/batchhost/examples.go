@@ -12,6 +12,7 @@ import (
 var examples = map[string]string{
 	"serve": `  batchhost serve                                   # data in ~/.local/state/batchhost
   batchhost serve --max-workers 4 --limit docs.extract=2 --kill-grace 10s
+  batchhost serve --rate docs.ocr=10/s --rate exec=600/m:20
   batchhost serve --exec-allow convert,/usr/bin/pdftotext --exec-allow-env MAGICK_*`,
 	"submit": `  batchhost submit docs.analyze --args "{\"path\":\"$PWD/report.pdf\"}"
   batchhost submit chaos.sleep --args '{"ms":500}' --priority high --wait

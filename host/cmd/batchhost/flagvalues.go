@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/batchhost/batchhost/host"
+	"github.com/batchhost/batchhost/host/internal/ratelimit"
 )
 
 // sizeValue is a byte size flag: 1048576, 512K, 512KiB, 64M, 2GiB.
@@ -65,6 +68,34 @@ func (v *limitsValue) Set(s string) error {
 			v.m = map[string]int{}
 		}
 		v.m[name] = n
+	}
+	return nil
+}
+
+// ratesValue is a repeatable NAME=RATE flag: a rate limit for a task
+// ("docs.ocr=10/s") or a plugin ("exec=600/m:20"); items of one value
+// are separated by commas, as --limit's are (a rate has none).
+type ratesValue struct{ m map[string]host.Rate }
+
+func (v *ratesValue) String() string {
+	var parts []string
+	for k, r := range v.m {
+		parts = append(parts, k+"="+r.String())
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+func (v *ratesValue) Type() string { return "task=rate" }
+func (v *ratesValue) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		name, r, err := ratelimit.ParseNamed(item)
+		if err != nil {
+			return err
+		}
+		if v.m == nil {
+			v.m = map[string]host.Rate{}
+		}
+		v.m[name] = r
 	}
 	return nil
 }

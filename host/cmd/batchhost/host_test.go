@@ -1,8 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/batchhost/batchhost/host"
 )
 
 func TestTasks(t *testing.T) {
@@ -25,7 +30,7 @@ func TestStatsAndDispatch(t *testing.T) {
 	}
 	jid := id(t, d.ok(t, "submit", "chaos.noop", "--priority", "high"))
 	out := d.ok(t, "stats")
-	for _, want := range []string{"queued 1", "high 1", "0 of 4 busy", "paused (batchhost dispatch resume)"} {
+	for _, want := range []string{"queued 1", "high 1", "0 of 4 busy", "paused (batchhost dispatch resume)", "throttled  none"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("stats lacks %q:\n%s", want, out)
 		}
@@ -36,9 +41,10 @@ func TestStatsAndDispatch(t *testing.T) {
 		BusyWorkers    int            `json:"busy_workers"`
 		MaxWorkers     int            `json:"max_workers"`
 		DispatchPaused bool           `json:"dispatch_paused"`
+		Throttled      []any          `json:"throttled"`
 	}
 	decode(t, d.ok(t, "--json", "stats"), &s)
-	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused {
+	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused || s.Throttled == nil || len(s.Throttled) != 0 {
 		t.Fatalf("stats --json: %+v", s)
 	}
 	var st map[string]bool
@@ -49,6 +55,34 @@ func TestStatsAndDispatch(t *testing.T) {
 	d.ok(t, "wait", jid)
 	d.fails(t, 2, "needs a subcommand", "dispatch")
 	d.fails(t, 2, `unknown command "stop"`, "dispatch", "stop")
+}
+
+func TestStatsShowsThrottledNames(t *testing.T) {
+	d := startDaemon(t, func(c *host.Config) { c.Rates = map[string]host.Rate{"chaos.noop": {N: 1, Per: time.Hour}} })
+	first := id(t, d.ok(t, "submit", "chaos.noop"))
+	d.ok(t, "wait", first)
+	second := id(t, d.ok(t, "submit", "chaos.noop"))
+	out := d.ok(t, "stats")
+	if !regexp.MustCompile(`(?m)^throttled  chaos\.noop \(next in 59m5\d(\.\d+)?s\)$`).MatchString(out) {
+		t.Fatalf("stats does not show chaos.noop throttled for about an hour:\n%s", out)
+	}
+	var s struct {
+		Counts    map[string]int `json:"counts"`
+		Throttled []struct {
+			Name string    `json:"name"`
+			Next time.Time `json:"next"`
+		} `json:"throttled"`
+	}
+	out = d.ok(t, "--json", "stats")
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Throttled) != 1 || s.Throttled[0].Name != "chaos.noop" || time.Until(s.Throttled[0].Next) < 59*time.Minute || s.Counts["queued"] != 1 {
+		t.Fatalf("stats --json: %s", out)
+	}
+	if j := jobJSON(t, d.ok(t, "--json", "get", second)); j["state"] != "queued" {
+		t.Fatalf("job over the rate is %v", j["state"])
+	}
 }
 
 func TestVersion(t *testing.T) {

@@ -36,6 +36,7 @@ var serveEnv = map[string]string{
 	"plugin-idle-timeout":  "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
 	"plugin-memory-limit":  "BATCHHOST_PLUGIN_MEMORY_LIMIT",
 	"limit":                "BATCHHOST_LIMITS",
+	"rate":                 "BATCHHOST_RATES",
 	"log-level":            "BATCHHOST_LOG_LEVEL",
 }
 
@@ -45,6 +46,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		drain     time.Duration
 		memLimit  sizeValue
 		limits    limitsValue
+		rates     ratesValue
 		logLevel  string
 		execAllow string
 		allowEnv  string
@@ -65,7 +67,8 @@ With --http it also serves the web dashboard, Prometheus /metrics and
 with --http-token or --http-token-file, which every request must then carry.
 
 Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
---max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, BATCHHOST_HTTP for
+--max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, BATCHHOST_RATES=a.b=10/s
+for --rate, BATCHHOST_HTTP for
 --http, ...): flags override the environment, which overrides the defaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,6 +98,7 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 			}
 			cfg.PluginMemoryLimit = memLimit.n
 			cfg.Limits = limits.m
+			cfg.Rates = rates.m
 			if cmd.Flags().Changed("exec-allow") {
 				cfg.ExecAllow = []string{} // given, even empty: only these
 				for _, a := range strings.Split(execAllow, ",") {
@@ -129,6 +133,7 @@ Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 	fl.DurationVar(&cfg.PluginIdleTimeout, "plugin-idle-timeout", 0, "stop a plugin process idle this long (default 1m)")
 	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
+	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	httpf.register(fl)
 	fl.StringVar(&execAllow, "exec-allow", "", "commands the exec plugin may run, comma-separated names or absolute paths (default: any; plugins also inherit BATCHHOST_EXEC_ALLOW from the environment)")

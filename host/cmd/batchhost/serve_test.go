@@ -164,14 +164,16 @@ func TestServeSubprocess(t *testing.T) {
 func TestServeInProcess(t *testing.T) {
 	dataDir := t.TempDir()
 	sock := filepath.Join(shortDir(t), "bh.sock")
-	env := map[string]string{"BATCHHOST_DATA_DIR": dataDir, "BATCHHOST_SOCKET": sock, "BATCHHOST_PLUGIN_DIR": pluginDir, "BATCHHOST_LIMITS": "chaos.nothing=2"}
+	env := map[string]string{"BATCHHOST_DATA_DIR": dataDir, "BATCHHOST_SOCKET": sock, "BATCHHOST_PLUGIN_DIR": pluginDir, "BATCHHOST_LIMITS": "chaos.nothing=2",
+		"BATCHHOST_RATES": "chaos.echo=1/s", "BATCHHOST_MAX_WORKERS": "8"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
 		defer pw.Close()
-		done <- run(ctx, []string{"serve", "--max-workers", "2"}, strings.NewReader(""), io.Discard, pw, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"serve", "--max-workers", "2", "--rate", "chaos.noop=1/h", "--rate", "chaos.nothing=2/m,chaos.sleep=5/s:2"},
+			strings.NewReader(""), io.Discard, pw, func(k string) string { return env[k] })
 	}()
 	sc := bufio.NewScanner(pr)
 	var logged strings.Builder
@@ -179,17 +181,35 @@ func TestServeInProcess(t *testing.T) {
 		logged.WriteString(sc.Text() + "\n")
 	}
 	go io.Copy(io.Discard, pr)
-	if !strings.Contains(logged.String(), `[WARN]  batchhost: config: limit for "chaos.nothing" matches no loaded task or plugin`) {
-		t.Fatalf("no warning for a limit naming an unknown task:\n%s", logged.String())
+	for _, warn := range []string{`[WARN]  batchhost: config: limit for "chaos.nothing" matches no loaded task or plugin`,
+		`[WARN]  batchhost: config: rate for "chaos.nothing" matches no loaded task or plugin`} {
+		if !strings.Contains(logged.String(), warn) {
+			t.Fatalf("no warning %q:\n%s", warn, logged.String())
+		}
 	}
 	c, err := control.Dial(ctxT(t), sock)
 	if err != nil {
 		t.Fatalf("dial: %v\n%s", err, logged.String())
 	}
-	s, err := c.Stats(ctxT(t))
-	c.Close()
+	defer c.Close()
+	// The --rate flags replace BATCHHOST_RATES: chaos.noop is rated,
+	// chaos.echo is not.
+	ctx2 := ctxT(t)
+	ids, err := c.SubmitMany(ctx2, []host.JobSpec{{Task: "chaos.noop"}, {Task: "chaos.echo"}, {Task: "chaos.echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, jid := range ids {
+		if _, err := c.Wait(ctx2, jid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := c.Stats(ctx2)
 	if err != nil || s.MaxWorkers != 2 {
 		t.Fatalf("stats %+v, %v (flags override env and defaults)", s, err)
+	}
+	if len(s.Throttled) != 1 || s.Throttled[0].Name != "chaos.noop" {
+		t.Fatalf("throttled %+v, want chaos.noop only (--rate given overrides BATCHHOST_RATES)", s.Throttled)
 	}
 	cancel()
 	select {
@@ -223,6 +243,10 @@ func TestServeBadConfiguration(t *testing.T) {
 		{with("BATCHHOST_MAX_WORKERS", "many"), nil, 2, `invalid BATCHHOST_MAX_WORKERS="many"`},
 		{with("BATCHHOST_POLL_INTERVAL", "5"), nil, 2, `invalid BATCHHOST_POLL_INTERVAL="5": invalid argument "5" for "--poll-interval" flag: time: missing unit`},
 		{base, []string{"--limit", "chaos.sleep"}, 2, `want TASK=N or PLUGIN=N`},
+		{base, []string{"--rate", "chaos.sleep"}, 2, `invalid argument "chaos.sleep" for "--rate" flag: rate "chaos.sleep": want TASK=RATE or PLUGIN=RATE`},
+		{base, []string{"--rate", "chaos.sleep=fast"}, 2, `chaos.sleep: rate "fast": no /UNIT (want COUNT/UNIT[:BURST]`},
+		{base, []string{"--rate", "chaos.noop=1/s,=2/s"}, 2, `rate "=2/s": want TASK=RATE`},
+		{with("BATCHHOST_RATES", "chaos.noop=0/s"), nil, 2, `invalid BATCHHOST_RATES="chaos.noop=0/s": invalid argument "chaos.noop=0/s" for "--rate" flag: chaos.noop: rate "0/s": count "0" is not a number above 0`},
 		{base, []string{"--plugin-memory-limit", "lots"}, 2, `want a byte size like 512M`},
 		{base, []string{"--log-level", "loud"}, 2, `invalid --log-level "loud"`},
 		// Out of range: usage errors naming the flag or variable.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +15,11 @@ import (
 func (c *cli) statsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "stats",
-		Short: "Show job counts by state, queue depth and busy workers",
-		Args:  cobra.NoArgs,
+		Short: "Show job counts by state, queue depth, busy workers and rate limits",
+		Long: `Show job counts by state, queue depth by priority, busy workers, whether
+dispatch is paused, and the rated tasks and plugins (serve --rate) that are
+out of tokens now, with when the next is due: their queued jobs wait for it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
 				s, err := cl.Stats(ctx)
@@ -42,8 +46,22 @@ func (c *cli) statsCmd() *cobra.Command {
 					dispatch = "paused (batchhost dispatch resume)"
 				}
 				row(tw, "dispatch", dispatch)
+				row(tw, "throttled", throttledText(s.Throttled, time.Now()))
 				return tw.Flush()
 			})
 		},
 	}
+}
+
+// throttledText lists the names out of tokens and when each gets its next:
+// "chaos.noop (next in 40ms), exec (next in 1.2s)", or "none".
+func throttledText(ts []host.Throttle, now time.Time) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s (next in %s)", t.Name, max(t.Next.Sub(now), 0).Round(time.Millisecond))
+	}
+	return strings.Join(parts, ", ")
 }
