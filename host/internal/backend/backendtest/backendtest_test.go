@@ -100,6 +100,31 @@ func (f *faulty) Delete(ctx context.Context, ids []string) ([]string, error) {
 	return f.modelStore.Delete(ctx, ids)
 }
 
+func (f *faulty) Lead(ctx context.Context, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	if f.fault == "lead-anyone" {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.m.lease = lease{owner: owner, expires: now.Add(ttl)}
+		return true, nil
+	}
+	return f.modelStore.Lead(ctx, owner, now, ttl)
+}
+
+func (f *faulty) Heartbeat(ctx context.Context, h backend.HostInfo, now time.Time, ttl time.Duration) error {
+	f.mu.Lock()
+	old, ok := f.m.hosts[h.Owner]
+	f.mu.Unlock()
+	err := f.modelStore.Heartbeat(ctx, h, now, ttl)
+	if f.fault == "heartbeat-keeps-expiry" && ok && err == nil {
+		f.mu.Lock()
+		h := f.m.hosts[old.Owner]
+		h.Expires = old.Expires
+		f.m.hosts[old.Owner] = h
+		f.mu.Unlock()
+	}
+	return err
+}
+
 func (f *faulty) ListJobs(ctx context.Context, jf backend.JobFilter) ([]*model.Job, string, error) {
 	js, next, err := f.modelStore.ListJobs(ctx, jf)
 	if f.fault == "page-short" && next != "" && len(js) > 1 {
@@ -111,7 +136,7 @@ func (f *faulty) ListJobs(ctx context.Context, jf backend.JobFilter) ([]*model.J
 // TestHistoryFindsFaults: for each deliberate fault, some of a few
 // random histories fails.
 func TestHistoryFindsFaults(t *testing.T) {
-	for _, fault := range []string{"key-ignored", "claim-reversed", "progress-dropped", "prune-extra", "purge-ignores-task", "delete-keeps-key", "page-short", "reopen-loses-write"} {
+	for _, fault := range []string{"key-ignored", "claim-reversed", "progress-dropped", "prune-extra", "purge-ignores-task", "delete-keeps-key", "page-short", "reopen-loses-write", "lead-anyone", "heartbeat-keeps-expiry"} {
 		t.Run(fault, func(t *testing.T) {
 			h := Harness{Reopen: func(t *testing.T, s backend.Store) backend.Store {
 				f := s.(*faulty)

@@ -126,7 +126,10 @@
 //     before its time). Leave of an owner not registered is not an
 //     error. The lease does not depend on the registry (an owner not
 //     registered may lead). Neither is checked across a reopen: the
-//     bbolt store keeps both in memory.
+//     bbolt store keeps both in memory (the random history has every
+//     host leave first). The random history heartbeats, leaves, prunes
+//     hosts and runs a leader's rescue: Lead, then Running with the
+//     owners alive at now, each ended as interrupted.
 //   - Changed may be signalled more often than needed; the suite checks
 //     only that it is signalled when it must be.
 //   - Comparisons: JSON by value, nil and empty alike, zero counts as

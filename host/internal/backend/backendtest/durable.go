@@ -3,6 +3,7 @@ package backendtest
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -96,4 +97,10 @@ func testClosed(e *env) {
 	if errors.Is(err, backend.ErrInvalid) {
 		e.t.Errorf("Claim after Close is also ErrInvalid")
 	}
+	err = e.s.Heartbeat(e.ctx, backend.HostInfo{Owner: "h"}, at(2), time.Second)
+	e.wantErr(err, backend.ErrClosed, "Heartbeat after Close")
+	_, err = e.s.Lead(e.ctx, "h", at(2), time.Second)
+	e.wantErr(err, backend.ErrClosed, "Lead after Close")
+	_, err = e.s.Hosts(e.ctx, at(2))
+	e.wantErr(err, backend.ErrClosed, "Hosts after Close")
 }

@@ -126,6 +126,7 @@ func (h *history) run(steps int) error {
 	}{
 		{25, h.insert}, {18, h.claim}, {18, h.finish}, {3, h.progress}, {14, h.request},
 		{4, h.addDeps}, {4, h.addToGroup}, {3, h.prune}, {2, h.delete}, {2, h.purge}, {4, h.fire}, {10, h.tick}, {2, h.reopen},
+		{4, h.heartbeat}, {3, h.rescue}, {1, h.leave}, {1, h.pruneHosts},
 	}
 	total := 0
 	for _, op := range ops {
@@ -606,7 +607,10 @@ func (h *history) reopen() error {
 	if h.e.h.Reopen == nil {
 		return h.tick()
 	}
-	h.logf("Reopen")
+	if err := h.leaveAll(); err != nil {
+		return err
+	}
+	h.logf("Leave all, Reopen")
 	h.s = h.e.h.Reopen(h.e.t, h.s)
 	return nil
 }

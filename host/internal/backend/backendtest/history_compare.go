@@ -169,5 +169,5 @@ func (h *history) compareState() error {
 			return fmt.Errorf("Dependents(%s) = %v, %v; the model says %v", id, gd, gerr, wd)
 		}
 	}
-	return nil
+	return h.compareHosts()
 }
