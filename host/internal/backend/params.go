@@ -139,7 +139,8 @@ type Changes struct {
 	// canceled by a dependency's failure (with Error.Kind
 	// dependency_failed naming it), transitively, in cascade order.
 	Jobs []*model.Job
-	// Prev holds, for each of Jobs, its state before the operation.
+	// Prev holds, for each of Jobs, its state before the operation
+	// (always as long as Jobs): the host tells each change as from → to.
 	Prev []model.State
 	// Groups are the groups whose counts or outcome changed, after.
 	Groups []*model.Group
@@ -184,8 +185,9 @@ type RequestResult struct {
 	// through Finish with State Canceled; pause/resume: stop or continue
 	// the process). The stored job already says what was asked.
 	Owner string
-	// Changes are the other jobs and groups the request changed (a
-	// canceled job's dependents, re-armed dependents of a retried one).
+	// Changes are the jobs and groups the request changed: the job itself
+	// when its state changed, and others (a canceled job's dependents,
+	// re-armed dependents of a retried one), each with its state before.
 	Changes Changes
 }
 

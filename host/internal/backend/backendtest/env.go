@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,11 +156,33 @@ func (e *env) claimID(id, owner string, now time.Time) *model.Job {
 
 func (e *env) finish(fs ...backend.Finish) backend.Changes {
 	e.t.Helper()
+	before := map[string]model.State{}
+	for _, f := range fs {
+		if j, err := e.s.Job(e.ctx, f.ID); err == nil {
+			before[f.ID] = j.State
+		}
+	}
 	c, err := e.s.Finish(e.ctx, fs)
 	if err != nil {
 		e.t.Fatalf("Finish: %v", err)
 	}
+	e.wantPrev("Finish", c, before)
 	return c
+}
+
+// wantPrev checks a write's Changes: a state before each job changed,
+// and, for the jobs whose states the caller knew (before), that state.
+// The host tells its watchers each change as from → to from these.
+func (e *env) wantPrev(what string, c backend.Changes, before map[string]model.State) {
+	e.t.Helper()
+	if len(c.Prev) != len(c.Jobs) {
+		e.t.Fatalf("%s: Changes has %d jobs and %d previous states", what, len(c.Jobs), len(c.Prev))
+	}
+	for i, j := range c.Jobs {
+		if b, ok := before[j.ID]; ok && c.Prev[i] != b {
+			e.t.Errorf("%s: Changes says job %s was %s before, it was %s", what, j.ID, c.Prev[i], b)
+		}
+	}
 }
 
 // end finishes the running attempt of j with state st at now.
@@ -199,9 +222,20 @@ func (e *env) finished(st model.State, now time.Time, mods ...func(*model.Job)) 
 
 func (e *env) request(kind backend.RequestKind, id string, now time.Time) backend.RequestResult {
 	e.t.Helper()
+	var before model.State
+	if j, err := e.s.Job(e.ctx, id); err == nil {
+		before = j.State
+	}
 	r, err := e.s.Request(e.ctx, backend.Request{Kind: kind, ID: id, Now: now})
 	if err != nil {
 		e.t.Fatalf("Request %s of %s: %v", kindName(kind), id, err)
+	}
+	what := "Request " + kindName(kind) + " of " + id
+	e.wantPrev(what, r.Changes, map[string]model.State{id: before})
+	// The request's own job is among the changes when its state changed:
+	// the host tells its watchers from them.
+	if r.Job.State != before && !slices.ContainsFunc(r.Changes.Jobs, func(j *model.Job) bool { return j.ID == id }) {
+		e.t.Errorf("%s: the job went from %s to %s but is not in Changes.Jobs %v", what, before, r.Job.State, ids(r.Changes.Jobs))
 	}
 	return r
 }

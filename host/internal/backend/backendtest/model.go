@@ -193,23 +193,29 @@ type change struct {
 	stop    []string
 	skipped []string
 	cascade []string // finished jobs whose dependents and group are not settled
+	prev    map[string]model.State
 }
 
-func (c *change) job(j *model.Job) {
+// job records that j changed; prev is its state before (the first call
+// for a job in a write wins).
+func (c *change) job(j *model.Job, prev model.State) {
 	if !slices.Contains(c.jobs, j.ID) {
 		c.jobs = append(c.jobs, j.ID)
+		if c.prev == nil {
+			c.prev = map[string]model.State{}
+		}
+		c.prev[j.ID] = prev
 	}
 	if j.Group != "" && !slices.Contains(c.groups, j.Group) {
 		c.groups = append(c.groups, j.Group)
 	}
 }
 
-func (m *Model) changes(c *change, skipTarget string) backend.Changes {
+func (m *Model) changes(c *change) backend.Changes {
 	var out backend.Changes
 	for _, id := range c.jobs {
-		if id != skipTarget {
-			out.Jobs = append(out.Jobs, m.jobs[id].Clone())
-		}
+		out.Jobs = append(out.Jobs, m.jobs[id].Clone())
+		out.Prev = append(out.Prev, c.prev[id])
 	}
 	for _, id := range c.groups {
 		out.Groups = append(out.Groups, m.groups[id].Clone())
@@ -252,7 +258,7 @@ func (m *Model) setState(c *change, j *model.Job, to model.State, now time.Time)
 		g.Counts[to]++
 		m.groupTime(g, now)
 	}
-	c.job(j)
+	c.job(j, from)
 }
 
 // groupTime keeps a group's finish time in step with its counts.

@@ -55,7 +55,11 @@ func (m *Model) Fire(f backend.Fire) (backend.FireResult, error) {
 		if s == nil {
 			return errorf(backend.ErrNotFound, "schedule %s not found", f.Schedule)
 		}
-		if !s.NextFire.Equal(f.At) {
+		due := f.Due
+		if due.IsZero() {
+			due = f.At
+		}
+		if !s.NextFire.Equal(due) {
 			out = backend.FireResult{Schedule: cloneSchedule(s)}
 			return nil
 		}

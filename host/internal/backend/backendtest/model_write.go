@@ -257,7 +257,7 @@ func (m *Model) Finish(fs []backend.Finish) (backend.Changes, error) {
 			w.finish(c, j, f)
 		}
 		w.settle(c, lastAt(fs))
-		out = w.changes(c, "")
+		out = w.changes(c)
 		return nil
 	})
 	return out, err
@@ -314,7 +314,7 @@ func (m *Model) finish(c *change, j *model.Job, f backend.Finish) {
 		if j.State == model.Paused {
 			// Paused while running: the next attempt waits for resume.
 			j.PausedFrom = model.Queued
-			c.job(j)
+			c.job(j, j.State)
 			return
 		}
 		m.setState(c, j, model.Queued, f.At)
@@ -373,7 +373,7 @@ func (m *Model) Request(r backend.Request) (backend.RequestResult, error) {
 		if runs(j) && r.Kind != backend.RequestRetry && r.Kind != backend.RequestSubmit {
 			out.Owner = j.Owner
 		}
-		out.Changes = w.changes(c, j.ID)
+		out.Changes = w.changes(c)
 		return nil
 	})
 	return out, err
@@ -511,7 +511,7 @@ func (m *Model) AddDependencies(id string, deps []model.Dep, now time.Time) (bac
 		c := &change{}
 		w.recheck(c, j, now)
 		w.settle(c, now)
-		out = w.changes(c, "")
+		out = w.changes(c)
 		return nil
 	})
 	return out, err
@@ -564,7 +564,7 @@ func (m *Model) AddToGroup(group string, ids []string, now time.Time) (backend.C
 			}
 		}
 		w.settle(c, now)
-		out = w.changes(c, "")
+		out = w.changes(c)
 		return nil
 	})
 	return out, err

@@ -12,6 +12,7 @@ var scheduleRules = []rule{
 	{"PutReadDelete", testSchedulePut},
 	{"FireOnce", testFire},
 	{"FireQueuedBehind", testFireWaiting},
+	{"FireAfterSeveralPassed", testFireCatchUp},
 	{"Refusals", testScheduleRefusals},
 }
 
@@ -162,5 +163,30 @@ func testScheduleRefusals(e *env) {
 		e.wantErr(err, backend.ErrInvalid, "Fire without a fire time")
 		_, err = e.s.Fire(e.ctx, backend.Fire{Schedule: newID(), At: at(60), Now: at(60)})
 		e.wantErr(err, backend.ErrNotFound, "Fire of an unknown schedule")
+	})
+}
+
+// testFireCatchUp: after a downtime several fire times have passed; the
+// firing consumes the stored NextFire (Due) and records the latest time
+// (At) as fired, once.
+func testFireCatchUp(e *env) {
+	s := newSchedule(at(60))
+	if err := e.s.PutSchedule(e.ctx, s); err != nil {
+		e.t.Fatal(err)
+	}
+	j := firedJob(s, at(300))
+	fr, err := e.s.Fire(e.ctx, backend.Fire{Schedule: s.ID, Due: at(60), At: at(300), Next: at(360), Job: j, Now: at(330)})
+	if err != nil || !fr.Fired || fr.Job == nil {
+		e.t.Fatalf("Fire of the latest of several passed times (due %v, at %v): %+v, %v; want fired", at(60), at(300), fr, err)
+	}
+	stored, _ := e.s.Schedule(e.ctx, s.ID)
+	if !stored.NextFire.Equal(at(360)) || !stored.LastFire.Equal(at(300)) || stored.LastJob != j.ID {
+		e.t.Errorf("schedule after a catch-up firing: next %v last %v job %q; want %v, %v, %s", stored.NextFire, stored.LastFire, stored.LastJob, at(360), at(300), j.ID)
+	}
+	e.unchanged("a second catch-up Fire of the same due time", func() {
+		fr, err := e.s.Fire(e.ctx, backend.Fire{Schedule: s.ID, Due: at(60), At: at(300), Next: at(360), Job: firedJob(s, at(300)), Now: at(331)})
+		if err != nil || fr.Fired {
+			e.t.Errorf("second Fire of one due time: fired %v err %v; want not fired", fr.Fired, err)
+		}
 	})
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,7 +49,7 @@ func (s *Store) Finish(ctx context.Context, fs []backend.Finish) (backend.Change
 			return err
 		}
 		var err error
-		out, err = w.changes("")
+		out, err = w.changes()
 		return err
 	})
 	return out, err
@@ -79,7 +78,7 @@ func (s *Store) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 				return err
 			}
 			var err error
-			if out.Changes, err = w.changes(""); err != nil {
+			if out.Changes, err = w.changes(); err != nil {
 				return err
 			}
 		}
@@ -132,9 +131,11 @@ func (w *wtx) finish(fs []backend.Finish) error {
 			w.c.skipped = append(w.c.skipped, fs[i].ID)
 			continue
 		}
-		if !slices.Contains(w.c.jobs, e.id) {
-			w.c.jobs = append(w.c.jobs, e.id)
+		prev := model.Running
+		if e.paused {
+			prev = model.Paused
 		}
+		w.c.jobID(e.id, prev)
 		w.c.group(e.group)
 		switch {
 		case model.State(e.outcome).Terminal():
@@ -150,6 +151,7 @@ func (w *wtx) finish(fs []backend.Finish) error {
 type ended struct {
 	id, group      string
 	state, outcome string // the job's new state; the attempt's outcome
+	paused         bool   // it was paused (while running) before
 }
 
 // finishSQL applies a batch of finishes (given as arrays, one entry per
@@ -204,7 +206,7 @@ UPDATE jobs j SET
 		ELSE j.attempts END
 FROM o JOIN f ON f.ord = o.ord LEFT JOIN seq s ON s.id = o.id
 WHERE j.id = o.id
-RETURNING j.id, coalesce(j.group_id, ''), j.state, o.outcome, o.ord`
+RETURNING j.id, coalesce(j.group_id, ''), j.state, o.outcome, o.paused, o.ord`
 
 // finishRound applies the finishes fs[idx...] (no job twice) and records
 // in out, by index, what each did.
@@ -241,7 +243,7 @@ func (w *wtx) finishRound(fs []backend.Finish, idx []int, out []*ended) error {
 	for rows.Next() {
 		var e ended
 		var ord int32
-		if err := rows.Scan(&e.id, &e.group, &e.state, &e.outcome, &ord); err != nil {
+		if err := rows.Scan(&e.id, &e.group, &e.state, &e.outcome, &e.paused, &ord); err != nil {
 			return err
 		}
 		out[ord] = &e

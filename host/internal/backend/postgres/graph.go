@@ -72,7 +72,7 @@ func (s *Store) AddDependencies(ctx context.Context, id string, ds []model.Dep, 
 		if err := w.settle(now); err != nil {
 			return err
 		}
-		out, err = w.changes("")
+		out, err = w.changes()
 		return err
 	})
 	return out, err
@@ -185,7 +185,7 @@ func (s *Store) AddToGroup(ctx context.Context, group string, ids []string, now 
 		if err := w.settle(now); err != nil {
 			return err
 		}
-		out, err = w.changes("")
+		out, err = w.changes()
 		return err
 	})
 	return out, err

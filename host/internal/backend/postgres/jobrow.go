@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,10 +45,10 @@ func scanJob(row pgx.Row, extra ...any) (*model.Job, error) {
 	j.CreatedAt = j.CreatedAt.UTC()
 	j.RunAt, j.QueuedAt, j.StartedAt, j.FinishedAt = derefTime(runAt), derefTime(queuedAt), derefTime(startedAt), derefTime(finishedAt)
 	if len(args) > 0 {
-		j.Args = json.RawMessage(args)
+		j.Args = compactJSON(args)
 	}
 	if len(result) > 0 {
-		j.Result = json.RawMessage(result)
+		j.Result = compactJSON(result)
 	}
 	for _, f := range []struct {
 		b []byte
@@ -214,4 +215,16 @@ func (w *wtx) lock(id string) (*model.Job, error) {
 		return nil, nil
 	}
 	return j, err
+}
+
+// compactJSON gives back args and results as the embedded store does,
+// without the spaces jsonb's text form adds (jsonb keeps objects' keys in
+// an order of its own: a caller that compares bytes of an object sees
+// it).
+func compactJSON(b []byte) json.RawMessage {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return json.RawMessage(b)
+	}
+	return buf.Bytes()
 }

@@ -47,7 +47,7 @@ func (s *Store) Request(ctx context.Context, r backend.Request) (backend.Request
 		if runs(j) && r.Kind != backend.RequestRetry && r.Kind != backend.RequestSubmit {
 			out.Owner = j.Owner
 		}
-		out.Changes, err = w.changes(j.ID)
+		out.Changes, err = w.changes()
 		return err
 	})
 	return out, err

@@ -64,7 +64,11 @@ func (s *Store) Fire(ctx context.Context, f backend.Fire) (backend.FireResult, e
 		if err != nil {
 			return err
 		}
-		if !sc.NextFire.Equal(f.At) {
+		due := f.Due
+		if due.IsZero() {
+			due = f.At
+		}
+		if !sc.NextFire.Equal(due) {
 			out.Schedule = sc
 			return nil
 		}

@@ -29,6 +29,7 @@ type Store struct {
 	lctx      context.Context
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
+	commits   commitObservers
 }
 
 var _ backend.Store = (*Store)(nil)
@@ -149,6 +150,7 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
+	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		w := &wtx{ctx: ctx, c: &change{}}
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -173,6 +175,10 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 		}
 		if w.notify {
 			s.signal()
+		}
+		if len(w.c.jobs) > 0 {
+			// Job writes only: heartbeats and leases are not the queue's.
+			s.commits.observe(time.Since(began), len(w.c.jobs))
 		}
 		return nil
 	}

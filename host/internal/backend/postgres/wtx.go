@@ -30,13 +30,24 @@ type change struct {
 	stop    []string
 	skipped []string
 	cascade []string // jobs that finished, whose dependents and group are not settled yet
+	prev    map[string]model.State
 }
 
-func (c *change) job(j *model.Job) {
-	if !slices.Contains(c.jobs, j.ID) {
-		c.jobs = append(c.jobs, j.ID)
-	}
+// job records that j changed; prev is its state before (the first call
+// for a job in a write wins).
+func (c *change) job(j *model.Job, prev model.State) {
+	c.jobID(j.ID, prev)
 	c.group(j.Group)
+}
+
+func (c *change) jobID(id string, prev model.State) {
+	if !slices.Contains(c.jobs, id) {
+		c.jobs = append(c.jobs, id)
+		if c.prev == nil {
+			c.prev = map[string]model.State{}
+		}
+		c.prev[id] = prev
+	}
 }
 
 func (c *change) group(id string) {
@@ -60,6 +71,7 @@ func (w *wtx) setState(j *model.Job, to model.State, now time.Time) error {
 
 // place is setState on the record only, for a job not stored yet.
 func (w *wtx) place(j *model.Job, to model.State, now time.Time) {
+	from := j.State
 	j.State = to
 	if to != model.Paused {
 		j.PausedFrom = ""
@@ -74,17 +86,18 @@ func (w *wtx) place(j *model.Job, to model.State, now time.Time) {
 	} else {
 		j.FinishedAt = time.Time{}
 	}
-	w.c.job(j)
+	w.c.job(j, from)
 }
 
-// changes reads back what the transaction changed, for its answer; the
-// job skip (a request's target) is left out of Jobs.
-func (w *wtx) changes(skip string) (backend.Changes, error) {
+// changes reads back what the transaction changed, for its answer.
+func (w *wtx) changes() (backend.Changes, error) {
 	var out backend.Changes
-	ids := slices.DeleteFunc(slices.Clone(w.c.jobs), func(id string) bool { return id == skip })
 	var err error
-	if out.Jobs, err = jobsByID(w.ctx, w.tx, ids); err != nil {
+	if out.Jobs, err = jobsByID(w.ctx, w.tx, w.c.jobs); err != nil {
 		return out, err
+	}
+	for _, j := range out.Jobs {
+		out.Prev = append(out.Prev, w.c.prev[j.ID])
 	}
 	if out.Groups, err = groupsByID(w.ctx, w.tx, w.c.groups); err != nil {
 		return out, err
