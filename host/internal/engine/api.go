@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -52,15 +53,20 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 			e.claiming = true
 			quota, plugins := e.quotaLocked(free, nil)
 			r = &claimRound{reserve: free, applied: make(chan struct{})}
-			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: free,
+			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free),
 				Applied: func(claimed []*model.Job) { e.decided(r, claimed, nil) }}
 		}
 		e.mu.Unlock()
 	}
+	// Its place in the order of telling is taken before the write, as a
+	// round's claim takes its place when issued.
+	t := e.nextTold()
+	defer close(t.done)
 	res, err := e.store.Insert(ctx, p)
 	if r != nil {
 		e.decided(r, res.Claimed, err)
 	}
+	<-t.prev
 	if err != nil {
 		e.fail(err)
 		if r != nil {
@@ -112,6 +118,11 @@ func (e *Engine) Request(ctx context.Context, r backend.Request) (*model.Job, er
 		e.fail(err)
 		return nil, err
 	}
+	// Told after whatever the engine wrote before the request was
+	// answered (a claim of the job, an outcome).
+	t := e.nextTold()
+	defer close(t.done)
+	<-t.prev
 	if res.Owner == e.cfg.Owner {
 		e.mu.Lock()
 		if a := e.attempts[r.ID]; a != nil && a.job.Attempt == res.Job.Attempt {
@@ -200,15 +211,30 @@ func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id
 		forget()
 		return v, nil
 	}
-	select {
-	case v := <-ch:
-		return v, nil
-	case <-ctx.Done():
-		forget()
-		return zero, ctx.Err()
-	case <-e.stopped:
-		forget()
-		return zero, ErrClosed
+	// On a shared store another host may end it, and only its engine
+	// hears of that: look at the record again now and then.
+	var poll <-chan time.Time
+	if e.cfg.Shared {
+		t := time.NewTicker(e.cfg.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
+	for {
+		select {
+		case v := <-ch:
+			return v, nil
+		case <-poll:
+			if v, err := read(ctx, id); err == nil && ended(v) {
+				forget()
+				return v, nil
+			}
+		case <-ctx.Done():
+			forget()
+			return zero, ctx.Err()
+		case <-e.stopped:
+			forget()
+			return zero, ErrClosed
+		}
 	}
 }
 

@@ -166,7 +166,7 @@ func (e *Engine) step(rs []result, us []update) {
 	var claim backend.ClaimParams
 	if e.canClaimLocked(free) {
 		quota, plugins := e.quotaLocked(free, ended)
-		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: free}
+		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free)}
 		e.reserved += free
 		e.claiming = true
 	}
@@ -455,11 +455,20 @@ func (c *attemptCtl) cancel(cause error) {
 	}
 }
 
+// anyTask is how many jobs of tasks no loaded plugin serves a claim may
+// take (see Config.Shared).
+func (e *Engine) anyTask(free int) int {
+	if e.cfg.Shared {
+		return 0
+	}
+	return free
+}
+
 // canClaimLocked reports whether a claim of free slots may be made now:
 // the engine runs, and no other claim is in flight (two at once would
 // each count the same free slots and limits).
 func (e *Engine) canClaimLocked(free int) bool {
-	ok := e.running && !e.stopping && !e.paused && e.failed == nil && free > 0
+	ok := e.running && !e.stopping && !e.paused && e.failed == nil && free > 0 && !e.fencedLocked()
 	if ok && e.claiming {
 		e.missed = true
 	}
@@ -477,6 +486,10 @@ func (e *Engine) claimDone(reserved, got int) {
 	e.claiming = false
 	again := got >= reserved || e.missed
 	e.missed = false
+	for _, c := range e.claimWaits {
+		close(c)
+	}
+	e.claimWaits = nil
 	e.mu.Unlock()
 	if again {
 		e.Wake()

@@ -33,6 +33,14 @@ type Config struct {
 	// Each rate must pass ratelimit.Rate.Check (ratelimit.Parse's do).
 	// Nil means no rate limits.
 	Rates map[string]ratelimit.Rate
+	// Shared: other hosts use the store too. Then jobs of tasks this
+	// host's plugins do not serve are left to the hosts that serve them;
+	// alone, the host claims them to fail them as unknown tasks.
+	Shared bool
+	// LeaseTTL is how long this host's registration in a shared store,
+	// and the leader's lease, last without renewal (DefaultLeaseTTL when
+	// zero).
+	LeaseTTL time.Duration
 	// PollInterval bounds how long the engine waits without a signal
 	// before it looks at the store again.
 	PollInterval time.Duration
@@ -68,9 +76,12 @@ type Engine struct {
 	idle     []chan struct{}
 	// recording counts the outcome writes not yet durable: Stop's drain
 	// waits for them as well as for the attempts.
-	recording int
-	waiters   map[string][]chan *model.Job
-	gwaiters  map[string][]chan *model.Group
+	recording  int
+	member     *membership     // on a shared store, after Join
+	claimWaits []chan struct{} // SetPaused waiting for the claim in flight
+	remote     chan struct{}   // on a shared store: look for requests other hosts made
+	waiters    map[string][]chan *model.Job
+	gwaiters   map[string][]chan *model.Group
 
 	sched schedules
 
@@ -82,8 +93,9 @@ type Engine struct {
 	stopped chan struct{}
 	rnd     *rand.Rand // only the loop uses it
 
-	// lastTold is closed when the last round issued was told (only the
-	// loop uses it); tellers counts the rounds not yet told.
+	// lastTold is closed when the last write issued was told (under
+	// toldMu); tellers counts the writes not yet told.
+	toldMu   sync.Mutex
 	lastTold chan struct{}
 	tellers  sync.WaitGroup
 }
@@ -106,6 +118,7 @@ func New(cfg Config, st backend.Store, r Runner) *Engine {
 		results:  make(chan result, 256),
 		updates:  make(chan update, 1024),
 		kick:     make(chan struct{}, 1),
+		remote:   make(chan struct{}, 1),
 		rounds:   make(chan chan struct{}),
 		quit:     make(chan struct{}),
 		stopped:  make(chan struct{}),
@@ -160,11 +173,26 @@ func (e *Engine) Round() {
 }
 
 // SetPaused pauses or resumes dispatch (running attempts go on).
+//
+// Pausing waits for a claim already in flight to be decided: once it
+// returns, no attempt starts (a claim a networked store decides later
+// could otherwise take a job submitted after the pause).
 func (e *Engine) SetPaused(p bool) {
 	e.mu.Lock()
 	e.paused = p
+	var wait chan struct{}
+	if p && e.claiming {
+		wait = make(chan struct{})
+		e.claimWaits = append(e.claimWaits, wait)
+	}
 	e.mu.Unlock()
 	e.Wake()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-e.stopped:
+		}
+	}
 }
 
 // Status is the engine's own state, for statistics.
@@ -278,10 +306,12 @@ func (e *Engine) Run() {
 		case u := <-e.updates:
 			us = append(us, u)
 		case <-e.store.Changed():
+			e.checkRemote()
 		case <-e.kick:
 		case <-timer.C():
 			timerAt = time.Time{}
 		case <-tick.C:
+			e.checkRemote()
 		case <-e.quit:
 			return
 		}

@@ -23,7 +23,13 @@ type told struct {
 	prev, done chan struct{} // prev: the write before was told; done: this one was
 }
 
+// nextTold takes the next place in the order of telling. The loop's
+// writes take theirs when issued; API writes take theirs too, so that
+// nobody hears of a job running before it heard the job was queued, or of
+// a replacement starting before the attempt it replaced ended.
 func (e *Engine) nextTold() told {
+	e.toldMu.Lock()
+	defer e.toldMu.Unlock()
 	t := told{prev: e.lastTold, done: make(chan struct{})}
 	e.lastTold = t.done
 	return t
@@ -73,13 +79,24 @@ type claimRound struct {
 // which (not until that is durable).
 func (e *Engine) claim(p backend.ClaimParams) {
 	r := &claimRound{reserve: p.Limit, loop: true, applied: make(chan struct{})}
-	p.Applied = func(claimed []*model.Job) { e.decided(r, claimed, nil) }
-	t := e.nextTold()
+	// The claim's place in the order of telling is taken when the store
+	// decided it, not when the loop issued it: a store that decides at
+	// commit (PostgreSQL) may take a job whose insert, issued after this
+	// claim, committed before it, and the job's queued state must be told
+	// before its running one.
+	var t told
+	var once sync.Once
+	place := func() { once.Do(func() { t = e.nextTold() }) }
+	p.Applied = func(claimed []*model.Job) {
+		place()
+		e.decided(r, claimed, nil)
+	}
 	e.tellers.Add(1)
 	go func() {
 		defer e.tellers.Done()
-		defer close(t.done)
 		js, err := e.store.Claim(context.Background(), p)
+		place()
+		defer close(t.done)
 		if err != nil {
 			e.log.Error("claiming jobs failed", "error", err)
 			e.fail(err)
