@@ -99,6 +99,32 @@ type Config struct {
 	Logger hclog.Logger
 	// Clock lets tests control time. Defaults to the real clock.
 	Clock Clock
+	// Database, when set, keeps the queue in PostgreSQL (a connection
+	// string, postgres://user@host:5432/db) instead of the embedded file
+	// in DataDir, so that several hosts can share it; DataDir still holds
+	// this host's job logs. The database's schema must be at this build's
+	// version: Migrate (batchhost migrate up) brings it there.
+	Database string
+	// DatabaseSchema is the PostgreSQL schema that holds the queue; several
+	// queues can share one database in schemas of their own. Defaults to
+	// "public".
+	DatabaseSchema string
+	// DatabasePoolSize bounds the connections to the database. Defaults
+	// to 8.
+	DatabasePoolSize int
+	// DatabaseStatementTimeout bounds each statement on the server.
+	// Defaults to 30s.
+	DatabaseStatementTimeout time.Duration
+	// LeaseTTL is how long a host's registration in a shared queue, and
+	// the leader's lease, last without renewal: a host silent for longer
+	// is taken for dead, and the leader rescues its attempts (interrupted;
+	// they follow their retry policy). Hosts renew every third of it.
+	// Defaults to 15s.
+	LeaseTTL time.Duration
+	// Version is what this host registers in a shared queue as its
+	// build, for batchhost hosts. Defaults to "" (unknown).
+	Version string
+
 	// NoSync skips fsync on commits. It makes every acknowledged change
 	// losable on a power failure; only benchmarks should set it.
 	NoSync bool
@@ -176,12 +202,15 @@ func (c Config) withDefaults() (Config, error) {
 		intDefault("DefaultMaxAttempts", &c.DefaultMaxAttempts, 3),
 		intDefault("MaxArgsBytes", &c.MaxArgsBytes, 1<<20),
 		intDefault("MaxResultBytes", &c.MaxResultBytes, 1<<20),
+		intDefault("DatabasePoolSize", &c.DatabasePoolSize, 8),
 		durDefault("PollInterval", &c.PollInterval, time.Second),
 		durDefault("DefaultTimeout", &c.DefaultTimeout, 0),
 		durDefault("Retention", &c.Retention, 7*24*time.Hour),
 		durDefault("KillGrace", &c.KillGrace, 5*time.Second),
 		durDefault("PluginIdleTimeout", &c.PluginIdleTimeout, 60*time.Second),
 		durDefault("PluginStartTimeout", &c.PluginStartTimeout, 10*time.Second),
+		durDefault("DatabaseStatementTimeout", &c.DatabaseStatementTimeout, 30*time.Second),
+		durDefault("LeaseTTL", &c.LeaseTTL, 15*time.Second),
 	} {
 		if err != nil {
 			return c, err

@@ -29,6 +29,9 @@ type helperSpec struct {
 	Workers   int             `json:"workers"`
 	Jobs      []helperJob     `json:"jobs"`
 	Extra     json.RawMessage `json:"extra,omitempty"`
+	// Database and LeaseTTL put the helper on a shared PostgreSQL queue.
+	Database string        `json:"database,omitempty"`
+	LeaseTTL time.Duration `json:"lease_ttl,omitempty"`
 }
 
 type helperJob struct {
@@ -48,7 +51,7 @@ func runHelperHost() int {
 		return 2
 	}
 	h, err := host.Open(host.Config{DataDir: spec.DataDir, PluginDir: spec.PluginDir, MaxWorkers: spec.Workers,
-		PluginEnv: []string{spec.Tag}, DefaultBackoff: fastBackoff})
+		PluginEnv: []string{spec.Tag}, DefaultBackoff: fastBackoff, Database: spec.Database, LeaseTTL: spec.LeaseTTL})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 2

@@ -38,6 +38,10 @@ var (
 	ErrFailed = errors.New("host failed")
 	// ErrTooManyWatchers: MaxWatchers event subscriptions are open.
 	ErrTooManyWatchers = errors.New("too many watchers")
+	// ErrDatabase: the queue's database (Config.Database) could not be
+	// opened: unreachable, a bad URL, or a schema that is not this
+	// build's (the message names the fix).
+	ErrDatabase = errors.New("database unusable")
 	// ErrAmbiguous: an id prefix begins the ids of several jobs or groups;
 	// the message names them. Give more characters.
 	ErrAmbiguous = errors.New("ambiguous id prefix")

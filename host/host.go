@@ -14,7 +14,6 @@ import (
 	"github.com/batchhost/batchhost/host/internal/engine"
 	"github.com/batchhost/batchhost/host/internal/joblog"
 	"github.com/batchhost/batchhost/host/internal/runner"
-	"github.com/batchhost/batchhost/host/internal/store"
 )
 
 // Host runs batch jobs in plugin processes and keeps them in a durable
@@ -26,7 +25,10 @@ import (
 type Host struct {
 	cfg      Config
 	e        *engine.Engine
-	store    *store.Queue
+	store    queueStore
+	shared   bool     // the store is a database other hosts may share
+	lock     *os.File // the data dir's lock, with a database
+	opened   time.Time
 	plugins  *runner.Manager
 	runner   *engine.Plugins
 	logs     *joblog.Dir
@@ -56,13 +58,20 @@ func Open(cfg Config) (*Host, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	q, err := store.OpenQueue(filepath.Join(c.DataDir, dbFile), store.Options{NoSync: c.NoSync, Logger: c.Logger.Named("store"), Now: c.Clock.Now})
+	q, lock, err := openStore(c)
 	if err != nil {
 		return nil, err
 	}
+	shared := c.Database != ""
+	closeStore := func() {
+		q.Close()
+		if lock != nil {
+			lock.Close()
+		}
+	}
 	logs, err := joblog.Open(filepath.Join(c.DataDir, "logs"))
 	if err != nil {
-		q.Close()
+		closeStore()
 		return nil, err
 	}
 	pm, err := runner.Open(runner.Config{
@@ -77,10 +86,10 @@ func Open(cfg Config) (*Host, error) {
 		InsecureDir:  c.PluginDirInsecure,
 	})
 	if err != nil {
-		q.Close()
+		closeStore()
 		return nil, err
 	}
-	h := &Host{cfg: c, store: q, plugins: pm, runner: engine.NewPlugins(pm), logs: logs, hub: newHub(c.MaxWatchers)}
+	h := &Host{cfg: c, store: q, shared: shared, lock: lock, opened: time.Now(), plugins: pm, runner: engine.NewPlugins(pm), logs: logs, hub: newHub(c.MaxWatchers)}
 	h.e = engine.New(engine.Config{
 		// A new owner per Open: every attempt an earlier Open left
 		// running was interrupted.
@@ -90,6 +99,8 @@ func Open(cfg Config) (*Host, error) {
 		MaxResultBytes: c.MaxResultBytes,
 		Limits:         c.Limits,
 		Rates:          c.Rates,
+		Shared:         shared,
+		LeaseTTL:       c.LeaseTTL,
 		PollInterval:   c.PollInterval,
 		Clock:          engineClock{c.Clock},
 		Logger:         c.Logger.Named("engine"),
@@ -98,14 +109,25 @@ func Open(cfg Config) (*Host, error) {
 	}, q, h.runner)
 	h.e.SetRunBuilder(h.cfg.buildRun)
 	ctx := context.Background()
-	if err := h.e.Recover(ctx); err != nil {
+	// On the embedded file every earlier owner is gone, and its running
+	// attempts were interrupted. A shared queue's running jobs may be
+	// other hosts' live attempts: there the leader rescues those of hosts
+	// whose registration expired (Join).
+	if !shared {
+		err = h.e.Recover(ctx)
+	}
+	if err != nil {
 		pm.Close()
-		q.Close()
+		closeStore()
 		return nil, fmt.Errorf("recover jobs: %w", err)
 	}
 	for _, err := range h.e.LoadSchedules(ctx) {
 		h.problems = append(h.problems, err)
 		c.Logger.Error("schedule not loaded", "error", err)
+	}
+	if shared {
+		name, _ := os.Hostname()
+		h.e.Join(engine.HostInfo{Name: name, Version: c.Version})
 	}
 	go h.e.Run()
 	return h, nil
@@ -165,6 +187,9 @@ func (h *Host) Close() error {
 		h.e.Close()
 		perr := h.plugins.Close()
 		serr := h.store.Close()
+		if h.lock != nil {
+			h.lock.Close()
+		}
 		h.hub.close()
 		h.closeErr = errors.Join(stopErr, perr, serr)
 	})

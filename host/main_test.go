@@ -10,6 +10,7 @@ import (
 
 	"github.com/batchhost/batchhost/host"
 	"github.com/batchhost/batchhost/internal/testbin"
+	"github.com/batchhost/batchhost/internal/testpg"
 )
 
 // pluginDir holds the real chaos plugin, built once for all tests.
@@ -48,11 +49,30 @@ func openHost(t testing.TB, mod func(*host.Config)) (*host.Host, host.Config) {
 		KillGrace:      time.Second,
 		DefaultBackoff: fastBackoff,
 	}
+	if os.Getenv(backendEnv) == "postgres" {
+		cfg.Database = migratedDatabase(t)
+	}
 	if mod != nil {
 		mod(&cfg)
 	}
 	h := reopen(t, cfg)
 	return h, cfg
+}
+
+// backendEnv runs the host's tests on PostgreSQL when it says
+// "postgres" (scripts/test.sh runs them on both backends): each test's
+// host gets a database of its own.
+const backendEnv = "BATCHHOST_TEST_BACKEND"
+
+// migratedDatabase is a fresh database with the queue's schema, dropped
+// when the test ends.
+func migratedDatabase(t testing.TB) string {
+	t.Helper()
+	url := testpg.Database(t)
+	if _, err := host.Migrate(context.Background(), host.Config{Database: url}, host.MigrateUp); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	return url
 }
 
 // reopen opens a host on cfg (an existing data dir) and starts it.

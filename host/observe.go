@@ -91,7 +91,11 @@ func (h *Host) Dependents(ctx context.Context, id string) ([]Dep, error) {
 // ObserveCommits registers fn, called after every store commit with its
 // latency (fsync included) and the job records it wrote, until stop is
 // called. fn runs on the store's writer, which waits for it: it must be
-// quick and must not call the host.
+// quick and must not call the host. A store without the hook (PostgreSQL,
+// where other hosts commit too) never calls fn.
 func (h *Host) ObserveCommits(fn func(latency time.Duration, changes int)) (stop func()) {
-	return h.store.ObserveCommits(fn)
+	if o, ok := h.store.(commitObservable); ok {
+		return o.ObserveCommits(fn)
+	}
+	return func() {}
 }

@@ -84,7 +84,7 @@ func TestReloadPluginsWhileAJobRuns(t *testing.T) {
 	v1, v2 := swapBins(t)
 	dir := t.TempDir()
 	install(t, dir, "swap", v1)
-	h, _ := openHost(t, func(c *host.Config) { c.PluginDir = dir; c.MaxWorkers = 1 })
+	h, cfg := openHost(t, func(c *host.Config) { c.PluginDir = dir; c.MaxWorkers = 1 })
 	pipe := filepath.Join(t.TempDir(), "release")
 	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
 		t.Fatal(err)
@@ -117,6 +117,15 @@ func TestReloadPluginsWhileAJobRuns(t *testing.T) {
 	old := swapOf(t, wait(t, h, running))
 	if old.Version != "1.0.0" {
 		t.Errorf("the running job ended on version %s, want 1.0.0 (its own process)", old.Version)
+	}
+	if nw := swapOf(t, wait(t, h, fresh)); cfg.Database != "" {
+		// On a shared queue another host may serve the dropped task: the
+		// job waits for one (it was queued before the fresh job, which
+		// has run).
+		if j, err := h.Get(ctxT(t), queued); err != nil || j.State != host.StateQueued || nw.Version != "2.0.0" {
+			t.Fatalf("queued job of the dropped task on a shared queue: %+v %v; want it queued", j, err)
+		}
+		return
 	}
 	j := wait(t, h, queued)
 	if j.State != host.StateFailed || j.Error == nil || j.Error.Kind != host.ErrorKind("unknown_task") || !strings.Contains(j.Error.Message, "no longer offers it") {

@@ -40,3 +40,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 go vet ./...
 go test -race -count=1 -timeout 20m "$@" ./...
+# The host's behaviour tests again with every host's queue in PostgreSQL
+# (a database of each test's own; see internal/testpg): the two backends
+# must behave alike. Its own tests start the local cluster if it is down,
+# and fail without a server.
+BATCHHOST_TEST_BACKEND=postgres go test -race -count=1 -timeout 20m "$@" ./host/
