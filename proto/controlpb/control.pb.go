@@ -2821,6 +2821,175 @@ func (x *Throttle) GetNext() *timestamppb.Timestamp {
 	return nil
 }
 
+type HostsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hosts         []*HostStatus          `protobuf:"bytes,1,rep,name=hosts,proto3" json:"hosts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostsResponse) Reset() {
+	*x = HostsResponse{}
+	mi := &file_controlpb_control_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostsResponse) ProtoMessage() {}
+
+func (x *HostsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostsResponse.ProtoReflect.Descriptor instead.
+func (*HostsResponse) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *HostsResponse) GetHosts() []*HostStatus {
+	if x != nil {
+		return x.Hosts
+	}
+	return nil
+}
+
+// HostStatus is one host of the queue, as its registry knows it.
+type HostStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Owner         string                 `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Pid           int32                  `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	Version       string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	Tasks         []string               `protobuf:"bytes,5,rep,name=tasks,proto3" json:"tasks,omitempty"`
+	Slots         int32                  `protobuf:"varint,6,opt,name=slots,proto3" json:"slots,omitempty"`
+	Started       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started,proto3" json:"started,omitempty"`
+	Seen          *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=seen,proto3" json:"seen,omitempty"` // the last heartbeat
+	Alive         bool                   `protobuf:"varint,9,opt,name=alive,proto3" json:"alive,omitempty"`
+	Leader        bool                   `protobuf:"varint,10,opt,name=leader,proto3" json:"leader,omitempty"`
+	Self          bool                   `protobuf:"varint,11,opt,name=self,proto3" json:"self,omitempty"` // the host answering
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostStatus) Reset() {
+	*x = HostStatus{}
+	mi := &file_controlpb_control_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostStatus) ProtoMessage() {}
+
+func (x *HostStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostStatus.ProtoReflect.Descriptor instead.
+func (*HostStatus) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *HostStatus) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *HostStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HostStatus) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *HostStatus) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *HostStatus) GetTasks() []string {
+	if x != nil {
+		return x.Tasks
+	}
+	return nil
+}
+
+func (x *HostStatus) GetSlots() int32 {
+	if x != nil {
+		return x.Slots
+	}
+	return 0
+}
+
+func (x *HostStatus) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *HostStatus) GetSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Seen
+	}
+	return nil
+}
+
+func (x *HostStatus) GetAlive() bool {
+	if x != nil {
+		return x.Alive
+	}
+	return false
+}
+
+func (x *HostStatus) GetLeader() bool {
+	if x != nil {
+		return x.Leader
+	}
+	return false
+}
+
+func (x *HostStatus) GetSelf() bool {
+	if x != nil {
+		return x.Self
+	}
+	return false
+}
+
 type ProblemsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Problems      []string               `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
@@ -2830,7 +2999,7 @@ type ProblemsResponse struct {
 
 func (x *ProblemsResponse) Reset() {
 	*x = ProblemsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2842,7 +3011,7 @@ func (x *ProblemsResponse) String() string {
 func (*ProblemsResponse) ProtoMessage() {}
 
 func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2855,7 +3024,7 @@ func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemsResponse.ProtoReflect.Descriptor instead.
 func (*ProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ProblemsResponse) GetProblems() []string {
@@ -2876,7 +3045,7 @@ type EventFilter struct {
 
 func (x *EventFilter) Reset() {
 	*x = EventFilter{}
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2888,7 +3057,7 @@ func (x *EventFilter) String() string {
 func (*EventFilter) ProtoMessage() {}
 
 func (x *EventFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2901,7 +3070,7 @@ func (x *EventFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventFilter.ProtoReflect.Descriptor instead.
 func (*EventFilter) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EventFilter) GetJobs() []string {
@@ -2937,7 +3106,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3118,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3131,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GroupStatus) GetCounts() []*StateCount {
@@ -3016,7 +3185,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3028,7 +3197,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3041,7 +3210,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Event) GetType() string {
@@ -3171,7 +3340,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3183,7 +3352,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3196,7 +3365,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ScheduleSpec) GetName() string {
@@ -3289,7 +3458,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3470,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3483,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Schedule) GetId() string {
@@ -3465,7 +3634,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3477,7 +3646,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3490,7 +3659,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{47}
 }
 
 type ListSchedulesResponse struct {
@@ -3502,7 +3671,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[46]
+	mi := &file_controlpb_control_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3514,7 +3683,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[46]
+	mi := &file_controlpb_control_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3527,7 +3696,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{46}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -3749,7 +3918,23 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\"N\n" +
 	"\bThrottle\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
-	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\".\n" +
+	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\"G\n" +
+	"\rHostsResponse\x126\n" +
+	"\x05hosts\x18\x01 \x03(\v2 .batchhost.control.v1.HostStatusR\x05hosts\"\xb6\x02\n" +
+	"\n" +
+	"HostStatus\x12\x14\n" +
+	"\x05owner\x18\x01 \x01(\tR\x05owner\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\x05R\x03pid\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x14\n" +
+	"\x05tasks\x18\x05 \x03(\tR\x05tasks\x12\x14\n" +
+	"\x05slots\x18\x06 \x01(\x05R\x05slots\x124\n" +
+	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x12.\n" +
+	"\x04seen\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x04seen\x12\x14\n" +
+	"\x05alive\x18\t \x01(\bR\x05alive\x12\x16\n" +
+	"\x06leader\x18\n" +
+	" \x01(\bR\x06leader\x12\x12\n" +
+	"\x04self\x18\v \x01(\bR\x04self\".\n" +
 	"\x10ProblemsResponse\x12\x1a\n" +
 	"\bproblems\x18\x01 \x03(\tR\bproblems\"O\n" +
 	"\vEventFilter\x12\x12\n" +
@@ -3846,7 +4031,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x0eScheduleMissed\x12\x1f\n" +
 	"\x1bSCHEDULE_MISSED_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14SCHEDULE_MISSED_SKIP\x10\x01\x12\x18\n" +
-	"\x14SCHEDULE_MISSED_NONE\x10\x022\x88\x19\n" +
+	"\x14SCHEDULE_MISSED_NONE\x10\x022\xd3\x19\n" +
 	"\aControl\x12S\n" +
 	"\x06Submit\x12#.batchhost.control.v1.SubmitRequest\x1a$.batchhost.control.v1.SubmitResponse\x12_\n" +
 	"\n" +
@@ -3880,6 +4065,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x05Tasks\x12\x1b.batchhost.control.v1.Empty\x1a#.batchhost.control.v1.TasksResponse\x12E\n" +
 	"\x05Stats\x12\x1b.batchhost.control.v1.Empty\x1a\x1f.batchhost.control.v1.HostStats\x12O\n" +
 	"\bProblems\x12\x1b.batchhost.control.v1.Empty\x1a&.batchhost.control.v1.ProblemsResponse\x12I\n" +
+	"\x05Hosts\x12\x1b.batchhost.control.v1.Empty\x1a#.batchhost.control.v1.HostsResponse\x12I\n" +
 	"\rPauseDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12J\n" +
 	"\x0eResumeDispatch\x12\x1b.batchhost.control.v1.Empty\x1a\x1b.batchhost.control.v1.Empty\x12M\n" +
 	"\aPlugins\x12\x1b.batchhost.control.v1.Empty\x1a%.batchhost.control.v1.PluginsResponse\x12Y\n" +
@@ -3906,7 +4092,7 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 }
 
 var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
@@ -3952,61 +4138,63 @@ var file_controlpb_control_proto_goTypes = []any{
 	(*PriorityCount)(nil),          // 41: batchhost.control.v1.PriorityCount
 	(*HostStats)(nil),              // 42: batchhost.control.v1.HostStats
 	(*Throttle)(nil),               // 43: batchhost.control.v1.Throttle
-	(*ProblemsResponse)(nil),       // 44: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 45: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 46: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 47: batchhost.control.v1.Event
-	(*ScheduleSpec)(nil),           // 48: batchhost.control.v1.ScheduleSpec
-	(*Schedule)(nil),               // 49: batchhost.control.v1.Schedule
-	(*ListSchedulesRequest)(nil),   // 50: batchhost.control.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),  // 51: batchhost.control.v1.ListSchedulesResponse
-	nil,                            // 52: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 53: batchhost.control.v1.Job.LabelsEntry
-	nil,                            // 54: batchhost.control.v1.Schedule.LabelsEntry
-	(*durationpb.Duration)(nil),    // 55: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 56: google.protobuf.Timestamp
+	(*HostsResponse)(nil),          // 44: batchhost.control.v1.HostsResponse
+	(*HostStatus)(nil),             // 45: batchhost.control.v1.HostStatus
+	(*ProblemsResponse)(nil),       // 46: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 47: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 48: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 49: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 50: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 51: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 52: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 53: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 54: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 55: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 56: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 57: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 58: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
 	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	55,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	55,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	57,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	57,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
 	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
 	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	55,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	55,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	56,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	55,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	52,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	57,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	57,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	58,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	57,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	54,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
 	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
 	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
 	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
 	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	56,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	56,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	58,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	58,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
 	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
 	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
 	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
 	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
 	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	53,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	55,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
 	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	55,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	56,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	56,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	56,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	56,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	56,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	57,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	58,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	58,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	58,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	58,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	58,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
 	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
 	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
 	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
 	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
 	0,   // 33: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
-	55,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
-	56,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	57,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
+	58,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
 	0,   // 36: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	56,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	58,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
 	31,  // 38: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	56,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	58,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
 	32,  // 40: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
 	35,  // 41: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
 	37,  // 42: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
@@ -4019,115 +4207,120 @@ var file_controlpb_control_proto_depIdxs = []int32{
 	31,  // 49: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
 	41,  // 50: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
 	43,  // 51: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
-	56,  // 52: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
-	31,  // 53: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	56,  // 54: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 55: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 56: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 57: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	28,  // 58: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 59: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	46,  // 60: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 61: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 62: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 63: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	55,  // 64: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 65: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	54,  // 66: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 67: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 68: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	55,  // 69: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	56,  // 70: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	56,  // 71: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	56,  // 72: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 73: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	55,  // 74: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	49,  // 75: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 76: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 77: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 78: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 79: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 80: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 81: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 82: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 83: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 84: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 85: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 86: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 87: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 88: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	7,   // 89: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
-	24,  // 90: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
-	27,  // 91: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	29,  // 92: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	30,  // 93: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 94: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	33,  // 95: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 96: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 97: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 98: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 99: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 100: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 101: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 102: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 103: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 104: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 105: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 106: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 107: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	45,  // 108: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	48,  // 109: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 110: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	50,  // 111: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 112: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 113: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 114: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 115: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 116: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 117: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 118: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 119: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 120: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 121: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 122: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 123: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	26,  // 124: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 125: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 126: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 127: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 128: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	23,  // 129: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
-	25,  // 130: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
-	28,  // 131: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 132: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 133: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	32,  // 134: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	34,  // 135: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	32,  // 136: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 137: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 138: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 139: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 140: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	36,  // 141: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	42,  // 142: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	44,  // 143: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	5,   // 144: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 145: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	38,  // 146: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	40,  // 147: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	47,  // 148: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 149: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	49,  // 150: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	51,  // 151: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 152: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 153: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 154: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 155: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	116, // [116:156] is the sub-list for method output_type
-	76,  // [76:116] is the sub-list for method input_type
-	76,  // [76:76] is the sub-list for extension type_name
-	76,  // [76:76] is the sub-list for extension extendee
-	0,   // [0:76] is the sub-list for field type_name
+	58,  // 52: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
+	45,  // 53: batchhost.control.v1.HostsResponse.hosts:type_name -> batchhost.control.v1.HostStatus
+	58,  // 54: batchhost.control.v1.HostStatus.started:type_name -> google.protobuf.Timestamp
+	58,  // 55: batchhost.control.v1.HostStatus.seen:type_name -> google.protobuf.Timestamp
+	31,  // 56: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	58,  // 57: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 58: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 59: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 60: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	28,  // 61: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 62: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	48,  // 63: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 64: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 65: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 66: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	57,  // 67: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 68: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	56,  // 69: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 70: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 71: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	57,  // 72: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	58,  // 73: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	58,  // 74: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	58,  // 75: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 76: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	57,  // 77: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	51,  // 78: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 79: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 80: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 81: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 82: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 83: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 84: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 85: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 86: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 87: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 88: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 89: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 90: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 91: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 92: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	24,  // 93: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	27,  // 94: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	29,  // 95: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	30,  // 96: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 97: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	33,  // 98: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 99: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 100: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 101: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 102: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 103: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 104: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 105: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 106: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 107: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
+	5,   // 108: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 109: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 110: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 111: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	47,  // 112: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	50,  // 113: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 114: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	52,  // 115: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 116: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 117: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 118: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 119: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 120: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 121: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 122: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 123: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 124: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 125: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 126: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 127: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	26,  // 128: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 129: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 130: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 131: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 132: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	23,  // 133: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	25,  // 134: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	28,  // 135: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 136: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 137: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	32,  // 138: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	34,  // 139: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	32,  // 140: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 141: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 142: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 143: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 144: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	36,  // 145: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	42,  // 146: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	46,  // 147: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	44,  // 148: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
+	5,   // 149: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 150: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	38,  // 151: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	40,  // 152: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	49,  // 153: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 154: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	51,  // 155: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	53,  // 156: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 157: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 158: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 159: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 160: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	120, // [120:161] is the sub-list for method output_type
+	79,  // [79:120] is the sub-list for method input_type
+	79,  // [79:79] is the sub-list for extension type_name
+	79,  // [79:79] is the sub-list for extension extendee
+	0,   // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -4141,7 +4334,7 @@ func file_controlpb_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   50,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

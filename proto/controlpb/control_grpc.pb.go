@@ -63,6 +63,7 @@ const (
 	Control_Tasks_FullMethodName           = "/batchhost.control.v1.Control/Tasks"
 	Control_Stats_FullMethodName           = "/batchhost.control.v1.Control/Stats"
 	Control_Problems_FullMethodName        = "/batchhost.control.v1.Control/Problems"
+	Control_Hosts_FullMethodName           = "/batchhost.control.v1.Control/Hosts"
 	Control_PauseDispatch_FullMethodName   = "/batchhost.control.v1.Control/PauseDispatch"
 	Control_ResumeDispatch_FullMethodName  = "/batchhost.control.v1.Control/ResumeDispatch"
 	Control_Plugins_FullMethodName         = "/batchhost.control.v1.Control/Plugins"
@@ -127,6 +128,9 @@ type ControlClient interface {
 	Stats(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HostStats, error)
 	// Problems lists what went wrong loading plugins and config warnings.
 	Problems(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*ProblemsResponse, error)
+	// Hosts lists the hosts serving the queue (several on a shared
+	// PostgreSQL queue), alive or recently dead.
+	Hosts(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HostsResponse, error)
 	PauseDispatch(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	ResumeDispatch(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
 	// Plugins lists the loaded plugins with their processes.
@@ -451,6 +455,16 @@ func (c *controlClient) Problems(ctx context.Context, in *Empty, opts ...grpc.Ca
 	return out, nil
 }
 
+func (c *controlClient) Hosts(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HostsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HostsResponse)
+	err := c.cc.Invoke(ctx, Control_Hosts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *controlClient) PauseDispatch(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
@@ -630,6 +644,9 @@ type ControlServer interface {
 	Stats(context.Context, *Empty) (*HostStats, error)
 	// Problems lists what went wrong loading plugins and config warnings.
 	Problems(context.Context, *Empty) (*ProblemsResponse, error)
+	// Hosts lists the hosts serving the queue (several on a shared
+	// PostgreSQL queue), alive or recently dead.
+	Hosts(context.Context, *Empty) (*HostsResponse, error)
 	PauseDispatch(context.Context, *Empty) (*Empty, error)
 	ResumeDispatch(context.Context, *Empty) (*Empty, error)
 	// Plugins lists the loaded plugins with their processes.
@@ -748,6 +765,9 @@ func (UnimplementedControlServer) Stats(context.Context, *Empty) (*HostStats, er
 }
 func (UnimplementedControlServer) Problems(context.Context, *Empty) (*ProblemsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Problems not implemented")
+}
+func (UnimplementedControlServer) Hosts(context.Context, *Empty) (*HostsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Hosts not implemented")
 }
 func (UnimplementedControlServer) PauseDispatch(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method PauseDispatch not implemented")
@@ -1303,6 +1323,24 @@ func _Control_Problems_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_Hosts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Hosts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Hosts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Hosts(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Control_PauseDispatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(Empty)
 	if err := dec(in); err != nil {
@@ -1626,6 +1664,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Problems",
 			Handler:    _Control_Problems_Handler,
+		},
+		{
+			MethodName: "Hosts",
+			Handler:    _Control_Hosts_Handler,
 		},
 		{
 			MethodName: "PauseDispatch",

@@ -33,6 +33,9 @@ type benchOptions struct {
 	samples   int
 	pluginDir string
 	dir       string
+	// database, when given, puts each measured host's queue in PostgreSQL
+	// (a schema of its own, dropped afterwards).
+	database string
 	// scale, when given, selects bench --scale (bench_scale.go).
 	scale int
 	// cpuProfile and blockProfile name files for pprof profiles of the
@@ -49,6 +52,9 @@ type benchResult struct {
 	Task    string `json:"task"`
 	Sync    bool   `json:"sync"`
 	Rounds  int    `json:"rounds"`
+	// Backend is where the queue was: "bbolt" (the embedded file) or
+	// "postgres" (--database).
+	Backend string `json:"backend"`
 	// SubmitOne: Submit calls one after another (each one durable).
 	SubmitOne     float64 `json:"submit_jobs_per_sec"`
 	SubmitOneJobs int     `json:"submit_jobs_per_round"`
@@ -99,7 +105,10 @@ and measure, as medians over --rounds rounds:
                       end to end could reach, and how close it comes
   latency p50/p99     Submit to the job's running event on an idle host
 Nothing touches the daemon or its data directory. --no-sync skips fsync
-(unsafe for real use; shows what durability costs).
+(unsafe for real use; shows what durability costs). With --database (env
+BATCHHOST_DATABASE_URL) every measured host keeps its queue in that
+PostgreSQL database instead, each in a schema of its own that bench
+creates and drops.
 
 With --scale N it measures a host holding N queued jobs instead: it stores
 N jobs of --task with SubmitMany calls of 100,000 (rate of each call; the
@@ -111,10 +120,13 @@ time from exec to its first answer, its RSS, the p50/p99 of get, list
 queue of 1,000 jobs on a fresh daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.applyEnv(cmd.Flags(), map[string]string{"plugin-dir": "BATCHHOST_PLUGIN_DIR"}); err != nil {
+			if err := c.applyEnv(cmd.Flags(), map[string]string{"plugin-dir": "BATCHHOST_PLUGIN_DIR", "database": databaseEnv}); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("scale") {
+				if o.database != "" {
+					return usageErrorf("--scale measures the embedded queue; it does not take --database")
+				}
 				return c.benchScale(cmd, o)
 			}
 			// Upper bounds keep a typo from allocating (or running) forever.
@@ -166,6 +178,7 @@ queue of 1,000 jobs on a fresh daemon.`,
 	fl.IntVar(&o.rounds, "rounds", 5, "rounds of each measure; the median is printed")
 	fl.IntVar(&o.samples, "samples", 200, "jobs of the latency measure (with --scale: rounds of get, list and stats)")
 	fl.IntVar(&o.scale, "scale", 0, fmt.Sprintf("measure a host holding `N` queued jobs (%d to %d) on a real daemon instead", scaleMin, scaleMax))
+	fl.StringVar(&o.database, "database", "", "measure hosts whose queue is in this PostgreSQL database, postgres://user@host:5432/db (env "+databaseEnv+"; default: the embedded file)")
 	fl.StringVar(&o.dir, "dir", "", "make the temporary data directory in `DIR`, to measure that disk (default: the system temp dir)")
 	fl.StringVar(&o.pluginDir, "plugin-dir", "", "plugin directory (env BATCHHOST_PLUGIN_DIR; default: plugins/ beside batchhost)")
 	fl.StringVar(&o.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to `FILE`")
@@ -216,7 +229,7 @@ func (c *cli) printBench(r *benchResult) error {
 	if !r.Sync {
 		sync = "fsync OFF"
 	}
-	fmt.Fprintf(c.stdout, "batchhost bench: %s, %d workers, %s; medians of %d rounds\n", r.Task, r.Workers, sync, r.Rounds)
+	fmt.Fprintf(c.stdout, "batchhost bench: %s, %d workers, %s, queue in %s; medians of %d rounds\n", r.Task, r.Workers, sync, r.Backend, r.Rounds)
 	tw := table(c.stdout)
 	row(tw, fmt.Sprintf("submit, 1 caller (%d jobs)", r.SubmitOneJobs), fmt.Sprintf("%.0f jobs/s", r.SubmitOne))
 	row(tw, fmt.Sprintf("submit, %d callers (%d jobs)", benchCallers, r.Jobs), fmt.Sprintf("%.0f jobs/s", r.SubmitParallel))
@@ -229,24 +242,40 @@ func (c *cli) printBench(r *benchResult) error {
 
 // runBench runs every measure, each on a fresh host in a temporary data
 // directory that is removed afterwards.
-func runBench(ctx context.Context, o benchOptions, progress func(string)) (*benchResult, error) {
+func runBench(ctx context.Context, o benchOptions, progress func(string)) (_ *benchResult, err error) {
 	tmp, err := os.MkdirTemp(o.dir, "batchhost-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &benchResult{Jobs: o.jobs, Workers: o.workers, Task: o.task, Sync: !o.noSync, Rounds: o.rounds, LatencySamples: o.samples}
+	r := &benchResult{Jobs: o.jobs, Workers: o.workers, Task: o.task, Sync: !o.noSync, Rounds: o.rounds, LatencySamples: o.samples, Backend: "bbolt"}
+	var schemas *benchSchemas
+	if o.database != "" {
+		r.Backend = "postgres"
+		schemas = &benchSchemas{url: o.database}
+		defer func() {
+			if derr := schemas.drop(); derr != nil && err == nil {
+				err = derr
+			}
+		}()
+	}
 	// Sequential durable submits are bound by fsync latency; a few hundred
 	// measure the rate without making the run long.
 	r.SubmitOneJobs = min(o.jobs, 500)
 	open := func(name string) (*host.Host, error) {
-		h, err := host.Open(host.Config{
+		cfg := host.Config{
 			DataDir:      filepath.Join(tmp, name),
 			PluginDir:    o.pluginDir,
 			MaxWorkers:   o.workers,
 			MaxQueueSize: 1 << 30, // the submit rounds accumulate queued jobs
 			NoSync:       o.noSync,
-		})
+		}
+		if schemas != nil {
+			if err := schemas.config(ctx, &cfg, name); err != nil {
+				return nil, err
+			}
+		}
+		h, err := host.Open(cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -99,9 +99,11 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 		c.scheduleCmd(),
 		c.tasksCmd(),
 		c.pluginsCmd(),
+		c.hostsCmd(),
 		c.statsCmd(),
 		c.dispatchCmd(),
 		c.benchCmd(),
+		c.migrateCmd(),
 		c.versionCmd(),
 	)
 	// cobra's own help command prints "Unknown help topic" and the usage

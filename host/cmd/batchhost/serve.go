@@ -38,7 +38,14 @@ var serveEnv = map[string]string{
 	"limit":                "BATCHHOST_LIMITS",
 	"rate":                 "BATCHHOST_RATES",
 	"log-level":            "BATCHHOST_LOG_LEVEL",
+	"database":             databaseEnv,
+	"database-schema":      "BATCHHOST_DATABASE_SCHEMA",
+	"lease-ttl":            "BATCHHOST_LEASE_TTL",
 }
+
+// databaseEnv names the PostgreSQL queue's connection string, for serve
+// and migrate.
+const databaseEnv = "BATCHHOST_DATABASE_URL"
 
 func (c *cli) serveCmd() *cobra.Command {
 	var (
@@ -69,7 +76,13 @@ with --http-token or --http-token-file, which every request must then carry.
 Every flag falls back to an environment variable (BATCHHOST_MAX_WORKERS for
 --max-workers, BATCHHOST_LIMITS=a.b=2,c=4 for --limit, BATCHHOST_RATES=a.b=10/s
 for --rate, BATCHHOST_HTTP for
---http, ...): flags override the environment, which overrides the defaults.`,
+--http, BATCHHOST_DATABASE_URL for --database, ...): flags override the
+environment, which overrides the defaults.
+
+With --database the queue lives in PostgreSQL and several hosts (each with
+a data dir of its own) share it: each runs the tasks its plugins offer,
+and the leader among them rescues the running jobs of a host that stopped
+answering for --lease-ttl. Run "batchhost migrate up" first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := map[string]bool{}
@@ -111,6 +124,7 @@ for --rate, BATCHHOST_HTTP for
 				cfg.PluginEnv = append(cfg.PluginEnv, "BATCHHOST_EXEC_ALLOW_ENV="+allowEnv)
 			}
 			cfg.Logger = log
+			cfg.Version = buildVersion()
 			if err := c.checkConfig(cmd.Flags(), cfg, given); err != nil {
 				return err
 			}
@@ -135,6 +149,9 @@ for --rate, BATCHHOST_HTTP for
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
+	fl.StringVar(&cfg.Database, "database", "", "keep the queue in PostgreSQL, shared with the other hosts given the same URL (postgres://user@host:5432/db); the data dir then holds this host's job logs (default: the embedded file in the data dir)")
+	fl.StringVar(&cfg.DatabaseSchema, "database-schema", "", "PostgreSQL schema of the queue, for several queues in one database (default public)")
+	fl.DurationVar(&cfg.LeaseTTL, "lease-ttl", 0, "with --database: a host silent this long is taken for dead and its running jobs are rescued (default 15s)")
 	httpf.register(fl)
 	fl.StringVar(&execAllow, "exec-allow", "", "commands the exec plugin may run, comma-separated names or absolute paths (default: any; plugins also inherit BATCHHOST_EXEC_ALLOW from the environment)")
 	fl.StringVar(&allowEnv, "exec-allow-env", "", "variables an exec.run job may set, comma-separated names or PREFIX_* (default: any while --exec-allow is unset, else all but those loaders and tools read as code or configuration; plugins also inherit BATCHHOST_EXEC_ALLOW_ENV)")
@@ -170,6 +187,9 @@ func (c *cli) serve(ctx context.Context, cfg host.Config, drain time.Duration, l
 	if err != nil {
 		l.Close()
 		closeHTTP()
+		if errors.Is(err, host.ErrDatabase) {
+			return usageErr(err) // a configuration to fix: exit code 2
+		}
 		return err
 	}
 	for _, p := range h.Problems() {
@@ -259,6 +279,7 @@ var configFlags = map[string]string{
 	"DefaultTimeout":     "default-timeout",
 	"KillGrace":          "kill-grace",
 	"PluginIdleTimeout":  "plugin-idle-timeout",
+	"LeaseTTL":           "lease-ttl",
 }
 
 // checkConfig refuses, as a usage error, what host.Open would refuse, but
