@@ -17,10 +17,10 @@ import (
 // at least 80% of 20 × 5 do. It takes about 7 s.
 //
 // An event is stamped when the start is durable, a little after the
-// claim that took the token, and that delay varies; so the upper bound on
-// event times allows what the measured spread of the delay can add, and
-// the same bounds are checked, exactly, on the claim times the jobs
-// record (Job.StartedAt).
+// claim that took the token, and that delay varies (a loaded machine
+// stretches it); so the bounds on event times allow what the measured
+// spread of the delay can add or take away, and the same bounds are
+// checked, exactly, on the claim times the jobs record (Job.StartedAt).
 func TestRateLimitHoldsOverAFiveSecondWindow(t *testing.T) {
 	const (
 		perSecond = 20
@@ -73,7 +73,7 @@ func TestRateLimitHoldsOverAFiveSecondWindow(t *testing.T) {
 	most := perSecond*int(window/time.Second) + max(rate.Burst, 1)
 	least := perSecond * int(window/time.Second) * 8 / 10
 	slack := int(math.Ceil((maxLag - minLag).Seconds() * perSecond))
-	lo, hi := checkWindows(t, "events", told, window, least, most+slack)
+	lo, hi := checkWindows(t, "events", told, window, least-slack, most+slack)
 	cLo, cHi := checkWindows(t, "claims", claimed, window, least, most)
 	span := told[len(told)-1].Sub(told[0])
 	t.Logf("%d starts over %s (%.1f/s); starts per 5 s window: events %d..%d (bounds %d..%d+%d), claims %d..%d (bounds %d..%d); events %s..%s after the claim",
