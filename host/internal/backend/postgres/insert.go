@@ -106,6 +106,9 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 		}
 		ids[i], existing[i] = id, found
 	}
+	if err := w.flushRows(); err != nil {
+		return nil, err
+	}
 	if err := w.checkRoom(p.MaxQueued, before); err != nil {
 		return nil, err
 	}
@@ -130,6 +133,12 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 // Concurrent inserts of one key are serialized by an advisory lock on
 // the key, so that one of them inserts and the others find its job.
 func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool, stored map[string]bool) (id string, existing bool, err error) {
+	if in.Key != "" || in.Group != "" || len(in.DependsOn) > 0 {
+		// It reads what earlier jobs of the call stored: send them.
+		if err := w.flushRows(); err != nil {
+			return "", false, err
+		}
+	}
 	if in.Key != "" {
 		if _, err := w.tx.Exec(w.ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "key:"+in.Key); err != nil {
 			return "", false, err
@@ -172,10 +181,14 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool, stored map[stri
 		}
 	}
 	w.place(j, to, now)
+	stored[j.ID] = true
+	if j.Key == "" && j.Group == "" && len(j.DependsOn) == 0 {
+		w.queueRow(j, to == model.Queued)
+		return j.ID, false, nil
+	}
 	if err := w.insertRow(j, pos, to == model.Queued); err != nil {
 		return "", false, err
 	}
-	stored[j.ID] = true
 	return j.ID, false, w.insertEdges(j, 0)
 }
 
