@@ -212,10 +212,13 @@ func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id
 		return v, nil
 	}
 	// On a shared store another host may end it, and only its engine
-	// hears of that: look at the record again now and then.
+	// hears of that: look at the record again, soon at first (a request
+	// just made ends a job within milliseconds), then less and less
+	// often, up to the poll interval, so that long waits cost little.
 	var poll <-chan time.Time
+	every := min(firstWaitPoll, e.cfg.PollInterval)
 	if e.cfg.Shared {
-		t := time.NewTicker(e.cfg.PollInterval)
+		t := time.NewTimer(every)
 		defer t.Stop()
 		poll = t.C
 	}
@@ -228,6 +231,8 @@ func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id
 				forget()
 				return v, nil
 			}
+			every = min(2*every, e.cfg.PollInterval)
+			poll = time.After(every)
 		case <-ctx.Done():
 			forget()
 			return zero, ctx.Err()
@@ -269,6 +274,10 @@ func (e *Engine) GroupProgress(group string) float64 {
 	}
 	return sum
 }
+
+// firstWaitPoll is how soon a wait on a shared store first looks at the
+// record again.
+const firstWaitPoll = 25 * time.Millisecond
 
 // ErrClosed is returned to waiters when the engine stops.
 var ErrClosed = errors.New("engine closed")
