@@ -89,6 +89,12 @@ type Config struct {
 	// warning at start. Defaults to none.
 	Rates map[string]Rate
 
+	// MaxLogBytes caps each job's log (all its attempts): records past it
+	// are dropped and counted in one marker record per attempt, so that a
+	// task flooding its log cannot fill the disk the queue lives on.
+	// Defaults to 10 MiB; -1 means no cap.
+	MaxLogBytes int64
+
 	// MaxArgsBytes bounds a job's JSON args. Defaults to 1 MiB.
 	MaxArgsBytes int
 	// MaxResultBytes bounds a job's JSON result; a larger result fails the
@@ -231,6 +237,12 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 		c.DefaultBackoff = &b
+	}
+	switch {
+	case c.MaxLogBytes == 0:
+		c.MaxLogBytes = 10 << 20
+	case c.MaxLogBytes < -1:
+		return c, &ConfigError{"MaxLogBytes", "must be -1 (no cap) or more", fmt.Sprintf("config: MaxLogBytes %d: want -1 (no cap) or a size", c.MaxLogBytes)}
 	}
 	if c.PluginMemoryLimit < 0 {
 		return c, fmt.Errorf("config: PluginMemoryLimit must not be negative")

@@ -74,6 +74,7 @@ func Open(cfg Config) (*Host, error) {
 		closeStore()
 		return nil, err
 	}
+	logs.SetMaxJobBytes(max(c.MaxLogBytes, 0))
 	pm, err := runner.Open(runner.Config{
 		Dir:          c.PluginDir,
 		Logger:       c.Logger.Named("plugins"),

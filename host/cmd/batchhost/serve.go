@@ -35,6 +35,7 @@ var serveEnv = map[string]string{
 	"kill-grace":           "BATCHHOST_KILL_GRACE",
 	"plugin-idle-timeout":  "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
 	"plugin-memory-limit":  "BATCHHOST_PLUGIN_MEMORY_LIMIT",
+	"max-log-bytes":        "BATCHHOST_MAX_LOG_BYTES",
 	"limit":                "BATCHHOST_LIMITS",
 	"rate":                 "BATCHHOST_RATES",
 	"log-level":            "BATCHHOST_LOG_LEVEL",
@@ -52,6 +53,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		cfg       host.Config
 		drain     time.Duration
 		memLimit  sizeValue
+		logLimit  sizeValue
 		limits    limitsValue
 		rates     ratesValue
 		logLevel  string
@@ -110,6 +112,7 @@ answering for --lease-ttl. Run "batchhost migrate up" first.`,
 				cfg.PluginDir = defaultPluginDir()
 			}
 			cfg.PluginMemoryLimit = memLimit.n
+			cfg.MaxLogBytes = logLimit.n
 			cfg.Limits = limits.m
 			cfg.Rates = rates.m
 			if cmd.Flags().Changed("exec-allow") {
@@ -146,6 +149,7 @@ answering for --lease-ttl. Run "batchhost migrate up" first.`,
 	fl.DurationVar(&cfg.KillGrace, "kill-grace", 0, "how long a cancelled attempt may take before its plugin is killed (default 5s)")
 	fl.DurationVar(&cfg.PluginIdleTimeout, "plugin-idle-timeout", 0, "stop a plugin process idle this long (default 1m)")
 	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
+	fl.Var(&logLimit, "max-log-bytes", "cap of each job's log, e.g. 50M; records past it are dropped and counted (default 10M)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")

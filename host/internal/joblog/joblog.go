@@ -28,6 +28,9 @@ type Record struct {
 // Dir is the log directory.
 type Dir struct {
 	path string
+	// maxJob caps each job's log file (all its attempts): one task that
+	// floods its log must not fill the disk the queue lives on. 0: none.
+	maxJob int64
 }
 
 // Open makes sure the directory exists.
@@ -37,6 +40,11 @@ func Open(path string) (*Dir, error) {
 	}
 	return &Dir{path: path}, nil
 }
+
+// SetMaxJobBytes caps each job's log at n bytes (0: no cap). Records past
+// the cap are counted and dropped; when the attempt's writer closes, one
+// marker record says how many (it may take the file a little past n).
+func (d *Dir) SetMaxJobBytes(n int64) { d.maxJob = n }
 
 func (d *Dir) file(jobID string) string { return filepath.Join(d.path, jobID+".jsonl") }
 
@@ -49,6 +57,11 @@ type Writer struct {
 	f     *os.File
 	bw    *bufio.Writer
 	err   error
+	size  int64 // the file's size, as far as this writer knows
+	// dropped counts the records (and bytes) past the job's cap, the last
+	// of them of attempt attempt.
+	dropped, droppedBytes int64
+	attempt               int
 }
 
 // Writer returns a writer for jobID's log.
@@ -67,15 +80,36 @@ func (w *Writer) Append(r Record) {
 		w.err = err
 		return
 	}
-	if w.f == nil {
-		w.f, w.err = os.OpenFile(w.d.file(w.jobID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if w.err != nil {
-			return
-		}
-		w.bw = bufio.NewWriter(w.f)
+	if w.f == nil && !w.open() {
+		return
 	}
+	if max := w.d.maxJob; max > 0 && w.size+int64(len(b))+1 > max {
+		w.dropped++
+		w.droppedBytes += int64(len(b)) + 1
+		w.attempt = r.Attempt
+		return
+	}
+	w.write(b)
+}
+
+// open opens the job's file for appending; the caller holds mu.
+func (w *Writer) open() bool {
+	w.f, w.err = os.OpenFile(w.d.file(w.jobID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if w.err != nil {
+		return false
+	}
+	if fi, err := w.f.Stat(); err == nil {
+		w.size = fi.Size() // an earlier attempt's records count toward the cap
+	}
+	w.bw = bufio.NewWriter(w.f)
+	return true
+}
+
+// write appends one encoded record; the caller holds mu.
+func (w *Writer) write(b []byte) {
 	w.bw.Write(b)
 	w.err = w.bw.WriteByte('\n')
+	w.size += int64(len(b)) + 1
 }
 
 // Flush pushes buffered records to the file, for readers following it.
@@ -88,8 +122,19 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// Close flushes and closes the file.
+// Close writes the marker of dropped records, if any, then flushes and
+// closes the file.
 func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.dropped > 0 && w.err == nil && w.f != nil {
+		b, err := json.Marshal(Record{Time: time.Now(), Attempt: w.attempt, Level: "warn", Message: fmt.Sprintf(
+			"log cap of %d bytes for this job reached: %d more records (%d bytes) were dropped", w.d.maxJob, w.dropped, w.droppedBytes)})
+		if err == nil {
+			w.write(b)
+		}
+		w.dropped, w.droppedBytes = 0, 0
+	}
+	w.mu.Unlock()
 	err := w.Flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
