@@ -19,9 +19,10 @@ import (
 // Host runs batch jobs in plugin processes and keeps them in a durable
 // queue. Its methods are safe for concurrent use.
 //
-// It is a facade: the queue's truth is the store (the store port's bbolt
-// backend), the state machine is the engine, and the host turns their
-// records into its public types and events.
+// It is a facade: the queue's truth is the store (behind the store port:
+// the embedded bbolt file, or PostgreSQL shared with other hosts), the
+// state machine is the engine, and the host turns their records into its
+// public types and events.
 type Host struct {
 	cfg      Config
 	e        *engine.Engine
