@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -169,57 +170,100 @@ func (w *wtx) insertRow(j *model.Job, groupPos int, ready bool) error {
 
 // queueRow is insertRow for a job that needs nothing else of the
 // transaction (no key, dependency or group): its row is sent with the
-// next statement's round trip (flushRows), so that a SubmitMany of
-// plain jobs costs one round trip for all its rows instead of one each.
-// The rows keep their order, and so their ready order.
+// next statement (flushRows), in one multi-row INSERT with the rows queued
+// before it, so that a SubmitMany of plain jobs costs a statement per
+// thousands of rows instead of one per job. The rows keep their order,
+// and so their ready order.
 func (w *wtx) queueRow(j *model.Job, ready bool) {
-	if w.rows == nil {
-		w.rows = &pgx.Batch{}
-	}
-	sql, args := insertRowSQL(j, 0, ready)
-	w.rows.Queue(sql, args...)
+	w.rowArgs = append(w.rowArgs, rowArgs(j, 0, ready)...)
 	w.rowIDs = append(w.rowIDs, j.ID)
 }
 
+// rowsPerInsert bounds one multi-row INSERT: PostgreSQL takes at most
+// 65,535 parameters a statement.
+const rowsPerInsert = 65535 / jobRowParams
+
 // flushRows sends the queued rows; an id already stored is ErrConflict.
 func (w *wtx) flushRows() error {
-	if w.rows == nil {
-		return nil
-	}
-	b, ids := w.rows, w.rowIDs
-	w.rows, w.rowIDs = nil, nil
-	br := w.tx.SendBatch(w.ctx, b)
-	for _, id := range ids {
-		tag, err := br.Exec()
-		if err != nil {
-			br.Close()
+	ids, args := w.rowIDs, w.rowArgs
+	w.rowIDs, w.rowArgs = nil, nil
+	for len(ids) > 0 {
+		n := min(len(ids), rowsPerInsert)
+		if err := w.insertRows(ids[:n], args[:n*jobRowParams]); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			br.Close()
+		ids, args = ids[n:], args[n*jobRowParams:]
+	}
+	return nil
+}
+
+func (w *wtx) insertRows(ids []string, args []any) error {
+	var sql strings.Builder
+	sql.WriteString(insertJobsSQL)
+	for i := range ids {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString(rowTuple(i * jobRowParams))
+	}
+	sql.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	var got []string
+	if err := collect(w.ctx, w.tx, &got, sql.String(), args...); err != nil {
+		return err
+	}
+	if len(got) == len(ids) {
+		return nil
+	}
+	in := make(map[string]bool, len(got))
+	for _, id := range got {
+		in[id] = true
+	}
+	for _, id := range ids {
+		if !in[id] {
 			return conflict("job %s already exists", id)
 		}
 	}
-	return br.Close()
+	return nil
 }
 
-// insertRowSQL is the statement that stores a new job's row.
+// insertJobsSQL begins the statement that stores new jobs' rows; each
+// row is a rowTuple of rowArgs.
+const insertJobsSQL = `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
+	schedule_id, max_attempts, backoff, timeout_ns, stall_timeout_ns, run_at, attempt, attempt_base, cancel_requested,
+	owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts, ready_seq) VALUES `
+
+// jobRowParams is the number of parameters of one row.
+const jobRowParams = 29
+
+// rowTuple is one row's VALUES tuple, its parameters numbered from
+// base+1; a queued row takes the next ready order.
+func rowTuple(base int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for k := 1; k < jobRowParams; k++ {
+		fmt.Fprintf(&b, "$%d, ", base+k)
+	}
+	fmt.Fprintf(&b, "CASE WHEN $%d THEN nextval('job_ready_seq') ELSE 0 END)", base+jobRowParams)
+	return b.String()
+}
+
+// insertRowSQL is the statement that stores one new job's row.
 func insertRowSQL(j *model.Job, groupPos int, ready bool) (string, []any) {
+	return insertJobsSQL + rowTuple(0) + " ON CONFLICT (id) DO NOTHING", rowArgs(j, groupPos, ready)
+}
+
+// rowArgs are a new job's row's values, in insertJobsSQL's order.
+func rowArgs(j *model.Job, groupPos int, ready bool) []any {
 	var pos any
 	if j.Group != "" {
 		pos = groupPos
 	}
-	return `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
-		schedule_id, max_attempts, backoff, timeout_ns, stall_timeout_ns, run_at, attempt, attempt_base, cancel_requested,
-		owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts, ready_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26, $27, $28, CASE WHEN $29 THEN nextval('job_ready_seq') ELSE 0 END)
-		ON CONFLICT (id) DO NOTHING`, []any{
-			j.ID, j.Task, rawJSON(j.Args), int16(j.Priority), string(j.State), nullStr(string(j.PausedFrom)), nullStr(j.Group), pos,
-			nullStr(j.Key), jsonOf(j.Labels), nullStr(j.Schedule), j.MaxAttempts, jsonOf(j.Backoff), int64(j.Timeout),
-			int64(j.StallTimeout), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested, nullStr(j.Owner),
-			rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), j.CreatedAt, nullTime(j.QueuedAt), nullTime(j.StartedAt),
-			nullTime(j.FinishedAt), jsonOf(j.Attempts), ready}
+	return []any{
+		j.ID, j.Task, rawJSON(j.Args), int16(j.Priority), string(j.State), nullStr(string(j.PausedFrom)), nullStr(j.Group), pos,
+		nullStr(j.Key), jsonOf(j.Labels), nullStr(j.Schedule), j.MaxAttempts, jsonOf(j.Backoff), int64(j.Timeout),
+		int64(j.StallTimeout), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested, nullStr(j.Owner),
+		rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), j.CreatedAt, nullTime(j.QueuedAt), nullTime(j.StartedAt),
+		nullTime(j.FinishedAt), jsonOf(j.Attempts), ready}
 }
 
 // save writes back what a transaction may change of a stored job. With

@@ -21,9 +21,9 @@ type wtx struct {
 	// notify: the transaction made work claimable or asked something of
 	// a running attempt; the other hosts are notified with the commit.
 	notify bool
-	// rows are new jobs' rows not sent yet (queueRow), with their ids.
-	rows   *pgx.Batch
-	rowIDs []string
+	// rowIDs and rowArgs are new jobs' rows not sent yet (queueRow).
+	rowIDs  []string
+	rowArgs []any
 }
 
 // change collects what one write changed, for its answer.
