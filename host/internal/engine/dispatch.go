@@ -464,6 +464,10 @@ func (e *Engine) anyTask(free int) int {
 	return free
 }
 
+// sharedRecheck is how long after a short claim on a shared store the
+// engine looks once more.
+const sharedRecheck = 50 * time.Millisecond
+
 // canClaimLocked reports whether a claim of free slots may be made now:
 // the engine runs, and no other claim is in flight (two at once would
 // each count the same free slots and limits).
@@ -486,6 +490,20 @@ func (e *Engine) claimDone(reserved, got int) {
 	e.claiming = false
 	again := got >= reserved || e.missed
 	e.missed = false
+	// A shared store decides a claim when its statement runs: a job
+	// committed by another connection just after (an insert or a release
+	// this host's own writes made) can be missed, and its notification
+	// may have been taken by the round that issued this claim. Look once
+	// more a moment later; a look that finds nothing again does not
+	// repeat, so an idle host does not poll.
+	if e.cfg.Shared && !again {
+		if !e.rechecked {
+			e.rechecked = true
+			time.AfterFunc(sharedRecheck, e.Wake)
+		}
+	} else {
+		e.rechecked = false
+	}
 	for _, c := range e.claimWaits {
 		close(c)
 	}

@@ -79,6 +79,7 @@ type Engine struct {
 	recording  int
 	member     *membership     // on a shared store, after Join
 	claimWaits []chan struct{} // SetPaused waiting for the claim in flight
+	rechecked  bool            // a short claim on a shared store was looked at again
 	remote     chan struct{}   // on a shared store: look for requests other hosts made
 	waiters    map[string][]chan *model.Job
 	gwaiters   map[string][]chan *model.Group
