@@ -204,16 +204,24 @@ func (h *Host) membersWhere(ctx context.Context, id string, want func(*model.Job
 	if err != nil {
 		return nil, fromBackend(err)
 	}
-	var out []string
-	for _, m := range members {
-		j, err := h.store.Job(ctx, m)
-		if errors.Is(err, backend.ErrNotFound) {
-			continue // pruned
-		}
+	// The members' records, a page at a time rather than one read each.
+	recs := make(map[string]*model.Job, len(members))
+	for before := ""; ; {
+		page, next, err := h.store.ListJobs(ctx, backend.JobFilter{Group: id, Before: before, Limit: backend.MaxLimit})
 		if err != nil {
 			return nil, fromBackend(err)
 		}
-		if want(j) {
+		for _, j := range page {
+			recs[j.ID] = j
+		}
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	var out []string
+	for _, m := range members {
+		if j := recs[m]; j != nil && want(j) { // a pruned member has no record
 			out = append(out, m)
 		}
 	}

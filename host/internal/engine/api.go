@@ -217,9 +217,9 @@ func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id
 	// often, up to the poll interval, so that long waits cost little.
 	var poll <-chan time.Time
 	every := min(firstWaitPoll, e.cfg.PollInterval)
+	t := time.NewTimer(every)
+	defer t.Stop()
 	if e.cfg.Shared {
-		t := time.NewTimer(every)
-		defer t.Stop()
 		poll = t.C
 	}
 	for {
@@ -232,7 +232,7 @@ func wait[T any](ctx context.Context, e *Engine, waiters map[string][]chan T, id
 				return v, nil
 			}
 			every = min(2*every, e.cfg.PollInterval)
-			poll = time.After(every)
+			t.Reset(every)
 		case <-ctx.Done():
 			forget()
 			return zero, ctx.Err()

@@ -38,7 +38,6 @@ type membership struct {
 	lastOK   time.Time // the last heartbeat the store took
 	fenced   bool      // no heartbeat for a lease: attempts stopped, no claims
 	leader   bool
-	rescued  int // attempts rescued since start
 	problems int // heartbeats that failed in a row
 }
 
@@ -171,27 +170,12 @@ func (e *Engine) rescue(ctx context.Context, now time.Time) {
 		e.log.Warn("rescuing the attempts of hosts that are gone failed", "error", err)
 		return
 	}
-	n := len(fs) - len(ch.Skipped)
-	e.mu.Lock()
-	e.member.rescued += n
-	e.mu.Unlock()
-	e.log.Info("rescued the attempts of hosts that are gone", "attempts", n)
+	e.log.Info("rescued the attempts of hosts that are gone", "attempts", len(fs)-len(ch.Skipped))
 	e.observe(ch)
 	// Hosts long gone leave the registry (a day after they expired).
 	if _, err := e.store.PruneHosts(ctx, now.Add(-24*time.Hour)); err != nil {
 		e.log.Warn("pruning the shared queue's hosts failed", "error", err)
 	}
-}
-
-// Leading reports whether this host holds the leader's lease, and
-// whether it is cut off from the shared queue.
-func (e *Engine) Leading() (leader, fenced bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.member == nil {
-		return false, false
-	}
-	return e.member.leader, e.member.fenced
 }
 
 // fencedLocked reports whether claims must wait for the shared queue to
