@@ -58,6 +58,16 @@ type Job struct {
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 
 	Attempts []AttemptRecord `json:"attempts,omitempty"`
+
+	// Trace is the trace context of the span that created the job, empty
+	// when there was none: its attempts' spans join that trace.
+	Trace TraceContext `json:"trace,omitzero"`
+}
+
+// TraceContext is a W3C trace context as its two headers carry it.
+type TraceContext struct {
+	Parent string `json:"traceparent"`
+	State  string `json:"tracestate,omitempty"`
 }
 
 // AttemptsLeft reports how many automatic attempts remain in the current

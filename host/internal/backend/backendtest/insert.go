@@ -107,6 +107,7 @@ func testInsertRoundTrip(e *env) {
 		j.RunAt = at(500)
 		j.CreatedAt = at(2)
 		j.DependsOn = []model.Dep{{ID: dep.ID, Policy: model.DepIgnore}}
+		j.Trace = model.TraceContext{Parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", State: "vendor=a,other=b"}
 	})
 	want := j.Clone()
 	e.insert(at(3), j)
