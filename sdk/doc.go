@@ -50,6 +50,21 @@
 // RetryAfter asks for a given wait before the next attempt. Args that do
 // not decode are refused as invalid_args before the task runs.
 //
+// # Tracing
+//
+// When the host traces a job (see the README's tracing section), each
+// attempt's context carries the host's span of the attempt: the task's
+// ctx and Job.Context() are the same context, and a span started from it
+// with OpenTelemetry joins the job's trace:
+//
+//	ctx, span := otel.Tracer("example.com/words").Start(job.Context(), "count")
+//	defer span.End()
+//
+// The spans go to the plugin process's own TracerProvider: install one
+// with an exporter in main (and shut it down after Serve returns, which
+// flushes it); without one they cost next to nothing and go nowhere. An
+// attempt the host does not trace has no span in its context.
+//
 // # Caveats
 //
 //   - One process runs one attempt at a time, and is reused for the next

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"time"
@@ -13,6 +14,7 @@ import (
 // valid and discards progress and logs, so a task function can be called
 // directly in a plain unit test.
 type Job struct {
+	ctx         context.Context
 	id          string
 	attempt     int
 	maxAttempts int
@@ -21,8 +23,9 @@ type Job struct {
 	log         *slog.Logger
 }
 
-func newJob(req *pluginpb.ExecuteRequest, events *sender) *Job {
+func newJob(ctx context.Context, req *pluginpb.ExecuteRequest, events *sender) *Job {
 	j := &Job{
+		ctx:         ctx,
 		id:          req.GetJobId(),
 		attempt:     int(req.GetAttempt()),
 		maxAttempts: int(req.GetMaxAttempts()),
@@ -33,6 +36,26 @@ func newJob(req *pluginpb.ExecuteRequest, events *sender) *Job {
 	}
 	j.log = slog.New(newLogHandler(events))
 	return j
+}
+
+// Context returns the attempt's context, the ctx the task is called with:
+// it is cancelled when the host cancels the attempt (a user's cancel, a
+// timeout, a shutdown), and it carries the host's span of the attempt when
+// the host traces the job, so that a span started from it joins the job's
+// trace:
+//
+//	ctx, span := otel.Tracer("example.com/wordfreq").Start(job.Context(), "count")
+//	defer span.End()
+//
+// The spans go to the plugin process's own TracerProvider (otel's global
+// one unless the task is given another): the plugin sets up its exporter
+// itself; with none set up, spans cost nothing and go nowhere. A nil *Job
+// answers context.Background().
+func (j *Job) Context() context.Context {
+	if j == nil || j.ctx == nil {
+		return context.Background()
+	}
+	return j.ctx
 }
 
 // ID returns the job's id.

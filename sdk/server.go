@@ -199,8 +199,9 @@ func (s *server) execute(c *pluginrpc.Conn, a *attempt, idle func()) {
 	if ms := req.GetHeartbeatIntervalMs(); ms > 0 {
 		events.heartbeats(max(time.Duration(ms)*time.Millisecond, minHeartbeat))
 	}
+	ctx := withTrace(a.ctx, req)
 	s.running.Add(1)
-	out, err := s.run(a.ctx, t, newJob(req, events), req.GetArgs())
+	out, err := s.run(ctx, t, newJob(ctx, req, events), req.GetArgs())
 	s.running.Add(-1)
 	idle()
 	events.finish(result(out, err))

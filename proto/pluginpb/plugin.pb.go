@@ -458,7 +458,13 @@ type ExecuteRequest struct {
 	HeartbeatIntervalMs int64 `protobuf:"varint,6,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	// max_attempts is informational: lets a task know whether this is its
 	// last chance.
-	MaxAttempts   int32 `protobuf:"varint,7,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	MaxAttempts int32 `protobuf:"varint,7,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	// traceparent and tracestate are the W3C trace context of the host's
+	// span for this attempt (the headers' values), empty when the host does
+	// not trace the job. A plugin's spans made under it join the job's
+	// trace; a plugin that ignores them works as before.
+	Traceparent   string `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Tracestate    string `protobuf:"bytes,9,opt,name=tracestate,proto3" json:"tracestate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -540,6 +546,20 @@ func (x *ExecuteRequest) GetMaxAttempts() int32 {
 		return x.MaxAttempts
 	}
 	return 0
+}
+
+func (x *ExecuteRequest) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
+}
+
+func (x *ExecuteRequest) GetTracestate() string {
+	if x != nil {
+		return x.Tracestate
+	}
+	return ""
 }
 
 // HostFrame is a message from the host on the attempt channel (protocol
@@ -1079,7 +1099,7 @@ const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\arunning\x18\x06 \x01(\x05R\arunning\"@\n" +
 	"\bTaskInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xee\x01\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xb0\x02\n" +
 	"\x0eExecuteRequest\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x12\n" +
@@ -1087,7 +1107,11 @@ const file_pluginpb_plugin_proto_rawDesc = "" +
 	"\x04args\x18\x04 \x01(\fR\x04args\x12,\n" +
 	"\x12deadline_unix_nano\x18\x05 \x01(\x03R\x10deadlineUnixNano\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x06 \x01(\x03R\x13heartbeatIntervalMs\x12!\n" +
-	"\fmax_attempts\x18\a \x01(\x05R\vmaxAttempts\"c\n" +
+	"\fmax_attempts\x18\a \x01(\x05R\vmaxAttempts\x12 \n" +
+	"\vtraceparent\x18\b \x01(\tR\vtraceparent\x12\x1e\n" +
+	"\n" +
+	"tracestate\x18\t \x01(\tR\n" +
+	"tracestate\"c\n" +
 	"\tHostFrame\x12;\n" +
 	"\x05start\x18\x01 \x01(\v2#.batchhost.plugin.v1.ExecuteRequestH\x00R\x05start\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seqB\a\n" +

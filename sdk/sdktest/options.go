@@ -78,7 +78,9 @@ func WithTimeout(d time.Duration) Option {
 
 // WithContext makes the call's context a child of ctx, so the test can
 // cancel the attempt (as a user's cancel would); the result is then an
-// Error of kind "canceled".
+// Error of kind "canceled". A span in ctx is sent as the host sends its
+// span of the attempt: the task's job.Context() carries it as the remote
+// parent, so that a test can check the spans the task makes.
 func WithContext(ctx context.Context) Option {
 	return func(c *config) {
 		if ctx == nil {

@@ -33,6 +33,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/batchhost/batchhost/proto/pluginpb"
 	"github.com/batchhost/batchhost/proto/pluginrpc"
 	"github.com/batchhost/batchhost/sdk"
@@ -108,6 +110,8 @@ func run(t testing.TB, c *conn, cfg config, task string, args []byte) *Result {
 		Args:                args,
 		HeartbeatIntervalMs: cfg.heartbeat.Milliseconds(),
 	}
+	// The test's span, if any, goes as the host's span of the attempt.
+	propagation.TraceContext{}.Inject(cfg.ctx, requestCarrier{req})
 	if cfg.timeout > 0 {
 		req.DeadlineUnixNano = time.Now().Add(cfg.timeout).UnixNano()
 		timer := time.AfterFunc(cfg.timeout, func() { cancel(errTimedOut) })
@@ -260,3 +264,27 @@ func (r *Result) Heartbeats() int {
 	}
 	return n
 }
+
+// requestCarrier writes the W3C trace headers into the request's fields.
+type requestCarrier struct{ req *pluginpb.ExecuteRequest }
+
+func (c requestCarrier) Get(key string) string {
+	switch key {
+	case "traceparent":
+		return c.req.GetTraceparent()
+	case "tracestate":
+		return c.req.GetTracestate()
+	}
+	return ""
+}
+
+func (c requestCarrier) Set(key, value string) {
+	switch key {
+	case "traceparent":
+		c.req.Traceparent = value
+	case "tracestate":
+		c.req.Tracestate = value
+	}
+}
+
+func (requestCarrier) Keys() []string { return []string{"traceparent", "tracestate"} }

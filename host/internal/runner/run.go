@@ -29,6 +29,9 @@ type Attempt struct {
 	// (progress, log, heartbeat) for this long while not paused. 0 means
 	// none. Only such attempts ask the plugin for heartbeats.
 	StallTimeout time.Duration
+	// TraceParent and TraceState are the W3C trace context of the host's
+	// span of the attempt, handed to the plugin; empty when untraced.
+	TraceParent, TraceState string
 }
 
 // EventKind says what an Event carries.
@@ -319,6 +322,8 @@ func (r *Run) request(heartbeat time.Duration) *pluginpb.ExecuteRequest {
 		Args:                r.a.Args,
 		HeartbeatIntervalMs: heartbeat.Milliseconds(),
 		MaxAttempts:         int32(r.a.MaxAttempts),
+		Traceparent:         r.a.TraceParent,
+		Tracestate:          r.a.TraceState,
 	}
 	if r.a.Timeout > 0 {
 		req.DeadlineUnixNano = time.Now().Add(r.a.Timeout).UnixNano()

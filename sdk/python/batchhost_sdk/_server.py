@@ -149,7 +149,8 @@ class _Attempt:
         self._closed = False
         deadline = request.deadline_unix_nano / 1e9 if request.deadline_unix_nano > 0 else None
         self.job = Job(id=request.job_id, attempt=request.attempt, max_attempts=request.max_attempts,
-                       deadline=deadline, _emit=self._emit)
+                       deadline=deadline, traceparent=request.traceparent, tracestate=request.tracestate,
+                       _emit=self._emit)
 
     def _emit(self, ev):
         while not self._closed:

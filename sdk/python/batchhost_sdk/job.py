@@ -28,17 +28,24 @@ class Job:
     (``job.cancelled.wait(1)``) and return promptly, or the host kills the
     process after its grace period (what the task logs or reports until it
     returns, within that grace, still reaches the job); ``log``, a Logger whose records become
-    the job's log.
+    the job's log; ``traceparent`` and ``tracestate``, the W3C trace
+    context of the host's span of the attempt ("" when the host does not
+    trace the job), for a task that makes spans of its own under it with
+    an OpenTelemetry propagator (``extract({"traceparent":
+    job.traceparent, "tracestate": job.tracestate})``).
 
     ``Job()`` with no arguments is a detached job that discards progress
     and logs, for calling a task function directly in a plain unit test.
     """
 
-    def __init__(self, id="", attempt=1, max_attempts=0, deadline=None, cancelled=None, _emit=None):
+    def __init__(self, id="", attempt=1, max_attempts=0, deadline=None, cancelled=None, traceparent="",
+                 tracestate="", _emit=None):
         self.id = id
         self.attempt = attempt
         self.max_attempts = max_attempts
         self.deadline = deadline
+        self.traceparent = traceparent
+        self.tracestate = tracestate
         self.cancelled = cancelled if cancelled is not None else threading.Event()
         self._emit = _emit
         self.log = Logger(_emit)

@@ -140,7 +140,7 @@ class _Conn:
 
 
 def run(plugin, task, args=None, *, attempt=1, max_attempts=None, timeout=None, cancel=None,
-        heartbeat=None, grace=5.0, job_id="sdktest-job"):
+        heartbeat=None, grace=5.0, job_id="sdktest-job", traceparent="", tracestate=""):
     """Runs one attempt of the named task of plugin with args and returns
     its Result. It raises only for a misuse of run() or a protocol
     violation by the SDK, never because the task failed (see
@@ -154,7 +154,8 @@ def run(plugin, task, args=None, *, attempt=1, max_attempts=None, timeout=None, 
     threading.Event, cancels it when set (kind "canceled"); heartbeat asks
     for a heartbeat every so many seconds (SDK floor: 0.01); grace is how
     long to wait, after cancelling, for the task to return before reporting
-    it abandoned.
+    it abandoned; traceparent and tracestate are sent as the host sends its
+    span of the attempt (job.traceparent, job.tracestate).
     """
     if attempt < 1:
         raise ValueError("attempt %d: attempts count from 1" % attempt)
@@ -167,7 +168,8 @@ def run(plugin, task, args=None, *, attempt=1, max_attempts=None, timeout=None, 
     raw = _encode_args(args)
     with _Conn(plugin) as c:
         return _run(c, task, raw, attempt=attempt, max_attempts=max_attempts, timeout=timeout,
-                    cancel=cancel, heartbeat=heartbeat, grace=grace, job_id=job_id)
+                    cancel=cancel, heartbeat=heartbeat, grace=grace, job_id=job_id,
+                    traceparent=traceparent, tracestate=tracestate)
 
 
 def _encode_args(args):
@@ -181,9 +183,10 @@ def _encode_args(args):
 
 
 def _run(c, task, raw, *, attempt=1, max_attempts=3, timeout=None, cancel=None, heartbeat=None, grace=5.0,
-         job_id="sdktest-job"):
+         job_id="sdktest-job", traceparent="", tracestate=""):
     req = pb.ExecuteRequest(job_id=job_id, attempt=attempt, max_attempts=max_attempts, task=task, args=raw,
-                            heartbeat_interval_ms=int(heartbeat * 1000) if heartbeat else 0)
+                            heartbeat_interval_ms=int(heartbeat * 1000) if heartbeat else 0,
+                            traceparent=traceparent, tracestate=tracestate)
     if timeout:
         req.deadline_unix_nano = time.time_ns() + int(timeout * 1e9)
     if cancel is not None and cancel.is_set():

@@ -57,6 +57,19 @@ class ExecuteTest(unittest.TestCase):
         self.assertEqual((seen["attempt"], seen["max"]), (2, 4))
         self.assertAlmostEqual(seen["deadline"], time.time() + 30, delta=10)
 
+    def test_trace_context_reaches_the_job(self):
+        seen = {}
+
+        def fn(job, args):
+            seen.update(parent=job.traceparent, state=job.tracestate)
+            return {}
+        parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        res = run(fn, traceparent=parent, tracestate="vendor=a")
+        self.assertIsNone(res.error)
+        self.assertEqual(seen, {"parent": parent, "state": "vendor=a"})
+        run(fn)
+        self.assertEqual(seen, {"parent": "", "state": ""})
+
     def test_heartbeats_while_the_task_runs(self):
         def fn(job, args):
             time.sleep(0.2)

@@ -20,7 +20,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='batchhost_sdk/_proto/plugin.proto',
   package='batchhost.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"0\n\rCancelRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x10\n\x0e\x43\x61ncelResponse\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\x9e\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\"W\n\tHostFrame\x12\x34\n\x05start\x18\x01 \x01(\x0b\x32#.batchhost.plugin.v1.ExecuteRequestH\x00\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x42\x07\n\x05\x66rame\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\x8d\x02\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x12Q\n\x06\x43\x61ncel\x12\".batchhost.plugin.v1.CancelRequest\x1a#.batchhost.plugin.v1.CancelResponseB/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
+  serialized_pb=_b('\n!batchhost_sdk/_proto/plugin.proto\x12\x13\x62\x61tchhost.plugin.v1\"0\n\rCancelRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x10\n\x0e\x43\x61ncelResponse\"\x11\n\x0f\x44\x65scribeRequest\"\xa8\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12,\n\x05tasks\x18\x03 \x03(\x0b\x32\x1d.batchhost.plugin.v1.TaskInfo\x12!\n\x19\x66resh_process_per_attempt\x18\x04 \x01(\x08\x12\x13\n\x0bsdk_version\x18\x05 \x01(\t\x12\x0f\n\x07running\x18\x06 \x01(\x05\"-\n\x08TaskInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xc7\x01\n\x0e\x45xecuteRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0c\n\x04task\x18\x03 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x04 \x01(\x0c\x12\x1a\n\x12\x64\x65\x61\x64line_unix_nano\x18\x05 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x06 \x01(\x03\x12\x14\n\x0cmax_attempts\x18\x07 \x01(\x05\x12\x13\n\x0btraceparent\x18\x08 \x01(\t\x12\x12\n\ntracestate\x18\t \x01(\t\"W\n\tHostFrame\x12\x34\n\x05start\x18\x01 \x01(\x0b\x32#.batchhost.plugin.v1.ExecuteRequestH\x00\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x42\x07\n\x05\x66rame\"\xdd\x01\n\x0c\x45xecuteEvent\x12\x31\n\x08progress\x18\x01 \x01(\x0b\x32\x1d.batchhost.plugin.v1.ProgressH\x00\x12-\n\x03log\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.LogRecordH\x00\x12\x33\n\theartbeat\x18\x03 \x01(\x0b\x32\x1e.batchhost.plugin.v1.HeartbeatH\x00\x12-\n\x06result\x18\x04 \x01(\x0b\x32\x1b.batchhost.plugin.v1.ResultH\x00\x42\x07\n\x05\x65vent\"-\n\x08Progress\x12\x10\n\x08\x66raction\x18\x01 \x01(\x01\x12\x0f\n\x07message\x18\x02 \x01(\t\"w\n\tLogRecord\x12,\n\x05level\x18\x01 \x01(\x0e\x32\x1d.batchhost.plugin.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x03 \x01(\x0c\x12\x16\n\x0etime_unix_nano\x18\x04 \x01(\x03\"\x0b\n\tHeartbeat\"V\n\x06Result\x12\x10\n\x06output\x18\x01 \x01(\x0cH\x00\x12/\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1e.batchhost.plugin.v1.TaskErrorH\x00\x42\t\n\x07outcome\"u\n\tTaskError\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.batchhost.plugin.v1.ErrorKind\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03*\x8c\x01\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x01\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x02\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x03\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x05*\x80\x03\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45RROR_KIND_TASK_ERROR\x10\x01\x12\x18\n\x14\x45RROR_KIND_PERMANENT\x10\x02\x12\x1b\n\x17\x45RROR_KIND_INVALID_ARGS\x10\x03\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TASK\x10\x04\x12\x1d\n\x19\x45RROR_KIND_PLUGIN_CRASHED\x10\x05\x12\x16\n\x12\x45RROR_KIND_TIMEOUT\x10\x06\x12\x16\n\x12\x45RROR_KIND_STALLED\x10\x07\x12\x17\n\x13\x45RROR_KIND_CANCELED\x10\x08\x12 \n\x1c\x45RROR_KIND_DEPENDENCY_FAILED\x10\t\x12\x1a\n\x16\x45RROR_KIND_INTERRUPTED\x10\n\x12\x1f\n\x1b\x45RROR_KIND_RESULT_TOO_LARGE\x10\x0b\x12!\n\x1d\x45RROR_KIND_UNSUPPORTED_FORMAT\x10\x0c\x32\x8d\x02\n\nTaskPlugin\x12W\n\x08\x44\x65scribe\x12$.batchhost.plugin.v1.DescribeRequest\x1a%.batchhost.plugin.v1.DescribeResponse\x12S\n\x07\x45xecute\x12#.batchhost.plugin.v1.ExecuteRequest\x1a!.batchhost.plugin.v1.ExecuteEvent0\x01\x12Q\n\x06\x43\x61ncel\x12\".batchhost.plugin.v1.CancelRequest\x1a#.batchhost.plugin.v1.CancelResponseB/Z-github.com/batchhost/batchhost/proto/pluginpbb\x06proto3')
 )
 
 _LOGLEVEL = _descriptor.EnumDescriptor(
@@ -56,8 +56,8 @@ _LOGLEVEL = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1226,
-  serialized_end=1366,
+  serialized_start=1267,
+  serialized_end=1407,
 )
 _sym_db.RegisterEnumDescriptor(_LOGLEVEL)
 
@@ -123,8 +123,8 @@ _ERRORKIND = _descriptor.EnumDescriptor(
   ],
   containing_type=None,
   options=None,
-  serialized_start=1369,
-  serialized_end=1753,
+  serialized_start=1410,
+  serialized_end=1794,
 )
 _sym_db.RegisterEnumDescriptor(_ERRORKIND)
 
@@ -397,6 +397,20 @@ _EXECUTEREQUEST = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='traceparent', full_name='batchhost.plugin.v1.ExecuteRequest.traceparent', index=7,
+      number=8, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='tracestate', full_name='batchhost.plugin.v1.ExecuteRequest.tracestate', index=8,
+      number=9, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -410,7 +424,7 @@ _EXECUTEREQUEST = _descriptor.Descriptor(
   oneofs=[
   ],
   serialized_start=364,
-  serialized_end=522,
+  serialized_end=563,
 )
 
 
@@ -450,8 +464,8 @@ _HOSTFRAME = _descriptor.Descriptor(
       name='frame', full_name='batchhost.plugin.v1.HostFrame.frame',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=524,
-  serialized_end=611,
+  serialized_start=565,
+  serialized_end=652,
 )
 
 
@@ -505,8 +519,8 @@ _EXECUTEEVENT = _descriptor.Descriptor(
       name='event', full_name='batchhost.plugin.v1.ExecuteEvent.event',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=614,
-  serialized_end=835,
+  serialized_start=655,
+  serialized_end=876,
 )
 
 
@@ -543,8 +557,8 @@ _PROGRESS = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=837,
-  serialized_end=882,
+  serialized_start=878,
+  serialized_end=923,
 )
 
 
@@ -595,8 +609,8 @@ _LOGRECORD = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=884,
-  serialized_end=1003,
+  serialized_start=925,
+  serialized_end=1044,
 )
 
 
@@ -619,8 +633,8 @@ _HEARTBEAT = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1005,
-  serialized_end=1016,
+  serialized_start=1046,
+  serialized_end=1057,
 )
 
 
@@ -660,8 +674,8 @@ _RESULT = _descriptor.Descriptor(
       name='outcome', full_name='batchhost.plugin.v1.Result.outcome',
       index=0, containing_type=None, fields=[]),
   ],
-  serialized_start=1018,
-  serialized_end=1104,
+  serialized_start=1059,
+  serialized_end=1145,
 )
 
 
@@ -712,8 +726,8 @@ _TASKERROR = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=1106,
-  serialized_end=1223,
+  serialized_start=1147,
+  serialized_end=1264,
 )
 
 _DESCRIBERESPONSE.fields_by_name['tasks'].message_type = _TASKINFO
@@ -864,8 +878,8 @@ _TASKPLUGIN = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=1756,
-  serialized_end=2025,
+  serialized_start=1797,
+  serialized_end=2066,
   methods=[
   _descriptor.MethodDescriptor(
     name='Describe',
