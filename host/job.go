@@ -100,7 +100,10 @@ func (e *JobError) Error() string {
 
 // Attempt is one attempt in a job's history.
 type Attempt struct {
-	Attempt    int        `json:"attempt"`
+	Attempt int `json:"attempt"`
+	// Host is the owner id of the host that ran it (HostStatus.Owner;
+	// new at every start of a host).
+	Host       string     `json:"host,omitempty"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	Error      *JobError  `json:"error,omitempty"`
@@ -181,7 +184,7 @@ func toJob(j *model.Job) *Job {
 		out.DependsOn = append(out.DependsOn, Dep{Job: d.ID, Policy: d.Policy})
 	}
 	for _, a := range j.Attempts {
-		out.Attempts = append(out.Attempts, Attempt{Attempt: a.Attempt, StartedAt: a.StartedAt, FinishedAt: timePtr(a.FinishedAt), Error: toJobError(a.Error)})
+		out.Attempts = append(out.Attempts, Attempt{Attempt: a.Attempt, Host: a.Owner, StartedAt: a.StartedAt, FinishedAt: timePtr(a.FinishedAt), Error: toJobError(a.Error)})
 	}
 	return out
 }

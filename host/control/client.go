@@ -162,7 +162,10 @@ func (c *Client) List(ctx context.Context, f host.ListFilter) ([]*host.Job, stri
 	if err != nil {
 		return nil, "", err
 	}
-	req := &pb.ListRequest{Task: f.Task, Group: f.Group, Limit: limit, Before: f.Before}
+	req := &pb.ListRequest{Task: f.Task, Group: f.Group, Limit: limit, Before: f.Before, Label: f.Label, Search: f.Search}
+	for _, p := range f.Priorities {
+		req.Priorities = append(req.Priorities, toProtoPriority(p))
+	}
 	for _, s := range f.States {
 		ps := toProtoState(s)
 		if ps == pb.JobState_JOB_STATE_UNSPECIFIED {

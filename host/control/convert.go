@@ -301,7 +301,7 @@ func toProtoJob(j *host.Job) *pb.Job {
 		PausedFrom:  toProtoState(j.PausedFrom),
 	}
 	for _, a := range j.Attempts {
-		out.Attempts = append(out.Attempts, &pb.Attempt{Attempt: int32(a.Attempt), StartedAt: toProtoTime(a.StartedAt), FinishedAt: toProtoTimePtr(a.FinishedAt), Error: toProtoError(a.Error)})
+		out.Attempts = append(out.Attempts, &pb.Attempt{Attempt: int32(a.Attempt), Host: a.Host, StartedAt: toProtoTime(a.StartedAt), FinishedAt: toProtoTimePtr(a.FinishedAt), Error: toProtoError(a.Error)})
 	}
 	return out
 }
@@ -337,7 +337,7 @@ func fromProtoJob(j *pb.Job) *host.Job {
 		PausedFrom:  fromProtoState(j.GetPausedFrom()),
 	}
 	for _, a := range j.GetAttempts() {
-		out.Attempts = append(out.Attempts, host.Attempt{Attempt: int(a.GetAttempt()), StartedAt: fromProtoTime(a.GetStartedAt()), FinishedAt: fromProtoTimePtr(a.GetFinishedAt()), Error: fromProtoError(a.GetError())})
+		out.Attempts = append(out.Attempts, host.Attempt{Attempt: int(a.GetAttempt()), Host: a.GetHost(), StartedAt: fromProtoTime(a.GetStartedAt()), FinishedAt: fromProtoTimePtr(a.GetFinishedAt()), Error: fromProtoError(a.GetError())})
 	}
 	return out
 }

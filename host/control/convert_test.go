@@ -29,7 +29,7 @@ func TestRoundTrips(t *testing.T) {
 		Progress: host.Progress{Fraction: 0.5, Message: "half"}, Timeout: host.Duration(time.Minute),
 		CreatedAt: now, QueuedAt: &now, StartedAt: &later, FinishedAt: &later, RunAt: &later,
 		PausedFrom: host.StateRunning,
-		Attempts:   []host.Attempt{{Attempt: 1, StartedAt: now, FinishedAt: &later, Error: failure}, {Attempt: 2, StartedAt: later}},
+		Attempts:   []host.Attempt{{Attempt: 1, Host: "h-1", StartedAt: now, FinishedAt: &later, Error: failure}, {Attempt: 2, StartedAt: later}},
 	}
 	if diff := cmp.Diff(job, fromProtoJob(toProtoJob(job))); diff != "" {
 		t.Errorf("job (-want +got):\n%s", diff)

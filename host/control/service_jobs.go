@@ -96,7 +96,14 @@ func (s *service) Get(ctx context.Context, r *pb.IDRequest) (*pb.Job, error) {
 }
 
 func (s *service) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse, error) {
-	f := host.ListFilter{Task: r.GetTask(), Group: r.GetGroup(), Limit: int(r.GetLimit()), Before: r.GetBefore()}
+	f := host.ListFilter{Task: r.GetTask(), Group: r.GetGroup(), Limit: int(r.GetLimit()), Before: r.GetBefore(), Label: r.GetLabel(), Search: r.GetSearch()}
+	for _, p := range r.GetPriorities() {
+		hp, err := fromProtoPriority(p)
+		if err != nil {
+			return nil, toStatus(fmt.Errorf("%w: %v", host.ErrInvalid, err))
+		}
+		f.Priorities = append(f.Priorities, hp)
+	}
 	for _, st := range r.GetStates() {
 		hs := fromProtoState(st)
 		if hs == "" {

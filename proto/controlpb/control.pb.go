@@ -1115,11 +1115,13 @@ func (x *Progress) GetMessage() string {
 }
 
 type Attempt struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attempt       int32                  `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	Error         *JobError              `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Attempt    int32                  `protobuf:"varint,1,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	StartedAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	Error      *JobError              `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// host is the owner id of the host that ran the attempt.
+	Host          string `protobuf:"bytes,5,opt,name=host,proto3" json:"host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1180,6 +1182,13 @@ func (x *Attempt) GetError() *JobError {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *Attempt) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
 }
 
 type Job struct {
@@ -1407,8 +1416,11 @@ type ListRequest struct {
 	States        []JobState             `protobuf:"varint,1,rep,packed,name=states,proto3,enum=batchhost.control.v1.JobState" json:"states,omitempty"`
 	Task          string                 `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
 	Group         string                 `protobuf:"bytes,3,opt,name=group,proto3" json:"group,omitempty"`
-	Limit         int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`  // 0 means 100
-	Before        string                 `protobuf:"bytes,5,opt,name=before,proto3" json:"before,omitempty"` // the cursor of the previous page
+	Limit         int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`                                                     // 0 means 100
+	Before        string                 `protobuf:"bytes,5,opt,name=before,proto3" json:"before,omitempty"`                                                    // the cursor of the previous page
+	Priorities    []Priority             `protobuf:"varint,6,rep,packed,name=priorities,proto3,enum=batchhost.control.v1.Priority" json:"priorities,omitempty"` // any of these; none means all
+	Label         string                 `protobuf:"bytes,7,opt,name=label,proto3" json:"label,omitempty"`                                                      // "key=value" or "key"
+	Search        string                 `protobuf:"bytes,8,opt,name=search,proto3" json:"search,omitempty"`                                                    // in id, task or error message, ignoring case
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1474,6 +1486,27 @@ func (x *ListRequest) GetLimit() int32 {
 func (x *ListRequest) GetBefore() string {
 	if x != nil {
 		return x.Before
+	}
+	return ""
+}
+
+func (x *ListRequest) GetPriorities() []Priority {
+	if x != nil {
+		return x.Priorities
+	}
+	return nil
+}
+
+func (x *ListRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *ListRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
 	}
 	return ""
 }
@@ -3771,14 +3804,15 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"dependency\"@\n" +
 	"\bProgress\x12\x1a\n" +
 	"\bfraction\x18\x01 \x01(\x01R\bfraction\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\xd1\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xe5\x01\n" +
 	"\aAttempt\x12\x18\n" +
 	"\aattempt\x18\x01 \x01(\x05R\aattempt\x129\n" +
 	"\n" +
 	"started_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
 	"\vfinished_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x124\n" +
-	"\x05error\x18\x04 \x01(\v2\x1e.batchhost.control.v1.JobErrorR\x05error\"\xbe\b\n" +
+	"\x05error\x18\x04 \x01(\v2\x1e.batchhost.control.v1.JobErrorR\x05error\x12\x12\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\"\xbe\b\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x124\n" +
@@ -3811,13 +3845,18 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\battempts\x18\x17 \x03(\v2\x1d.batchhost.control.v1.AttemptR\battempts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9d\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x02\n" +
 	"\vListRequest\x126\n" +
 	"\x06states\x18\x01 \x03(\x0e2\x1e.batchhost.control.v1.JobStateR\x06states\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x12\x14\n" +
 	"\x05group\x18\x03 \x01(\tR\x05group\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12\x16\n" +
-	"\x06before\x18\x05 \x01(\tR\x06before\"Q\n" +
+	"\x06before\x18\x05 \x01(\tR\x06before\x12>\n" +
+	"\n" +
+	"priorities\x18\x06 \x03(\x0e2\x1e.batchhost.control.v1.PriorityR\n" +
+	"priorities\x12\x14\n" +
+	"\x05label\x18\a \x01(\tR\x05label\x12\x16\n" +
+	"\x06search\x18\b \x01(\tR\x06search\"Q\n" +
 	"\fListResponse\x12-\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x19.batchhost.control.v1.JobR\x04jobs\x12\x12\n" +
 	"\x04next\x18\x02 \x01(\tR\x04next\"\"\n" +
@@ -4187,140 +4226,141 @@ var file_controlpb_control_proto_depIdxs = []int32{
 	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
 	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
 	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
-	20,  // 32: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
-	0,   // 33: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
-	57,  // 34: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
-	58,  // 35: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
-	0,   // 36: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	58,  // 37: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	31,  // 38: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	58,  // 39: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
-	32,  // 40: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
-	35,  // 41: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
-	37,  // 42: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 43: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 44: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 45: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 46: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
-	39,  // 47: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
-	1,   // 48: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
-	31,  // 49: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
-	41,  // 50: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	43,  // 51: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
-	58,  // 52: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
-	45,  // 53: batchhost.control.v1.HostsResponse.hosts:type_name -> batchhost.control.v1.HostStatus
-	58,  // 54: batchhost.control.v1.HostStatus.started:type_name -> google.protobuf.Timestamp
-	58,  // 55: batchhost.control.v1.HostStatus.seen:type_name -> google.protobuf.Timestamp
-	31,  // 56: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	58,  // 57: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 58: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 59: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 60: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	28,  // 61: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 62: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	48,  // 63: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 64: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 65: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 66: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	57,  // 67: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 68: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	56,  // 69: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 70: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 71: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	57,  // 72: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	58,  // 73: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	58,  // 74: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	58,  // 75: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 76: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	57,  // 77: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	51,  // 78: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 79: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 80: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 81: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 82: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 83: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 84: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 85: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 86: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 87: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 88: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 89: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 90: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 91: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	7,   // 92: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
-	24,  // 93: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
-	27,  // 94: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	29,  // 95: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	30,  // 96: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 97: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	33,  // 98: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 99: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 100: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 101: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 102: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 103: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 104: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 105: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 106: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 107: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
-	5,   // 108: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 109: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 110: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 111: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	47,  // 112: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	50,  // 113: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 114: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	52,  // 115: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 116: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 117: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 118: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 119: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 120: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 121: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 122: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 123: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 124: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 125: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 126: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 127: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	26,  // 128: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 129: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 130: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 131: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 132: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	23,  // 133: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
-	25,  // 134: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
-	28,  // 135: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 136: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 137: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	32,  // 138: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	34,  // 139: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	32,  // 140: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 141: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 142: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 143: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 144: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	36,  // 145: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	42,  // 146: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	46,  // 147: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	44,  // 148: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
-	5,   // 149: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 150: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	38,  // 151: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	40,  // 152: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	49,  // 153: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 154: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	51,  // 155: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	53,  // 156: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 157: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 158: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 159: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 160: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	120, // [120:161] is the sub-list for method output_type
-	79,  // [79:120] is the sub-list for method input_type
-	79,  // [79:79] is the sub-list for extension type_name
-	79,  // [79:79] is the sub-list for extension extendee
-	0,   // [0:79] is the sub-list for field type_name
+	1,   // 32: batchhost.control.v1.ListRequest.priorities:type_name -> batchhost.control.v1.Priority
+	20,  // 33: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
+	0,   // 34: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
+	57,  // 35: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
+	58,  // 36: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	0,   // 37: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
+	58,  // 38: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	31,  // 39: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
+	58,  // 40: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	32,  // 41: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
+	35,  // 42: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
+	37,  // 43: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 44: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 45: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 46: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
+	37,  // 47: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
+	39,  // 48: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
+	1,   // 49: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
+	31,  // 50: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
+	41,  // 51: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
+	43,  // 52: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
+	58,  // 53: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
+	45,  // 54: batchhost.control.v1.HostsResponse.hosts:type_name -> batchhost.control.v1.HostStatus
+	58,  // 55: batchhost.control.v1.HostStatus.started:type_name -> google.protobuf.Timestamp
+	58,  // 56: batchhost.control.v1.HostStatus.seen:type_name -> google.protobuf.Timestamp
+	31,  // 57: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	58,  // 58: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 59: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 60: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	18,  // 61: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	28,  // 62: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	17,  // 63: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	48,  // 64: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 65: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 66: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 67: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	57,  // 68: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 69: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	56,  // 70: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 71: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 72: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	57,  // 73: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	58,  // 74: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	58,  // 75: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	58,  // 76: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 77: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	57,  // 78: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	51,  // 79: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	12,  // 80: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	14,  // 81: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	12,  // 82: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 83: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	16,  // 84: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 85: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	21,  // 86: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 87: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 88: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 89: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 90: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 91: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 92: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 93: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	24,  // 94: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	27,  // 95: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	29,  // 96: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	30,  // 97: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 98: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	33,  // 99: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 100: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 101: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 102: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 103: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 104: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 105: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 106: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 107: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 108: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
+	5,   // 109: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 110: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 111: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 112: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	47,  // 113: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	50,  // 114: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 115: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	52,  // 116: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 117: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 118: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 119: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 120: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	13,  // 121: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	15,  // 122: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	13,  // 123: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 124: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 125: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	20,  // 126: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	22,  // 127: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	20,  // 128: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	26,  // 129: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 130: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 131: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 132: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 133: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	23,  // 134: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	25,  // 135: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	28,  // 136: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 137: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 138: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	32,  // 139: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	34,  // 140: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	32,  // 141: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 142: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 143: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 144: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 145: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	36,  // 146: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	42,  // 147: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	46,  // 148: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	44,  // 149: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
+	5,   // 150: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 151: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	38,  // 152: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	40,  // 153: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	49,  // 154: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 155: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	51,  // 156: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	53,  // 157: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 158: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 159: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 160: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 161: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	121, // [121:162] is the sub-list for method output_type
+	80,  // [80:121] is the sub-list for method input_type
+	80,  // [80:80] is the sub-list for extension type_name
+	80,  // [80:80] is the sub-list for extension extendee
+	0,   // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }

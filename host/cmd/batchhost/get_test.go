@@ -106,8 +106,21 @@ func TestListFiltersAndPages(t *testing.T) {
 	if jobs == nil || len(jobs) != 0 {
 		t.Fatalf("empty list must be [] in JSON: %v", jobs)
 	}
+	// Priority, label and search filters reach the host over the socket.
+	e := id(t, d.ok(t, "create", "chaos.sleep", "--priority", "high", "--label", "team=docs"))
+	for _, args := range [][]string{{"--priority", "high"}, {"--priority", "critical,high"}, {"--label", "team=docs"}, {"--label", "team"}, {"--search", "SLEEP"}} {
+		decode(t, d.ok(t, append([]string{"--json", "list"}, args...)...), &jobs)
+		if len(jobs) != 1 || jobs[0]["id"] != e {
+			t.Errorf("list %v: %v, want only %s", args, jobs, e)
+		}
+	}
+	decode(t, d.ok(t, "--json", "list", "--label", "team=ops"), &jobs)
+	if len(jobs) != 0 {
+		t.Errorf("list --label team=ops: %v", jobs)
+	}
 	d.fails(t, 2, `invalid --state: unknown state "done"`, "list", "--state", "done")
 	d.fails(t, 2, "invalid --limit -1", "list", "--limit", "-1")
+	d.fails(t, 2, "invalid --priority", "list", "--priority", "urgent")
 }
 
 func TestResult(t *testing.T) {

@@ -13,11 +13,11 @@ import (
 
 func (c *cli) listCmd() *cobra.Command {
 	var (
-		states []string
-		f      host.ListFilter
+		states, prios []string
+		f             host.ListFilter
 	)
 	cmd := &cobra.Command{
-		Use:   "list [--state S] [--task T] [--group GID] [--limit N]",
+		Use:   "list [--state S] [--task T] [--group GID] [--priority P] [--label K[=V]] [--search TEXT] [--limit N]",
 		Short: "List jobs, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -28,6 +28,15 @@ func (c *cli) listCmd() *cobra.Command {
 						return usageErrorf("invalid --state: %v", err)
 					}
 					f.States = append(f.States, st)
+				}
+			}
+			for _, s := range prios {
+				for _, name := range strings.Split(s, ",") {
+					p, err := host.ParsePriority(strings.TrimSpace(name))
+					if err != nil {
+						return usageErrorf("invalid --priority: %v", err)
+					}
+					f.Priorities = append(f.Priorities, p)
 				}
 			}
 			if err := checkLimit(f.Limit); err != nil {
@@ -70,6 +79,9 @@ func (c *cli) listCmd() *cobra.Command {
 	fl.StringArrayVar(&states, "state", nil, "only jobs in state `S` (repeatable or comma-separated)")
 	fl.StringVar(&f.Task, "task", "", "only jobs of task `T`")
 	fl.StringVar(&f.Group, "group", "", "only members of group `GID`")
+	fl.StringArrayVar(&prios, "priority", nil, "only jobs of priority `P`: low, normal, high, critical (repeatable or comma-separated)")
+	fl.StringVar(&f.Label, "label", "", "only jobs with label `K=V` (or with label K, any value)")
+	fl.StringVar(&f.Search, "search", "", "only jobs whose id, task or error message contains `TEXT` (ignoring case; reads every job the other filters let through)")
 	fl.IntVar(&f.Limit, "limit", 100, fmt.Sprintf("at most `N` jobs (1 to %d)", host.MaxListLimit))
 	fl.StringVar(&f.Before, "before", "", "the next page: jobs older than this cursor (printed by the previous page)")
 	return cmd

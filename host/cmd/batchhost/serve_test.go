@@ -28,7 +28,7 @@ type serveProc struct {
 
 // startServe runs the built binary's serve command and returns once it
 // logged that it serves (read from its stderr: no sleeping, no polling).
-func startServe(t *testing.T, env []string, args ...string) *serveProc {
+func startServe(t testing.TB, env []string, args ...string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(batchhostBin, append([]string{"serve"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -58,7 +58,7 @@ func startServe(t *testing.T, env []string, args ...string) *serveProc {
 }
 
 // expect reads stderr lines until one contains want.
-func (p *serveProc) expect(t *testing.T, want string) {
+func (p *serveProc) expect(t testing.TB, want string) {
 	t.Helper()
 	timeout := time.After(60 * time.Second)
 	for {

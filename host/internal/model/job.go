@@ -162,8 +162,11 @@ type JobError struct {
 
 // AttemptRecord is one attempt in a job's history.
 type AttemptRecord struct {
-	Attempt    int       `json:"attempt"`
-	StartedAt  time.Time `json:"started_at"`
+	Attempt   int       `json:"attempt"`
+	StartedAt time.Time `json:"started_at"`
+	// Owner is the host that ran the attempt (its owner id), so that a
+	// job's history says where each attempt ran.
+	Owner      string    `json:"owner,omitempty"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	Error      *JobError `json:"error,omitempty"`
 }

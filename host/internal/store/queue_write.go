@@ -360,7 +360,7 @@ func stampClaim(j *model.Job, owner string, now time.Time) {
 	j.RunAt = time.Time{}
 	j.Progress = model.Progress{}
 	j.Owner = owner
-	j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: now})
+	j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: now, Owner: owner})
 }
 
 // Finish ends attempts; see backend.Writer.

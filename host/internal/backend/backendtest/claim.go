@@ -119,7 +119,7 @@ func testClaimRecord(e *env) {
 		e.t.Errorf("claimed job: state %s owner %q attempt %d started %v run-at %v; want running, host-7, 1, %v, zero",
 			c.State, c.Owner, c.Attempt, c.StartedAt, c.RunAt, at(3))
 	}
-	if want := []model.AttemptRecord{{Attempt: 1, StartedAt: at(3)}}; diff(want, c.Attempts) != "" {
+	if want := []model.AttemptRecord{{Attempt: 1, StartedAt: at(3), Owner: "host-7"}}; diff(want, c.Attempts) != "" {
 		e.t.Errorf("attempt records after the first claim:\n%s", diff(want, c.Attempts))
 	}
 	if n := e.group(g.ID).Counts[model.Running]; n != 1 {
@@ -129,8 +129,8 @@ func testClaimRecord(e *env) {
 	e.finish(backend.Finish{ID: j.ID, Owner: "host-7", Attempt: 1, State: model.Queued, At: at(4), RetryAt: at(5),
 		Progress: &model.Progress{Fraction: 0.5, Message: "half"}, Error: &model.JobError{Kind: "task_error", Message: "again", Retryable: true}})
 	c = e.claimID(j.ID, "host-8", at(6))
-	if c.Attempt != 2 || len(c.Attempts) != 2 || c.Attempts[1].Attempt != 2 || !c.Attempts[1].StartedAt.Equal(at(6)) || c.Owner != "host-8" {
-		e.t.Errorf("second claim: attempt %d, records %+v, owner %q; want attempt 2 with a second record started at %v, owner host-8", c.Attempt, c.Attempts, c.Owner, at(6))
+	if c.Attempt != 2 || len(c.Attempts) != 2 || c.Attempts[1].Attempt != 2 || !c.Attempts[1].StartedAt.Equal(at(6)) || c.Attempts[1].Owner != "host-8" || c.Owner != "host-8" {
+		e.t.Errorf("second claim: attempt %d, records %+v, owner %q; want attempt 2 with a second record started at %v by host-8, owner host-8", c.Attempt, c.Attempts, c.Owner, at(6))
 	}
 	if c.Progress != (model.Progress{}) {
 		e.t.Errorf("second claim kept the previous attempt's progress %+v", c.Progress)

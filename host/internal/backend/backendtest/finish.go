@@ -55,7 +55,7 @@ func testFinishOutcomes(e *env) {
 		if got.Owner != "" {
 			e.t.Errorf("%s: owner %q kept after the attempt ended, want none", name, got.Owner)
 		}
-		rec := model.AttemptRecord{Attempt: 1, StartedAt: r.StartedAt, FinishedAt: at(3), Error: f.Error}
+		rec := model.AttemptRecord{Attempt: 1, StartedAt: r.StartedAt, Owner: r.Owner, FinishedAt: at(3), Error: f.Error}
 		if d := diff([]model.AttemptRecord{rec}, got.Attempts); d != "" {
 			e.t.Errorf("%s: attempt records (-want +got):\n%s", name, d)
 		}

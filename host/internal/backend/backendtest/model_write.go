@@ -212,7 +212,7 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			j.StartedAt = p.Now
 			j.RunAt = time.Time{}
 			j.Progress = model.Progress{}
-			j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: p.Now})
+			j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: p.Now, Owner: p.Owner})
 			w.setState(c, j, model.Running, p.Now)
 			out = append(out, j.Clone())
 		}

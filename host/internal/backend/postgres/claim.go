@@ -77,7 +77,7 @@ chosen AS (
 )
 UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $8, attempt = j.attempt + 1, started_at = $3,
 	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
-	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $9::text))
+	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $9::text, 'owner', $8::text))
 FROM chosen c WHERE j.id = c.id
 RETURNING ` + jobCols + `, c.ord`
 
