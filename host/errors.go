@@ -42,6 +42,11 @@ var (
 	// opened: unreachable, a bad URL, or a schema that is not this
 	// build's (the message names the fix).
 	ErrDatabase = errors.New("database unusable")
+	// ErrDamaged: the job's (group's, schedule's) record in the embedded
+	// data file fails its checksum or does not decode; the message names
+	// it. The record is left as it is: not run, not changed, and left out
+	// of lists. `batchhost check` names every damaged record.
+	ErrDamaged = errors.New("record damaged")
 	// ErrAmbiguous: an id prefix begins the ids of several jobs or groups;
 	// the message names them. Give more characters.
 	ErrAmbiguous = errors.New("ambiguous id prefix")
@@ -111,6 +116,8 @@ func fromBackend(err error) error {
 		return &kindError{ErrUnknownTask, err.Error()}
 	case errors.Is(err, backend.ErrNotFound):
 		return &kindError{ErrNotFound, err.Error()}
+	case errors.Is(err, backend.ErrDamaged):
+		return &kindError{ErrDamaged, err.Error()}
 	case errors.Is(err, backend.ErrState):
 		return &kindError{ErrState, err.Error()}
 	case errors.Is(err, backend.ErrFull):

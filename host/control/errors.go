@@ -41,6 +41,7 @@ var sentinels = []struct {
 	{host.ErrTooManyWatchers, codes.ResourceExhausted, "TOO_MANY_WATCHERS"},
 	{host.ErrClosed, codes.Unavailable, "CLOSED"},
 	{host.ErrFailed, codes.Internal, "FAILED"},
+	{host.ErrDamaged, codes.DataLoss, "DAMAGED"},
 }
 
 // toStatus turns a host error into a gRPC status error carrying the host's

@@ -23,6 +23,9 @@ var (
 	ErrInvalid = errors.New("invalid store input")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrDamaged: a stored record fails its checksum or does not decode
+	// (the embedded file's records are checksummed). The message names it.
+	ErrDamaged = errors.New("record damaged")
 	// ErrFailed: the store cannot commit (a failed fsync, a full disk);
 	// the write was not acknowledged. Reads may still answer.
 	ErrFailed = errors.New("store failed")

@@ -145,7 +145,7 @@ func (s *Store) putJob(bk buckets, cnt *counts, p *jobPut) error {
 		fin = s.opts.Now()
 		s.log.Warn("terminal job without finished_at; recorded as finished now", "job", p.id)
 		var err error
-		if data, err = withFinishedAt(p.data, fin); err != nil {
+		if data, err = s.withFinishedAt(id, p.data, fin); err != nil {
 			return fmt.Errorf("put job %s: %w", p.id, err)
 		}
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
-// Records are JSON (the model's json tags); index keys are binary so that
-// bbolt's byte order is the order the store needs.
+// Records are JSON (the model's json tags), sealed with a checksum (see
+// record.go); index keys are binary so that bbolt's byte order is the
+// order the store needs.
 
 // Bucket names. Changing any of them, or any key layout below, needs a new
 // schema version and a migration.
@@ -90,33 +91,39 @@ func prefix(id string) []byte {
 	return append([]byte(id), sep)
 }
 
+// encodeJob returns the sealed record of j (see seal).
 func encodeJob(j *model.Job) ([]byte, error) {
 	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("encode job %s: %w", j.ID, err)
 	}
-	return b, nil
+	return seal([]byte(j.ID), b), nil
 }
 
-// decodeJob decodes a job record. It counts the decode so that tests can
+// decodeJob checks and decodes a job record; a record that fails either
+// is an error matching ErrDamaged. It counts the decode so that tests can
 // show that start-up reads only live records.
 func (s *Store) decodeJob(id, b []byte) (*model.Job, error) {
 	s.jobDecodes.Add(1)
+	payload, problem := unseal(id, b)
+	if problem != "" {
+		return nil, s.damaged("job", id, problem, nil)
+	}
 	j := new(model.Job)
-	if err := json.Unmarshal(b, j); err != nil {
-		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: job record %s does not decode: %v", s.path, id, err))
+	if err := json.Unmarshal(payload, j); err != nil {
+		return nil, s.damaged("job", id, problemUndecoded, err)
 	}
 	return j, nil
 }
 
 // withFinishedAt returns the encoded job data with FinishedAt set to t.
-func withFinishedAt(data []byte, t time.Time) ([]byte, error) {
-	var j model.Job
-	if err := json.Unmarshal(data, &j); err != nil {
+func (s *Store) withFinishedAt(id, data []byte, t time.Time) ([]byte, error) {
+	j, err := s.decodeJob(id, data)
+	if err != nil {
 		return nil, err
 	}
 	j.FinishedAt = t
-	return encodeJob(&j)
+	return encodeJob(j)
 }
 
 // jobHead is the part of a stored job that index maintenance needs when the
@@ -132,9 +139,13 @@ type jobHead struct {
 }
 
 func (s *Store) decodeHead(id, b []byte) (*jobHead, error) {
+	payload, problem := unseal(id, b)
+	if problem != "" {
+		return nil, s.damaged("job", id, problem, nil)
+	}
 	h := new(jobHead)
-	if err := json.Unmarshal(b, h); err != nil {
-		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: job record %s does not decode: %v", s.path, id, err))
+	if err := json.Unmarshal(payload, h); err != nil {
+		return nil, s.damaged("job", id, problemUndecoded, err)
 	}
 	return h, nil
 }
@@ -144,13 +155,17 @@ func encodeSchedule(s *model.Schedule) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode schedule %s: %w", s.ID, err)
 	}
-	return b, nil
+	return seal([]byte(s.ID), b), nil
 }
 
 func (s *Store) decodeSchedule(id, b []byte) (*model.Schedule, error) {
+	payload, problem := unseal(id, b)
+	if problem != "" {
+		return nil, s.damaged("schedule", id, problem, nil)
+	}
 	sc := new(model.Schedule)
-	if err := json.Unmarshal(b, sc); err != nil {
-		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: schedule record %s does not decode: %v", s.path, id, err))
+	if err := json.Unmarshal(payload, sc); err != nil {
+		return nil, s.damaged("schedule", id, problemUndecoded, err)
 	}
 	return sc, nil
 }
@@ -160,13 +175,17 @@ func encodeGroup(g *model.Group) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode group %s: %w", g.ID, err)
 	}
-	return b, nil
+	return seal([]byte(g.ID), b), nil
 }
 
 func (s *Store) decodeGroup(id, b []byte) (*model.Group, error) {
+	payload, problem := unseal(id, b)
+	if problem != "" {
+		return nil, s.damaged("group", id, problem, nil)
+	}
 	g := new(model.Group)
-	if err := json.Unmarshal(b, g); err != nil {
-		return nil, newError(ErrCorrupt, err, fmt.Sprintf("data file %s: group record %s does not decode: %v", s.path, id, err))
+	if err := json.Unmarshal(payload, g); err != nil {
+		return nil, s.damaged("group", id, problemUndecoded, err)
 	}
 	if g.Counts == nil {
 		g.Counts = map[model.State]int{}

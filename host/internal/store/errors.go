@@ -25,6 +25,11 @@ var (
 	// damaged. The message names the file; Open never writes to such a file.
 	ErrCorrupt = errors.New("data file is corrupt")
 
+	// ErrDamaged: a job, group or schedule record fails its checksum or
+	// does not decode. The message names the record and the file; reads
+	// of other records go on, and the record is never overwritten.
+	ErrDamaged = backend.ErrDamaged
+
 	// ErrSchemaTooNew: the file was written by a newer batchhost whose schema
 	// this one does not know. The message gives both versions.
 	ErrSchemaTooNew = errors.New("data file schema is newer than this batchhost")

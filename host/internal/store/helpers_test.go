@@ -89,7 +89,11 @@ func checkIndexes(t testing.TB, s *Store) {
 		keyOwners := map[string][]string{}
 		err := bk.jobs.ForEach(func(k, v []byte) error {
 			var j model.Job
-			if err := json.Unmarshal(v, &j); err != nil {
+			payload, problem := unseal(k, v)
+			if problem != "" {
+				return fmt.Errorf("job record %s: %s", k, problem)
+			}
+			if err := json.Unmarshal(payload, &j); err != nil {
 				return err
 			}
 			if j.ID != string(k) {
@@ -154,7 +158,11 @@ func checkIndexes(t testing.TB, s *Store) {
 		// Open groups: exactly those not done.
 		return bk.groups.ForEach(func(k, v []byte) error {
 			var g model.Group
-			if err := json.Unmarshal(v, &g); err != nil {
+			payload, problem := unseal(k, v)
+			if problem != "" {
+				return fmt.Errorf("group record %s: %s", k, problem)
+			}
+			if err := json.Unmarshal(payload, &g); err != nil {
 				return err
 			}
 			if open := bk.open.Get(k) != nil; open == g.Done() {

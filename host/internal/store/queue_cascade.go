@@ -69,7 +69,8 @@ func (w *wtx) settle(c *changes) error {
 		if err := w.forDependents(j.ID, func(dep string, policy model.DepPolicy) error {
 			de, err := w.job(dep)
 			if err != nil {
-				return nil // pruned
+				w.q.s.skipDamaged("job", []byte(dep), err) // logged; left aside
+				return nil                                 // pruned, or damaged
 			}
 			return w.depFinished(c, de, j, policy)
 		}); err != nil {
@@ -77,6 +78,9 @@ func (w *wtx) settle(c *changes) error {
 		}
 		if j.Group != "" && j.State == model.Failed {
 			ge, err := w.group(j.Group)
+			if w.q.s.skipDamaged("group", []byte(j.Group), err) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -84,10 +88,16 @@ func (w *wtx) settle(c *changes) error {
 				why := &model.JobError{Kind: errkind.Canceled, Message: fmt.Sprintf("canceled: group member %s failed", j.ID)}
 				if err := w.forMembers(j.Group, func(id string) error {
 					st, ok, err := w.state(id)
+					if w.q.s.skipDamaged("job", []byte(id), err) {
+						return nil
+					}
 					if err != nil || !ok || st.Terminal() {
 						return err
 					}
 					me, err := w.job(id)
+					if w.q.s.skipDamaged("job", []byte(id), err) {
+						return nil // left aside, as everywhere
+					}
 					if err != nil {
 						return err
 					}
@@ -154,6 +164,12 @@ func (w *wtx) cancel(c *changes, e *jobEntry, why *model.JobError) error {
 func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, err error) {
 	for _, d := range j.DependsOn {
 		st, ok, err := w.state(d.ID)
+		if w.q.s.skipDamaged("job", []byte(d.ID), err) {
+			// Its outcome cannot be read: the dependent waits rather
+			// than run (or be canceled) on a guess.
+			pending++
+			continue
+		}
 		if err != nil {
 			return 0, nil, err
 		}

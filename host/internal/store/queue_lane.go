@@ -129,6 +129,7 @@ func (q *Queue) serveLane() {
 			out := make([]*model.Job, 0, len(picks))
 			ids := make([]string, 0, len(picks))
 			base := make([]*model.Job, 0, len(picks))
+			kept := picks[:0]
 			for _, r := range picks {
 				id := x.id(r)
 				var j *model.Job
@@ -142,18 +143,23 @@ func (q *Queue) serveLane() {
 						return notFoundIn(id)
 					}
 					var err error
-					if j, err = q.s.decodeJob([]byte(id), data); err != nil {
+					j, err = q.s.decodeJob([]byte(id), data)
+					if q.s.skipDamaged("job", []byte(id), err) {
+						continue // popped, not handed out: never run
+					}
+					if err != nil {
 						return err
 					}
 				}
+				kept = append(kept, r)
 				ids, base = append(ids, id), append(base, j.Clone())
 				stampClaim(j, c.p.Owner, c.p.Now)
 				j.State, j.PausedFrom = model.Running, ""
 				out = append(out, j)
 			}
 			c.out = out
-			if len(picks) > 0 {
-				q.lane = append(q.lane, &laneClaim{req: c, picks: picks, ids: ids, base: base, done: c.done})
+			if len(kept) > 0 {
+				q.lane = append(q.lane, &laneClaim{req: c, picks: kept, ids: ids, base: base, done: c.done})
 				q.laneClaims.Add(1)
 			}
 			return nil

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -21,13 +22,18 @@ func (q *Queue) load() error {
 	if err := q.s.update(q.upgrade); err != nil {
 		return fmt.Errorf("open queue %s: %w", q.s.path, err)
 	}
+	var damaged []string
 	err := q.s.view(func(tx *bolt.Tx) error {
 		live, jobs := tx.Bucket(bLive), tx.Bucket(bJobs)
 		c := live.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			r, err := decodeLive(v)
 			if err != nil {
-				return newError(ErrCorrupt, err, fmt.Sprintf("data file %s: live index entry of job %s: %v", q.s.path, k, err))
+				// Left out of dispatch, as a damaged record is.
+				q.s.noteDamaged("job", string(k), newError(ErrDamaged, err, fmt.Sprintf(
+					"job %s: its live index entry is damaged (%v) in data file %s", k, err, q.s.path)))
+				damaged = append(damaged, string(k))
+				continue
 			}
 			q.seq = max(q.seq, r.seq)
 			switch {
@@ -39,6 +45,11 @@ func (q *Queue) load() error {
 					return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: live index names job %s, which has no record", q.s.path, k))
 				}
 				j, err := q.s.decodeJob(k, data)
+				if q.s.skipDamaged("job", k, err) {
+					// Not rescued, not run again: left as it is.
+					damaged = append(damaged, string(k))
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -51,6 +62,10 @@ func (q *Queue) load() error {
 	})
 	if err != nil {
 		return fmt.Errorf("open queue %s: %w", q.s.path, err)
+	}
+	if len(damaged) > 0 {
+		q.s.log.Error("damaged job records found at open: those jobs are left aside (not run, not changed); `batchhost check` lists every damaged record",
+			"path", q.s.path, "count", len(damaged), "jobs", strings.Join(damaged[:min(len(damaged), 10)], " "))
 	}
 	// Give back what the load's temporaries took (decoded keys, grown and
 	// clipped heaps): with a million queued jobs, tens of megabytes the
@@ -73,6 +88,9 @@ func (q *Queue) upgrade(tx *bolt.Tx) error {
 	var cnt countsP
 	if err := bk.jobs.ForEach(func(k, v []byte) error {
 		h, err := q.s.decodeHead(k, v)
+		if q.s.skipDamaged("job", k, err) {
+			return nil // not counted: reads leave it out as well
+		}
 		if err != nil {
 			return err
 		}
@@ -92,6 +110,9 @@ func (q *Queue) upgrade(tx *bolt.Tx) error {
 			return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: live index names job %s, which has no record", q.s.path, k))
 		}
 		j, err := q.s.decodeJob(k, data)
+		if q.s.skipDamaged("job", k, err) {
+			continue // its old live entry stays: load leaves it aside
+		}
 		if err != nil {
 			return err
 		}

@@ -31,12 +31,17 @@ func (q *Queue) Prune(ctx context.Context, before time.Time, limit int) ([]strin
 		groups := map[string]bool{}
 		for _, fk := range victims {
 			_, id := splitFinishedKey(fk)
-			w.writes++
-			if err := w.bk.finished.Delete(fk); err != nil {
+			h, err := w.head(id)
+			if q.s.skipDamaged("job", []byte(id), err) {
+				// Kept, index entry and all, for `batchhost check` to
+				// name; the others are pruned.
+				continue
+			}
+			if err != nil && !errors.Is(err, backend.ErrNotFound) {
 				return err
 			}
-			h, err := w.head(id)
-			if err != nil && !errors.Is(err, backend.ErrNotFound) {
+			w.writes++
+			if err := w.bk.finished.Delete(fk); err != nil {
 				return err
 			}
 			if err != nil || !h.State.Terminal() {

@@ -99,12 +99,16 @@ func (q *Queue) Fire(ctx context.Context, f backend.Fire) (backend.FireResult, e
 	return out, err
 }
 
-// Schedules returns every schedule, by id.
+// Schedules returns every schedule, by id, but the damaged ones (logged):
+// the others still fire.
 func (q *Queue) Schedules(ctx context.Context) ([]*model.Schedule, error) {
 	var out []*model.Schedule
 	err := q.s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bSchedules).ForEach(func(k, v []byte) error {
 			sc, err := q.s.decodeSchedule(k, v)
+			if q.s.skipDamaged("schedule", k, err) {
+				return nil
+			}
 			if err == nil {
 				out = append(out, sc)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -105,20 +106,18 @@ func ids(js []*model.Job) []string {
 	return out
 }
 
-// A file of schema 1 (written before the Queue) is upgraded to schema 2
-// when the Queue opens it, so that a batchhost knowing only schema 1
-// refuses it rather than write live entries of the old form into it; its
-// jobs are all there and counted.
+// A file of schema 1 (written before the Queue) is upgraded to the
+// current schema when the Queue opens it, so that a batchhost knowing only
+// schema 1 refuses it rather than write live entries of the old form into
+// it; its jobs are all there and counted.
 func TestOpenQueueUpgradesASchema1File(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
 	s := openAt(t, path, Options{})
 	putJobs(t, s, newJob(1, model.Queued), newJob(2, model.Completed))
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(schemaKey, []byte("1")) }); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	asOldSchema(t, path, 1)
 	q, err := OpenQueue(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -134,8 +133,8 @@ func TestOpenQueueUpgradesASchema1File(t *testing.T) {
 	if err := q.s.view(func(tx *bolt.Tx) error { schema = string(tx.Bucket(bMeta).Get(schemaKey)); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if schema != "2" {
-		t.Errorf("schema after OpenQueue = %q, want 2", schema)
+	if want := strconv.Itoa(SchemaVersion); schema != want {
+		t.Errorf("schema after OpenQueue = %q, want %s", schema, want)
 	}
 	if err := q.Close(); err != nil {
 		t.Fatal(err)

@@ -184,6 +184,11 @@ func (w *wtx) setState(e *jobEntry, to model.State) error {
 	}
 	if j.Group != "" {
 		ge, err := w.group(j.Group)
+		if w.q.s.skipDamaged("group", []byte(j.Group), err) {
+			// The member moves on; the damaged group record is left as
+			// it is, counts and all.
+			return nil
+		}
 		if err != nil {
 			return err
 		}

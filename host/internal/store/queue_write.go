@@ -339,6 +339,11 @@ func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, er
 	ids := w.q.idx.ids(picked)
 	for _, id := range ids {
 		e, err := w.job(id)
+		if w.q.s.skipDamaged("job", []byte(id), err) {
+			// Taken out of the ready index, never run: the claim goes on
+			// with the jobs behind it.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -153,7 +153,8 @@ type Filter struct {
 // ListJobs returns the jobs matching f, newest (highest id) first, and the
 // cursor for the next page ("" when there is none). Members of a group are
 // read through the membership index, live-only state filters through the
-// live index; anything else scans the jobs newest first.
+// live index; anything else scans the jobs newest first. A damaged record
+// is left out (and logged once): one bad record does not hide the others.
 func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 	limit, err := checkLimit(f.Limit)
 	if err != nil {
@@ -193,6 +194,9 @@ func (s *Store) ListJobs(f Filter) ([]*model.Job, string, error) {
 				return false, nil // a member whose record was pruned
 			}
 			j, err := s.decodeJob(id, data)
+			if s.skipDamaged("job", id, err) {
+				return false, nil
+			}
 			if err != nil {
 				return false, err
 			}
@@ -311,7 +315,8 @@ func (s *Store) Group(id string) (*model.Group, error) {
 
 // ListGroups returns groups newest first, starting below the cursor before
 // (ids less than it), and the cursor of the next page ("" when there is
-// none). limit 0 means DefaultLimit.
+// none); damaged records are left out, as in ListJobs. limit 0 means
+// DefaultLimit.
 func (s *Store) ListGroups(before string, limit int) ([]*model.Group, string, error) {
 	limit, err := checkLimit(limit)
 	if err != nil {
@@ -322,6 +327,9 @@ func (s *Store) ListGroups(before string, limit int) ([]*model.Group, string, er
 		c := tx.Bucket(bGroups).Cursor()
 		for k, v := seekBefore(c, before); k != nil && len(out) <= limit; k, v = c.Prev() {
 			g, err := s.decodeGroup(k, v)
+			if s.skipDamaged("group", k, err) {
+				continue
+			}
 			if err != nil {
 				return err
 			}

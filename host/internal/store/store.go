@@ -24,7 +24,9 @@ import (
 // a version 1 file to it, after which a batchhost that knows only version
 // 1 (and would write live entries of the old form) refuses the file and
 // asks to be upgraded, instead of writing what this one cannot read.
-const SchemaVersion = 2
+// Version 3 seals every job, group and schedule record with a checksum
+// (record.go); Open upgrades an older file to it (sealRecords).
+const SchemaVersion = 3
 
 // initialMmapSize is mapped at open so that the writer does not have to
 // remap (which waits for every open read transaction) until the file
@@ -84,13 +86,18 @@ type Store struct {
 	w writer
 
 	jobDecodes atomic.Int64 // full job decodes, for tests of start-up cost
+
+	schema int // the file's schema version at open (SchemaVersion once upgraded)
+
+	damage damageLog
 }
 
 // Open opens (creating if absent) the store file at path, taking an
 // exclusive lock on it. It refuses, without writing to the file: a file
 // locked by another host (ErrLocked), a file that is not bbolt or whose
 // header is damaged (ErrCorrupt), a bbolt file batchhost did not make
-// (ErrNotBatchhost), and a newer schema (ErrSchemaTooNew).
+// (ErrNotBatchhost), and a newer schema (ErrSchemaTooNew). A file of an
+// older schema is upgraded (sealRecords).
 func Open(path string, opts Options) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -141,6 +148,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := s.checkSchema(); err != nil {
 		_ = s.db.Close()
 		return nil, err
+	}
+	if err := s.sealRecords(); err != nil {
+		_ = s.db.Close()
+		return nil, fmt.Errorf("open data file %s: upgrade to schema %d: %w", path, SchemaVersion, err)
 	}
 	s.w.start(s)
 	s.log.Debug("opened", "path", path, "schema", SchemaVersion, "no_sync", opts.NoSync)
@@ -198,6 +209,7 @@ func (s *Store) checkSchema() error {
 		if v < 1 {
 			return newError(ErrCorrupt, nil, fmt.Sprintf("data file %s: invalid schema version %d", s.path, v))
 		}
+		s.schema = v
 		for _, name := range allBuckets {
 			if tx.Bucket(name) != nil {
 				continue
@@ -232,6 +244,7 @@ func (s *Store) checkSchema() error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
+		s.schema = SchemaVersion
 		return tx.Bucket(bMeta).Put(schemaKey, []byte(strconv.Itoa(SchemaVersion)))
 	})
 }

@@ -273,10 +273,10 @@ func TestDamagedPagesGiveErrorsNotPanics(t *testing.T) {
 			openFailed++
 		}
 		for _, err := range errs {
-			if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrFailed) && !errors.Is(err, ErrNotFound) {
+			if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrDamaged) && !errors.Is(err, ErrFailed) && !errors.Is(err, ErrNotFound) {
 				t.Errorf("page %d: unexpected error %v", p, err)
 			}
-			if errors.Is(err, ErrCorrupt) {
+			if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrDamaged) {
 				corrupt++
 				if !strings.Contains(err.Error(), path) {
 					t.Errorf("page %d: %v does not name the file", p, err)
