@@ -60,6 +60,8 @@ var examples = map[string]string{
 	"bench": `  batchhost bench                                   # 5 rounds of each measure
   batchhost bench --rounds 1 --jobs 2000            # a few seconds
   batchhost bench --no-sync --workers 16`,
+	"check": `  batchhost check --data-dir /var/lib/batchhost      # with its host stopped
+  batchhost check --json | jq -r '.damaged[] | "\(.bucket) \(.key): \(.problem)"'`,
 	"completion": `  source <(batchhost completion bash)               # in ~/.bashrc
   batchhost completion zsh > "${fpath[1]}/_batchhost"
   batchhost completion fish > ~/.config/fish/completions/batchhost.fish`,

@@ -104,6 +104,7 @@ Exit codes: 0 success, 1 the operation was refused or a job failed,
 		c.dispatchCmd(),
 		c.benchCmd(),
 		c.migrateCmd(),
+		c.checkCmd(),
 		c.versionCmd(),
 	)
 	// cobra's own help command prints "Unknown help topic" and the usage

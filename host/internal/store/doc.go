@@ -23,4 +23,10 @@
 //     [ErrLocked] after [Options.LockTimeout].
 //   - A page damaged behind a valid header is found when it is read: the read
 //     returns [ErrCorrupt], it does not crash the host.
+//   - Job, group and schedule records carry a CRC-32C (record.go). A record
+//     that fails it, or does not decode, is [ErrDamaged] when asked for by
+//     id and is passed over (logged once) by lists, claims, cascades and
+//     pruning: it is never rewritten. Start-up reads only running jobs'
+//     records, so a damaged queued job is found when it would be claimed;
+//     [Check] reads them all.
 package store
