@@ -23,6 +23,7 @@ shift $((OPTIND - 1))
 targets="
 ./host/cmd/batchhost FuzzReadBatch
 ./host/internal/cronspec FuzzParse
+./host/internal/store FuzzRecordCodec
 ./plugins/docs FuzzExtractHTML
 ./plugins/docs FuzzExtractCSV
 ./plugins/docs FuzzExtractJSON
