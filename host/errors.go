@@ -36,6 +36,12 @@ var (
 	// ErrFailed: the host's store failed (disk full, I/O error); the host
 	// refuses further changes. Reopen it after fixing the cause.
 	ErrFailed = errors.New("host failed")
+	// ErrUnavailable: the queue's database (Config.Database) did not
+	// answer: down, restarting or out of reach. The call was not
+	// acknowledged; retry it (with the same idempotency key, a submit
+	// that did reach the database is not made twice). The host keeps
+	// going and reconnects by itself.
+	ErrUnavailable = errors.New("queue unavailable")
 	// ErrTooManyWatchers: MaxWatchers event subscriptions are open.
 	ErrTooManyWatchers = errors.New("too many watchers")
 	// ErrDatabase: the queue's database (Config.Database) could not be
@@ -112,6 +118,8 @@ func fromBackend(err error) error {
 		return &CycleError{Path: cyc.Path}
 	case errors.Is(err, backend.ErrFailed):
 		return &kindError{ErrFailed, "host failed: the store could not commit (" + err.Error() + "); reopen the host"}
+	case errors.Is(err, backend.ErrUnavailable):
+		return &kindError{ErrUnavailable, "queue unavailable: its database did not answer (" + err.Error() + "); retry"}
 	case errors.Is(err, engine.ErrUnknownTask):
 		return &kindError{ErrUnknownTask, err.Error()}
 	case errors.Is(err, backend.ErrNotFound):

@@ -42,6 +42,7 @@ var sentinels = []struct {
 	{host.ErrClosed, codes.Unavailable, "CLOSED"},
 	{host.ErrFailed, codes.Internal, "FAILED"},
 	{host.ErrDamaged, codes.DataLoss, "DAMAGED"},
+	{host.ErrUnavailable, codes.Unavailable, "UNAVAILABLE"},
 }
 
 // toStatus turns a host error into a gRPC status error carrying the host's

@@ -29,7 +29,17 @@ var (
 	// ErrFailed: the store cannot commit (a failed fsync, a full disk);
 	// the write was not acknowledged. Reads may still answer.
 	ErrFailed = errors.New("store failed")
+	// ErrUnavailable: a shared store's database did not answer (down,
+	// restarting, unreachable); whether the write was made is unknown
+	// until the store answers again. Unlike ErrFailed it passes: retry.
+	ErrUnavailable = errors.New("store unavailable")
 )
+
+// Down reports whether err says the store could not take a write at all
+// (failed or unavailable), rather than refusing this one.
+func Down(err error) bool {
+	return errors.Is(err, ErrFailed) || errors.Is(err, ErrUnavailable)
+}
 
 // CycleError is the ErrConflict of a dependency that would close a cycle.
 type CycleError struct {

@@ -71,6 +71,9 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 		e.fail(err)
 		if r != nil {
 			e.settleClaim(r, err)
+			if unavailable(err) {
+				e.lostClaim()
+			}
 		}
 		return nil, err
 	}

@@ -488,6 +488,7 @@ func (e *Engine) claimDone(reserved, got int) {
 	e.mu.Lock()
 	e.reserved -= reserved
 	e.claiming = false
+	e.claims++
 	again := got >= reserved || e.missed
 	e.missed = false
 	// A shared store decides a claim when its statement runs: a job

@@ -80,9 +80,16 @@ type Engine struct {
 	member     *membership     // on a shared store, after Join
 	claimWaits []chan struct{} // SetPaused waiting for the claim in flight
 	rechecked  bool            // a short claim on a shared store was looked at again
-	remote     chan struct{}   // on a shared store: look for requests other hosts made
-	waiters    map[string][]chan *model.Job
-	gwaiters   map[string][]chan *model.Group
+	// On a shared store: an outage of its database (see storedown.go),
+	// and whether a lost claim may have left jobs this host owns but
+	// does not run; claims counts decided claims, to notice one made
+	// while those are looked for.
+	downSince, downLogged time.Time
+	orphans               bool
+	claims                uint64
+	remote                chan struct{} // on a shared store: look for requests other hosts made
+	waiters               map[string][]chan *model.Job
+	gwaiters              map[string][]chan *model.Group
 
 	sched schedules
 

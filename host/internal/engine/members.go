@@ -127,6 +127,7 @@ func (e *Engine) beat() {
 	}
 	m.lastOK, m.fenced, m.problems = now, false, 0
 	e.mu.Unlock()
+	e.storeUp()
 	lead, err := e.store.Lead(ctx, e.cfg.Owner, now, ttl)
 	if err != nil {
 		e.log.Warn("renewing the leader's lease failed", "error", err)

@@ -56,6 +56,7 @@ func (e *Engine) reconcile() {
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), e.ttl())
 	defer cancel()
+	e.settleOrphans(ctx)
 	for _, a := range as {
 		j, err := e.store.Job(ctx, a.job.ID)
 		if errors.Is(err, backend.ErrNotFound) {

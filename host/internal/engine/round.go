@@ -43,12 +43,12 @@ func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 	go func() {
 		defer e.tellers.Done()
 		defer close(t.done)
-		res, err := e.store.Step(context.Background(), p)
+		res, err := e.stepUntilTaken(p)
 		e.mu.Lock()
 		e.recording--
 		e.idleLocked()
 		e.mu.Unlock()
-		if err != nil {
+		if err != nil && !unavailable(err) {
 			e.log.Error("recording the outcomes of attempts failed", "error", err)
 			e.fail(err)
 		}
@@ -97,9 +97,15 @@ func (e *Engine) claim(p backend.ClaimParams) {
 		js, err := e.store.Claim(context.Background(), p)
 		place()
 		defer close(t.done)
-		if err != nil {
+		switch {
+		case unavailable(err):
+			e.storeDown("claiming jobs", err)
+			e.lostClaim()
+		case err != nil:
 			e.log.Error("claiming jobs failed", "error", err)
 			e.fail(err)
+		default:
+			e.storeUp()
 		}
 		e.decided(r, js, err)
 		<-t.prev

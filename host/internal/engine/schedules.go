@@ -28,6 +28,9 @@ type schedules struct {
 	byID      map[string]*schedState
 	startedAt time.Time // when Start last began: fire times before it were missed
 	build     RunBuilder
+	// notBefore holds firing back after the shared store did not
+	// answer, so that an outage is not a loop of failing fires.
+	notBefore time.Time
 }
 
 type schedState struct {
@@ -290,6 +293,9 @@ func (sc *schedules) next() time.Time {
 			next = ss.s.NextFire
 		}
 	}
+	if !next.IsZero() && next.Before(sc.notBefore) {
+		next = sc.notBefore
+	}
 	return next
 }
 
@@ -355,12 +361,19 @@ func (e *Engine) fireOne(ss *schedState, now, startedAt time.Time) func() {
 		skipped = fmt.Sprintf("%d missed firings not run (missed-run policy none)", missed)
 	}
 	res, err := e.store.Fire(context.Background(), f)
-	if err != nil && f.Job != nil && !errors.Is(err, backend.ErrFailed) {
+	if err != nil && f.Job != nil && !backend.Down(err) {
 		// The run was refused (queue full, a group gone): record the
 		// firing as skipped, with why.
 		skipped = err.Error()
 		f.Job, f.Waiting = nil, false
 		res, err = e.store.Fire(context.Background(), f)
+	}
+	if unavailable(err) {
+		e.storeDown("firing a schedule", err)
+		e.sched.mu.Lock()
+		e.sched.notBefore = now.Add(time.Second)
+		e.sched.mu.Unlock()
+		return nil
 	}
 	if err != nil {
 		e.log.Error("firing a schedule failed", "schedule", s.ID, "error", err)

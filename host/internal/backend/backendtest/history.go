@@ -170,7 +170,7 @@ func errClass(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	for _, s := range []error{backend.ErrInvalid, backend.ErrNotFound, backend.ErrState, backend.ErrConflict, backend.ErrClosed, backend.ErrFailed} {
+	for _, s := range []error{backend.ErrInvalid, backend.ErrNotFound, backend.ErrState, backend.ErrConflict, backend.ErrClosed, backend.ErrFailed, backend.ErrUnavailable} {
 		if errors.Is(err, s) {
 			return s.Error()
 		}

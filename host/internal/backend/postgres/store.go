@@ -203,8 +203,9 @@ func (s *Store) auto(ctx context.Context, fn func(q querier) error) error {
 }
 
 // fail maps an error to the port's: a store error as it is, anything
-// the server or the connection said as ErrFailed (the write was not
-// acknowledged), ErrClosed after Close.
+// the server or the connection said as ErrUnavailable (the write was not
+// acknowledged, and the database may answer again: it is another
+// machine's, restarting or briefly out of reach), ErrClosed after Close.
 func (s *Store) fail(err error) error {
 	var se *storeError
 	var ce *backend.CycleError
@@ -214,7 +215,7 @@ func (s *Store) fail(err error) error {
 	case s.closed.Load():
 		return errClosed()
 	}
-	return fmt.Errorf("%w: %w", backend.ErrFailed, err)
+	return fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
 }
 
 // querier is what reads need of a pool or a transaction.
