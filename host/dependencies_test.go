@@ -12,9 +12,20 @@ import (
 	"github.com/batchhost/batchhost/host"
 )
 
-// diamond builds A → B, C → D and returns the ids.
+// diamond builds A → B, C → D and returns the ids. A is created first
+// and submitted last, so that B and C are both waiting when it ends
+// (however slowly a loaded machine takes the submits).
 func diamond(t *testing.T, h *host.Host, b host.JobSpec, bPolicy host.DepPolicy) (a, bb, c, d string) {
-	a = submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 10}})
+	t.Helper()
+	a, err := h.Create(ctxT(t), host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := h.SubmitCreated(ctxT(t), a); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	bb = submit(t, h, withDeps(b, host.After(a)))
 	c = submit(t, h, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 300}, DependsOn: host.After(a)})
 	d = submit(t, h, host.JobSpec{Task: "chaos.echo", Args: map[string]int{"d": 1},

@@ -13,14 +13,15 @@ import (
 // TestRateLimitHoldsOverAFiveSecondWindow runs more chaos.noop jobs than
 // 20/s lets start in 5 s on a real host, and measures from the host's
 // job.state events when each started: in every 5 s window at most
-// 20 × 5 + burst start, and in every window while jobs were still queued
-// at least 80% of 20 × 5 do. It takes about 7 s.
+// 20 × 5 + burst start, and (from the claim times the jobs record) in
+// every window while jobs were still queued at least 80% of 20 × 5 do. It
+// takes about 7 s.
 //
 // An event is stamped when the start is durable, a little after the
 // claim that took the token, and that delay varies (a loaded machine
 // stretches it); so the bounds on event times allow what the measured
-// spread of the delay can add or take away, and the same bounds are
-// checked, exactly, on the claim times the jobs record (Job.StartedAt).
+// spread of the delay can add, and both bounds are checked, exactly, on
+// the claim times the jobs record (Job.StartedAt).
 func TestRateLimitHoldsOverAFiveSecondWindow(t *testing.T) {
 	const (
 		perSecond = 20
@@ -73,7 +74,10 @@ func TestRateLimitHoldsOverAFiveSecondWindow(t *testing.T) {
 	most := perSecond*int(window/time.Second) + max(rate.Burst, 1)
 	least := perSecond * int(window/time.Second) * 8 / 10
 	slack := int(math.Ceil((maxLag - minLag).Seconds() * perSecond))
-	lo, hi := checkWindows(t, "events", told, window, least-slack, most+slack)
+	// Events are told in bursts when a loaded machine delays commits, so
+	// only the bound that matters to a rated service, the upper one, is
+	// checked on them; the claims the jobs record get both.
+	lo, hi := checkWindows(t, "events", told, window, 0, most+slack)
 	cLo, cHi := checkWindows(t, "claims", claimed, window, least, most)
 	span := told[len(told)-1].Sub(told[0])
 	t.Logf("%d starts over %s (%.1f/s); starts per 5 s window: events %d..%d (bounds %d..%d+%d), claims %d..%d (bounds %d..%d); events %s..%s after the claim",

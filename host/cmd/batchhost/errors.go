@@ -43,8 +43,8 @@ func (e *exitError) Error() string {
 func (e *exitError) Unwrap() error { return e.err }
 
 // exitCode classifies an error: 2 for usage errors (an ambiguous id prefix
-// among them), an unreachable host and timeouts; 1 for everything the host
-// refused or that failed.
+// among them), an unreachable host or queue database and timeouts (worth
+// retrying as they are); 1 for everything the host refused or that failed.
 func (c *cli) exitCode(err error) int {
 	var ee *exitError
 	var ue *usageError
@@ -53,7 +53,7 @@ func (c *cli) exitCode(err error) int {
 		return ee.code
 	case errors.As(err, &ue), !c.started, errors.Is(err, host.ErrAmbiguous):
 		return 2
-	case errors.Is(err, control.ErrNoHost), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, control.ErrNoHost), errors.Is(err, host.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return 2
 	}
 	return 1

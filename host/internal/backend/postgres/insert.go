@@ -89,10 +89,6 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 		}
 		w.c.group(g.ID)
 	}
-	before, err := w.queued(p.MaxQueued)
-	if err != nil {
-		return nil, err
-	}
 	stored, err := w.storedOf(p.Jobs)
 	if err != nil {
 		return nil, err
@@ -109,14 +105,22 @@ func (w *wtx) insert(p backend.InsertParams) ([]backend.Inserted, error) {
 	if err := w.flushRows(); err != nil {
 		return nil, err
 	}
-	if err := w.checkRoom(p.MaxQueued, before); err != nil {
+	if err := w.checkRoomAfter(p.MaxQueued); err != nil {
 		return nil, err
 	}
-	js, err := jobsByID(w.ctx, w.tx, ids)
+	var read []string
+	byID := make(map[string]*model.Job, len(ids))
+	for i, id := range ids {
+		if j := w.built[id]; j != nil && !existing[i] {
+			byID[id] = j
+		} else {
+			read = append(read, id)
+		}
+	}
+	js, err := jobsByID(w.ctx, w.tx, read)
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*model.Job, len(js))
 	for _, j := range js {
 		byID[j.ID] = j
 	}
@@ -181,6 +185,9 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool, stored map[stri
 		}
 	}
 	w.place(j, to, now)
+	if to == model.Queued {
+		w.queuedNew++
+	}
 	stored[j.ID] = true
 	if j.Key == "" && j.Group == "" && len(j.DependsOn) == 0 {
 		w.queueRow(j, to == model.Queued)
@@ -258,6 +265,23 @@ func (w *wtx) queued(max int) (int, error) {
 	var n int
 	err := w.tx.QueryRow(w.ctx, "SELECT count(*) FROM jobs WHERE state = 'queued'").Scan(&n)
 	return n, err
+}
+
+// checkRoomAfter refuses an insert that grew the queue past max, from
+// one count taken after it: the insert queued w.queuedNew jobs and
+// released none, so the queue held that many fewer before.
+func (w *wtx) checkRoomAfter(max int) error {
+	if max <= 0 || w.queuedNew == 0 {
+		return nil
+	}
+	after, err := w.queued(max)
+	if err != nil {
+		return err
+	}
+	if after > max {
+		return storeErr(backend.ErrFull, "queue is full: %d queued, limit %d (MaxQueueSize)", after-w.queuedNew, max)
+	}
+	return nil
 }
 
 // checkRoom refuses a write that grew the queue past max.

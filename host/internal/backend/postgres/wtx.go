@@ -24,6 +24,11 @@ type wtx struct {
 	// rowIDs and rowArgs are new jobs' rows not sent yet (queueRow).
 	rowIDs  []string
 	rowArgs []any
+	// built holds the jobs queueRow stored as they are in memory: the
+	// insert answers them without reading their rows back.
+	built map[string]*model.Job
+	// queuedNew counts the jobs an insert queued, for its queue limit.
+	queuedNew int
 }
 
 // change collects what one write changed, for its answer.
