@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/batchhost/batchhost/host/internal/joblog"
 )
@@ -16,7 +17,11 @@ func (h *Host) EachLog(ctx context.Context, id string, from int64, fn func(LogRe
 	if from < 0 {
 		return 0, invalidf("log offset %d is negative", from)
 	}
-	if _, err := h.Get(ctx, id); err != nil {
+	j, err := h.Get(ctx, id)
+	if err != nil {
+		return from, err
+	}
+	if err := h.logsElsewhere(ctx, j); err != nil {
 		return from, err
 	}
 	return h.logs.Each(id, from, func(r joblog.Record) error {
@@ -49,4 +54,31 @@ func (h *Host) LogTail(ctx context.Context, id string, n int) ([]LogRecord, int,
 		out[i] = LogRecord(r)
 	}
 	return out, skipped, nil
+}
+
+// logsElsewhere refuses, on a shared queue, to read the log of a job none
+// of whose attempts ran on this host: its records are in the data dir of
+// the host that ran it, and an empty answer (or a follow that never
+// prints) would look like a job that logged nothing. The error names that
+// host.
+func (h *Host) logsElsewhere(ctx context.Context, j *Job) error {
+	if !h.shared || len(j.Attempts) == 0 {
+		return nil
+	}
+	self := h.e.Owner()
+	for _, a := range j.Attempts {
+		if a.Host == self {
+			return nil
+		}
+	}
+	last := j.Attempts[len(j.Attempts)-1].Host
+	where := "host " + last
+	if hs, err := h.Hosts(ctx); err == nil {
+		for _, s := range hs {
+			if s.Owner == last {
+				where = fmt.Sprintf("host %s (%s, pid %d)", s.Owner, s.Name, s.PID)
+			}
+		}
+	}
+	return &kindError{ErrState, fmt.Sprintf("job %s ran on %s: its log is kept in that host's data dir; ask that host for it", j.ID, where)}
 }

@@ -192,6 +192,11 @@ func TestCLIRequestsReachAJobOnAnotherHost(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || r.code != 1 || len(js) != 1 || js[0].State != host.StateCanceled || js[0].Attempt != 1 {
 		t.Fatalf("job canceled through the other host: exit %d %s %v", r.code, r.stdout, err)
 	}
+	// Its log is in the other host's data dir: asking this one says so
+	// and names that host, rather than showing an empty log.
+	if r := a.cli(t, "", "logs", id); r.code != 1 || !strings.Contains(r.stderr, "ask that host") || !strings.Contains(r.stderr, "pid ") {
+		t.Errorf("logs of a job another host ran: exit %d %q", r.code, r.stderr)
+	}
 	t.Logf("through another host: pause took effect after %s, resume after %s, cancel ended the attempt after %s",
 		paused.Round(time.Millisecond), resumed.Round(time.Millisecond), canceled.Round(time.Millisecond))
 }
