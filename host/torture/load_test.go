@@ -295,44 +295,49 @@ func (l *load) dag(r *rand.Rand) bool {
 	return r.IntN(2) == 0 || l.wait(ids[0])
 }
 
-// ops pauses, resumes, cancels and retries random jobs. A refusal for the
-// job's state is expected (the job moved on); any other error is not.
+// ops pauses, resumes, cancels and retries random jobs: half of the time
+// one the op fits (a running job to pause or cancel, a paused one to
+// resume, a failed or canceled one to retry), half of the time any recent
+// one. A refusal for the job's state is expected (the job moved on); any
+// other error is not.
 func (l *load) ops(r *rand.Rand) {
 	// Paced by a ticker: without one, this goroutine alone would keep the
 	// daemon's commits busy.
 	tick := time.NewTicker(15 * time.Millisecond)
 	defer tick.Stop()
-	var paused []string
 	for l.alive() {
 		select {
 		case <-l.ctx.Done():
 			return
 		case <-tick.C:
 		}
+		var op func(context.Context, string) error
+		var what string
+		var fits []host.State
+		switch n := r.IntN(10); {
+		case n < 3:
+			op, what, fits = l.d.c.Pause, "pause", []host.State{host.StateRunning}
+		case n < 6:
+			op, what, fits = l.d.c.Resume, "resume", []host.State{host.StatePaused}
+		case n < 7:
+			op, what, fits = l.d.c.Cancel, "cancel", []host.State{host.StateRunning}
+		default:
+			op, what, fits = l.d.c.Retry, "retry", []host.State{host.StateFailed, host.StateCanceled}
+		}
 		id, ok := l.led.pick(r)
+		if r.IntN(2) == 0 {
+			jobs, _, err := l.d.c.List(l.ctx, host.ListFilter{States: fits, Limit: 8})
+			if l.failed("list "+what+" targets", err) {
+				return
+			}
+			if len(jobs) > 0 {
+				id, ok = jobs[r.IntN(len(jobs))].ID, true
+			}
+		}
 		if !ok {
 			continue
 		}
-		var err error
-		var what string
-		switch n := r.IntN(10); {
-		case n < 3:
-			what, err = "pause", l.d.c.Pause(l.ctx, id)
-			if err == nil {
-				paused = append(paused, id)
-			}
-		case n < 6:
-			if len(paused) > 0 && r.IntN(4) > 0 {
-				i := r.IntN(len(paused))
-				id = paused[i]
-				paused = append(paused[:i], paused[i+1:]...)
-			}
-			what, err = "resume", l.d.c.Resume(l.ctx, id)
-		case n < 7:
-			what, err = "cancel", l.d.c.Cancel(l.ctx, id)
-		default:
-			what, err = "retry", l.d.c.Retry(l.ctx, id)
-		}
+		err := op(l.ctx, id)
 		switch {
 		case err == nil:
 			l.tally.opsDone.Add(1)

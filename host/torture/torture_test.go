@@ -190,7 +190,8 @@ func TestTorture(t *testing.T) {
 	// The end: no more firings, every paused job resumed, and every job
 	// finished, waited on.
 	d := last
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// The backlog the load leaves grows with the kills: so does the drain.
+	ctx, cancel := context.WithTimeout(context.Background(), max(3*time.Minute, time.Duration(*kills)*3*time.Second))
 	defer cancel()
 	if err := d.c.ResumeDispatch(ctx); err != nil {
 		fatal(d, "resume dispatch: %v", err)
