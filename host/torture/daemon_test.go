@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/batchhost/batchhost/host/control"
 	"github.com/batchhost/batchhost/internal/testbin"
 )
@@ -111,39 +113,43 @@ func spawn(cfg daemonConfig, n int) (*daemon, error) {
 // started to die (plugins hold a lifeline to the host and must follow it).
 // It returns how many plugin processes it had at the kill, and the
 // processes below those (task commands), which the caller checks are gone
-// once the next daemon started, and an error naming any
-// that lived on.
-func (d *daemon) kill() (nplugins int, tasks []testbin.Proc, err error) {
+// once the next daemon started; the caller closes them.
+func (d *daemon) kill() (nplugins int, tasks []*seenProc, err error) {
 	// Its plugins now, before they see it die: its children. Their
-	// children, the task processes, live on until the next daemon starts
-	// (see TestTorture).
-	var children []testbin.Proc
+	// children, the task processes, die with them or at the latest when
+	// the next daemon starts.
+	var children []*seenProc
 	for _, p := range testbin.Descendants(d.cmd.Process.Pid) {
 		if p.PPID == d.cmd.Process.Pid {
-			children = append(children, p)
+			children = append(children, see(p))
 		} else {
-			tasks = append(tasks, p)
+			tasks = append(tasks, see(p))
 		}
 	}
+	defer closeAll(children)
 	d.killed.Store(true)
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return 0, nil, fmt.Errorf("kill daemon %d: %v", d.n, err)
+		return 0, tasks, fmt.Errorf("kill daemon %d: %v", d.n, err)
 	}
 	select {
 	case <-d.exited:
 	case <-time.After(60 * time.Second):
-		return 0, nil, fmt.Errorf("daemon %d did not exit within 60s of SIGKILL", d.n)
+		return 0, tasks, fmt.Errorf("daemon %d did not exit within 60s of SIGKILL", d.n)
 	}
 	var ee *exec.ExitError
 	if !errors.As(d.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		return 0, nil, fmt.Errorf("daemon %d ended with %v, not by our SIGKILL (did it die on its own?):\n%s", d.n, d.err, d.log.tail(40))
+		return 0, tasks, fmt.Errorf("daemon %d ended with %v, not by our SIGKILL (did it die on its own?):\n%s", d.n, d.err, d.log.tail(40))
 	}
 	// The daemon is gone: nothing of it can start more processes, so
 	// its children then and what carries its tag now are all there will
 	// be (task commands do not inherit the tag: exec.run gives them an
 	// environment of their own).
-	left := append(children, testbin.FindByEnv(tagEnv+"="+d.tag)...)
-	for _, p := range left {
+	for _, p := range children {
+		if !p.waitExit(30 * time.Second) {
+			return len(children), tasks, fmt.Errorf("process %d (%s) of daemon %d lived 30s past the daemon's SIGKILL", p.PID, p.Cmd, d.n)
+		}
+	}
+	for _, p := range testbin.FindByEnv(tagEnv + "=" + d.tag) {
 		if !testbin.WaitExit(p.PID, 30*time.Second) {
 			return len(children), tasks, fmt.Errorf("process %d (%s) of daemon %d lived 30s past the daemon's SIGKILL", p.PID, p.Cmd, d.n)
 		}
@@ -152,6 +158,53 @@ func (d *daemon) kill() (nplugins int, tasks []testbin.Proc, err error) {
 		return len(children), tasks, fmt.Errorf("processes of killed daemon %d still alive: %+v", d.n, again)
 	}
 	return len(children), tasks, nil
+}
+
+// seenProc is a process seen in /proc, held by a pidfd: waiting on it
+// later cannot take a new process that reused the pid for it (pids wrap
+// at 32768 on some machines).
+type seenProc struct {
+	testbin.Proc
+	fd int // -1: gone when seen
+}
+
+func see(p testbin.Proc) *seenProc {
+	fd, err := unix.PidfdOpen(p.PID, 0)
+	if err != nil {
+		fd = -1
+	}
+	return &seenProc{Proc: p, fd: fd}
+}
+
+// waitExit waits up to limit for the process to exit (its pidfd becomes
+// readable) and reports whether it did.
+func (p *seenProc) waitExit(limit time.Duration) bool {
+	if p.fd < 0 {
+		return true
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		ms := int(time.Until(deadline).Milliseconds())
+		if ms <= 0 {
+			return false
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}, ms)
+		if err == nil && n > 0 {
+			return true
+		}
+		if err != nil && err != unix.EINTR {
+			return false
+		}
+	}
+}
+
+func closeAll(ps []*seenProc) {
+	for _, p := range ps {
+		if p.fd >= 0 {
+			unix.Close(p.fd)
+			p.fd = -1
+		}
+	}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -52,7 +52,7 @@ func TestTorture(t *testing.T) {
 	var tl tally
 	var schedule string
 	var restarts, reaped, orphaned, earlyKills, servedEarly int
-	var tasks []testbin.Proc // task processes of the last killed daemon
+	var tasks []*seenProc // task processes of the killed daemons not yet checked
 	var last *daemon
 	var startup time.Duration // the last full start's, spawn to serving
 	var tags []string
@@ -79,7 +79,11 @@ func TestTorture(t *testing.T) {
 		// Task processes of the last killed daemon die with their plugin
 		// or, at the latest, when the next daemon starts, before it runs
 		// anything.
-		orphans := slices.Concat(tasks, testbin.FindByEnv(taskEnv+"="+cfg.runID))
+		var tagged []*seenProc
+		for _, p := range testbin.FindByEnv(taskEnv + "=" + cfg.runID) {
+			tagged = append(tagged, see(p))
+		}
+		orphans := slices.Concat(tasks, tagged)
 		// One kill in four (after the first start) is at start-up: while
 		// the daemon recovers what the last kill interrupted, or just
 		// after it serves (within the last start-up's time and a half).
@@ -103,6 +107,7 @@ func TestTorture(t *testing.T) {
 			}
 			reaped, tasks, earlyKills = reaped+k, append(tasks, tk...), earlyKills+1
 			restarts++
+			closeAll(tagged) // seen again before the next start
 			continue
 		}
 		d, err := startDaemon(cfg, n)
@@ -118,11 +123,13 @@ func TestTorture(t *testing.T) {
 		}
 		startup = d.startup
 		for _, p := range orphans {
-			if !testbin.WaitExit(p.PID, 30*time.Second) {
+			if !p.waitExit(30 * time.Second) {
 				fatal(d, "task process %d (%s) a kill left lived on 30s past the next daemon's start", p.PID, p.Cmd)
 			}
 		}
+		closeAll(orphans)
 		orphaned += len(tasks)
+		tasks = nil
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		if n == 0 {
 			schedule, err = d.c.CreateSchedule(ctx, host.ScheduleSpec{Name: "torture", Cron: "@every 1s",
@@ -174,7 +181,7 @@ func TestTorture(t *testing.T) {
 		}
 		<-time.After(after)
 		k, tk, err := d.kill()
-		reaped, tasks = reaped+k, tk
+		reaped, tasks = reaped+k, append(tasks, tk...)
 		lcancel()
 		wg.Wait()
 		d.c.Close()
