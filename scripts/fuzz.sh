@@ -22,6 +22,8 @@ shift $((OPTIND - 1))
 # package and target, one a line
 targets="
 ./host/cmd/batchhost FuzzReadBatch
+./host FuzzJobSpec
+./host/control FuzzRequestConversion
 ./host/internal/cronspec FuzzParse
 ./host/internal/store FuzzRecordCodec
 ./plugins/docs FuzzExtractHTML
