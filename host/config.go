@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config configures a Host. The zero value of every field but DataDir means
@@ -103,6 +105,13 @@ type Config struct {
 
 	// Logger receives the host's own logs. Defaults to a null logger.
 	Logger hclog.Logger
+	// TracerProvider makes the host's spans: one per Submit, SubmitMany
+	// and Create call (batchhost.submit, batchhost.create), and one per
+	// attempt (batchhost.attempt), a child of the span that created its
+	// job and the parent of the spans its plugin makes from
+	// job.Context(). Defaults to otel's global provider, which makes no
+	// spans unless the program installed one (otel.SetTracerProvider).
+	TracerProvider trace.TracerProvider
 	// Clock lets tests control time. Defaults to the real clock.
 	Clock Clock
 	// Database, when set, keeps the queue in PostgreSQL (a connection
@@ -273,6 +282,10 @@ func (c Config) withDefaults() (Config, error) {
 	c.Rates = maps.Clone(c.Rates)
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
+	}
+	if c.TracerProvider == nil {
+		// Global's provider delegates to one the program installs later.
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 	if c.Clock == nil {
 		c.Clock = realClock{}

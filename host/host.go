@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/batchhost/batchhost/host/internal/engine"
 	"github.com/batchhost/batchhost/host/internal/joblog"
@@ -34,6 +35,7 @@ type Host struct {
 	runner   *engine.Plugins
 	logs     *joblog.Dir
 	hub      *hub
+	tracer   trace.Tracer
 	problems []error // found at Open: schedules that no longer load
 
 	mu          sync.Mutex
@@ -91,7 +93,8 @@ func Open(cfg Config) (*Host, error) {
 		closeStore()
 		return nil, err
 	}
-	h := &Host{cfg: c, store: q, shared: shared, lock: lock, opened: time.Now(), plugins: pm, runner: engine.NewPlugins(pm), logs: logs, hub: newHub(c.MaxWatchers)}
+	h := &Host{cfg: c, store: q, shared: shared, lock: lock, opened: time.Now(), plugins: pm, runner: engine.NewPlugins(pm), logs: logs, hub: newHub(c.MaxWatchers),
+		tracer: c.TracerProvider.Tracer(tracerName)}
 	h.e = engine.New(engine.Config{
 		// A new owner per Open: every attempt an earlier Open left
 		// running was interrupted.
@@ -108,6 +111,7 @@ func Open(cfg Config) (*Host, error) {
 		Logger:         c.Logger.Named("engine"),
 		Logs:           logs,
 		Observer:       observer{h},
+		Tracer:         h.tracer,
 	}, q, h.runner)
 	h.e.SetRunBuilder(h.cfg.buildRun)
 	ctx := context.Background()

@@ -44,6 +44,13 @@ func (h *Host) create(ctx context.Context, specs []JobSpec, submit bool) ([]stri
 	if err := h.check(ctx); err != nil {
 		return nil, err
 	}
+	ctx, span, tc := h.startCreateSpan(ctx, specs, submit)
+	ids, err := h.insert(ctx, specs, submit, tc)
+	endCreateSpan(span, ids, err)
+	return ids, err
+}
+
+func (h *Host) insert(ctx context.Context, specs []JobSpec, submit bool, tc model.TraceContext) ([]string, error) {
 	now := h.cfg.Clock.Now()
 	jobs := make([]*model.Job, len(specs))
 	for i, s := range specs {
@@ -54,6 +61,7 @@ func (h *Host) create(ctx context.Context, specs []JobSpec, submit bool) ([]stri
 			}
 			return nil, err
 		}
+		j.Trace = tc
 		jobs[i] = j
 	}
 	res, err := h.e.Insert(ctx, backend.InsertParams{Now: now, Jobs: jobs, Hold: !submit})

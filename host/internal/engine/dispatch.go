@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/joblog"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -79,6 +81,7 @@ type result struct {
 	id      string
 	attempt int
 	outcome runner.Outcome
+	span    trace.Span // ended once the outcome is decided
 }
 
 type update struct {
@@ -123,11 +126,13 @@ func (e *Engine) step(rs []result, us []update) {
 	now := e.cfg.Clock.Now()
 	var p backend.StepParams
 	var ended []*attempt
+	var spans []func()
 	e.mu.Lock()
 	for _, r := range rs {
 		a := e.attempts[r.id]
 		if a == nil || a.job.Attempt != r.attempt {
 			e.log.Error("engine bug: outcome for an attempt not running", "job", r.id, "attempt", r.attempt)
+			r.span.End()
 			continue
 		}
 		ended = append(ended, a)
@@ -146,6 +151,10 @@ func (e *Engine) step(rs []result, us []update) {
 			f.Progress = &pr
 		}
 		p.Finish = append(p.Finish, f)
+		if r.span.IsRecording() {
+			span, at := r.span, r.outcome.Finished
+			spans = append(spans, func() { endAttemptSpan(span, f.State, jerr, at) })
+		}
 	}
 	// Only the latest progress of each attempt is written.
 	latest := map[string]int{}
@@ -174,6 +183,9 @@ func (e *Engine) step(rs []result, us []update) {
 		e.recording++ // before ended frees the slots: Stop waits for the write
 	}
 	e.mu.Unlock()
+	for _, end := range spans {
+		end()
+	}
 	// The ended attempts' slots are free now: their outcomes are written
 	// beside the claim that reuses them, not before it.
 	e.ended(ended)
@@ -355,9 +367,11 @@ func (e *Engine) runAttempt(a *attempt) {
 			a.tell(func() { e.obs.Log(j, rec) })
 		}
 	}
+	span, tc := e.startAttemptSpan(j)
 	ra := runner.Attempt{
 		JobID: j.ID, Attempt: j.Attempt, MaxAttempts: j.AttemptBase + j.MaxAttempts, Task: j.Task,
 		Args: j.Args, Timeout: j.Timeout, StallTimeout: j.StallTimeout,
+		TraceParent: tc.Parent, TraceState: tc.State,
 	}
 	var out runner.Outcome
 	run, err := e.runner.Start(context.Background(), ra, onEvent)
@@ -374,8 +388,12 @@ func (e *Engine) runAttempt(a *attempt) {
 		}
 	}
 	select {
-	case e.results <- result{id: j.ID, attempt: j.Attempt, outcome: out}:
+	case e.results <- result{id: j.ID, attempt: j.Attempt, outcome: out, span: span}:
 	case <-e.stopped:
+		// Nobody decides this outcome: the next start finds the attempt
+		// interrupted.
+		span.SetAttributes(AttrOutcome.String("interrupted"))
+		span.End()
 	}
 }
 

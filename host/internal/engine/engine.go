@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/joblog"
@@ -48,6 +50,9 @@ type Config struct {
 	Logger       hclog.Logger
 	Logs         *joblog.Dir
 	Observer     Observer
+	// Tracer makes the spans of attempts (see startAttemptSpan). Nil
+	// means none.
+	Tracer trace.Tracer
 }
 
 // Engine runs the queue stored in a backend.Store. Its methods are safe
@@ -60,6 +65,7 @@ type Engine struct {
 	runner Runner
 	obs    Observer
 	log    hclog.Logger
+	tracer trace.Tracer
 
 	mu       sync.Mutex
 	attempts map[string]*attempt // this host's running attempts, by job id
@@ -116,8 +122,11 @@ func New(cfg Config, st backend.Store, r Runner) *Engine {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
 	return &Engine{
-		cfg: cfg, store: st, runner: r, obs: cfg.Observer, log: cfg.Logger,
+		cfg: cfg, store: st, runner: r, obs: cfg.Observer, log: cfg.Logger, tracer: cfg.Tracer,
 		attempts: map[string]*attempt{},
 		limitUse: map[string]int{},
 		buckets:  map[string]*ratelimit.Bucket{},
