@@ -84,7 +84,13 @@ environment, which overrides the defaults.
 With --database the queue lives in PostgreSQL and several hosts (each with
 a data dir of its own) share it: each runs the tasks its plugins offer,
 and the leader among them rescues the running jobs of a host that stopped
-answering for --lease-ttl. Run "batchhost migrate up" first.`,
+answering for --lease-ttl. Run "batchhost migrate up" first.
+
+Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT (or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTLP gRPC collector, e.g.
+http://127.0.0.1:4317: then a span per submit and per attempt goes there,
+under OTEL_SERVICE_NAME (default batchhost); OTEL_TRACES_EXPORTER=none
+turns it off again. The spans left are flushed at exit.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			given := map[string]bool{}
@@ -130,6 +136,19 @@ answering for --lease-ttl. Run "batchhost migrate up" first.`,
 			cfg.Version = buildVersion()
 			if err := c.checkConfig(cmd.Flags(), cfg, given); err != nil {
 				return err
+			}
+			tr, err := c.otlpTracing(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if tr != nil {
+				cfg.TracerProvider = tr.tp
+				log.Info("tracing", "exporter", "otlp", "endpoint", tr.endpoint)
+				defer func() {
+					if err := tr.shutdown(); err != nil {
+						log.Warn("tracing: spans left at exit were not exported", "error", err)
+					}
+				}()
 			}
 			return c.serve(cmd.Context(), cfg, drain, log, httpf.addr, webOpts)
 		},

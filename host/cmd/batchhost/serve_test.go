@@ -261,6 +261,13 @@ func TestServeBadConfiguration(t *testing.T) {
 		{base, []string{"--poll-interval", "10us"}, 2, `invalid --poll-interval 10µs: at least 1ms`},
 		{with("BATCHHOST_KILL_GRACE", "-2s"), nil, 2, `invalid BATCHHOST_KILL_GRACE="-2s": must not be negative`},
 		{with("BATCHHOST_MAX_QUEUE_SIZE", "-5"), []string{"--max-queue-size", "-6"}, 2, `invalid --max-queue-size -6: must not be negative`},
+		// Tracing's standard variables.
+		{with("OTEL_EXPORTER_OTLP_ENDPOINT", "127.0.0.1:4317"), nil, 2, `invalid OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4317": want the collector's OTLP gRPC address as http://HOST:PORT`},
+		{with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://"), nil, 2, `invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://"`},
+		{with("OTEL_TRACES_EXPORTER", "zipkin"), nil, 2, `invalid OTEL_TRACES_EXPORTER="zipkin": batchhost exports traces only with otlp`},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+			"BATCHHOST_DATA_DIR": base["BATCHHOST_DATA_DIR"], "BATCHHOST_SOCKET": sock, "BATCHHOST_PLUGIN_DIR": pluginDir},
+			nil, 2, `invalid OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf": batchhost exports traces over OTLP gRPC only`},
 	} {
 		r := runCLI(t, tc.env, "", append([]string{"serve"}, tc.args...)...)
 		expectFail(t, r, tc.code, tc.want, tc.args)
