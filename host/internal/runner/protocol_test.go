@@ -73,3 +73,17 @@ func TestThisPluginOnAProtocol1Host(t *testing.T) {
 	}
 	t.Logf("the version 1 host says:\n%s", all)
 }
+
+// TestTraceContextOnEveryProtocol: an attempt that carries a trace context
+// runs on a plugin whose SDK predates the fields (protocol version 1),
+// which skips them, as on a current one.
+func TestTraceContextOnEveryProtocol(t *testing.T) {
+	protocols(t, func(t *testing.T, chaos string) {
+		m := open(t, withChaos(t, chaos, nil))
+		out, _ := attempt(t, m, Attempt{Task: "chaos.echo", Args: []byte(`[1]`),
+			TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "vendor=a"})
+		if out.Err != nil || string(out.Output) != `[1]` {
+			t.Fatalf("echo with a trace context: %s %v", out.Output, out.Err)
+		}
+	})
+}
