@@ -96,6 +96,13 @@ type Config struct {
 	// task flooding its log cannot fill the disk the queue lives on.
 	// Defaults to 10 MiB; -1 means no cap.
 	MaxLogBytes int64
+	// MaxLogTotalBytes caps the bytes of all job logs in DataDir. A record
+	// that would pass it first removes the logs of finished jobs, least
+	// recently written first, down to nine tenths of the cap (the jobs'
+	// records stay; their logs read as empty); when no finished job's log
+	// is left, records are dropped and counted as past MaxLogBytes, with
+	// one marker record per attempt. Defaults to 1 GiB; -1 means no cap.
+	MaxLogTotalBytes int64
 
 	// MaxArgsBytes bounds a job's JSON args. Defaults to 1 MiB.
 	MaxArgsBytes int
@@ -252,6 +259,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxLogBytes = 10 << 20
 	case c.MaxLogBytes < -1:
 		return c, &ConfigError{"MaxLogBytes", "must be -1 (no cap) or more", fmt.Sprintf("config: MaxLogBytes %d: want -1 (no cap) or a size", c.MaxLogBytes)}
+	}
+	switch {
+	case c.MaxLogTotalBytes == 0:
+		c.MaxLogTotalBytes = 1 << 30
+	case c.MaxLogTotalBytes < -1:
+		return c, &ConfigError{"MaxLogTotalBytes", "must be -1 (no cap) or more", fmt.Sprintf("config: MaxLogTotalBytes %d: want -1 (no cap) or a size", c.MaxLogTotalBytes)}
 	}
 	if c.PluginMemoryLimit < 0 {
 		return c, fmt.Errorf("config: PluginMemoryLimit must not be negative")

@@ -78,6 +78,7 @@ func Open(cfg Config) (*Host, error) {
 		return nil, err
 	}
 	logs.SetMaxJobBytes(max(c.MaxLogBytes, 0))
+	logs.SetMaxTotalBytes(max(c.MaxLogTotalBytes, 0), func(id string) bool { return logRemovable(q, id) })
 	pm, err := runner.Open(runner.Config{
 		Dir:          c.PluginDir,
 		Logger:       c.Logger.Named("plugins"),

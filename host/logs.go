@@ -2,10 +2,22 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/joblog"
 )
+
+// logRemovable reports whether job id's log may be removed to keep the
+// logs under Config.MaxLogTotalBytes: the job is finished, or gone.
+func logRemovable(st backend.Store, id string) bool {
+	j, err := st.Job(context.Background(), id)
+	if errors.Is(err, backend.ErrNotFound) {
+		return true
+	}
+	return err == nil && j.State.Terminal()
+}
 
 // EachLog calls fn with each of job id's log records that start at byte
 // offset from or later, oldest first, one at a time, and returns the

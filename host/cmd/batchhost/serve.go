@@ -36,6 +36,7 @@ var serveEnv = map[string]string{
 	"plugin-idle-timeout":  "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
 	"plugin-memory-limit":  "BATCHHOST_PLUGIN_MEMORY_LIMIT",
 	"max-log-bytes":        "BATCHHOST_MAX_LOG_BYTES",
+	"max-log-total":        "BATCHHOST_MAX_LOG_TOTAL",
 	"limit":                "BATCHHOST_LIMITS",
 	"rate":                 "BATCHHOST_RATES",
 	"log-level":            "BATCHHOST_LOG_LEVEL",
@@ -54,6 +55,7 @@ func (c *cli) serveCmd() *cobra.Command {
 		drain     time.Duration
 		memLimit  sizeValue
 		logLimit  sizeValue
+		logTotal  sizeValue
 		limits    limitsValue
 		rates     ratesValue
 		logLevel  string
@@ -119,6 +121,7 @@ turns it off again. The spans left are flushed at exit.`,
 			}
 			cfg.PluginMemoryLimit = memLimit.n
 			cfg.MaxLogBytes = logLimit.n
+			cfg.MaxLogTotalBytes = logTotal.n
 			cfg.Limits = limits.m
 			cfg.Rates = rates.m
 			if cmd.Flags().Changed("exec-allow") {
@@ -169,6 +172,7 @@ turns it off again. The spans left are flushed at exit.`,
 	fl.DurationVar(&cfg.PluginIdleTimeout, "plugin-idle-timeout", 0, "stop a plugin process idle this long (default 1m)")
 	fl.Var(&memLimit, "plugin-memory-limit", "memory cap of each plugin process, e.g. 512M (default none)")
 	fl.Var(&logLimit, "max-log-bytes", "cap of each job's log, e.g. 50M; records past it are dropped and counted (default 10M)")
+	fl.Var(&logTotal, "max-log-total", "cap of all job logs in the data dir, e.g. 5G; past it the logs of the least recently written finished jobs are removed, then records are dropped and counted (default 1G)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")

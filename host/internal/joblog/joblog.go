@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,15 +34,58 @@ type Dir struct {
 	// maxJob caps each job's log file (all its attempts): one task that
 	// floods its log must not fill the disk the queue lives on. 0: none.
 	maxJob int64
+	// maxTotal caps the bytes of every log in the directory; finished
+	// tells which jobs' logs may be removed to stay under it. 0: none.
+	maxTotal int64
+	finished func(jobID string) bool
+	total    atomic.Int64 // bytes of the logs, as far as the writers know
+
+	mu          sync.Mutex
+	open        map[string]int // jobs with a writer open: their logs are not removed
+	reclaimedAt time.Time      // the last reclaim that could not get under the cap
 }
 
-// Open makes sure the directory exists.
+// reclaimEvery bounds how often a log that finds the total cap reached
+// looks for finished jobs' logs to remove, when the last look found too
+// little: a flood of records past the cap must not list the directory
+// for each.
+const reclaimEvery = time.Second
+
+// Open makes sure the directory exists and counts the bytes it holds.
 func Open(path string) (*Dir, error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("log directory: %w", err)
 	}
-	return &Dir{path: path}, nil
+	d := &Dir{path: path, open: map[string]int{}}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("log directory: %w", err)
+	}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".jsonl") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			d.total.Add(fi.Size())
+		}
+	}
+	return d, nil
 }
+
+// SetMaxTotalBytes caps the bytes of all the logs of the directory at n
+// (0: no cap). A record that would take the total past n first makes room
+// by removing the logs of finished jobs, least recently written first
+// (finished says which jobs are finished; a job no writer has open and
+// finished does not name is kept), down to nine tenths of n; if that is
+// not enough the record is dropped and counted as past the job's cap is,
+// with one marker record per attempt.
+func (d *Dir) SetMaxTotalBytes(n int64, finished func(jobID string) bool) {
+	d.maxTotal, d.finished = n, finished
+}
+
+// TotalBytes is the bytes the directory's logs hold, as far as this Dir
+// knows (the records it wrote since Open, buffered ones included).
+func (d *Dir) TotalBytes() int64 { return d.total.Load() }
 
 // SetMaxJobBytes caps each job's log at n bytes (0: no cap). Records past
 // the cap are counted and dropped; when the attempt's writer closes, one
@@ -59,9 +105,11 @@ type Writer struct {
 	err   error
 	size  int64 // the file's size, as far as this writer knows
 	// dropped counts the records (and bytes) past the job's cap, the last
-	// of them of attempt attempt.
+	// of them of attempt attempt; over those past the total cap.
 	dropped, droppedBytes int64
+	over, overBytes       int64
 	attempt               int
+	registered            bool // counted in d.open: its log is not removed
 }
 
 // Writer returns a writer for jobID's log.
@@ -83,17 +131,89 @@ func (w *Writer) Append(r Record) {
 	if w.f == nil && !w.open() {
 		return
 	}
-	if max := w.d.maxJob; max > 0 && w.size+int64(len(b))+1 > max {
+	n := int64(len(b)) + 1
+	if max := w.d.maxJob; max > 0 && w.size+n > max {
 		w.dropped++
-		w.droppedBytes += int64(len(b)) + 1
+		w.droppedBytes += n
+		w.attempt = r.Attempt
+		return
+	}
+	if !w.d.room(n) {
+		w.over++
+		w.overBytes += n
 		w.attempt = r.Attempt
 		return
 	}
 	w.write(b)
 }
 
+// room reports whether n more bytes fit under the total cap, making room
+// if they do not (see SetMaxTotalBytes).
+func (d *Dir) room(n int64) bool {
+	if d.maxTotal <= 0 || d.total.Load()+n <= d.maxTotal {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.total.Load()+n <= d.maxTotal {
+		return true // another writer made room meanwhile
+	}
+	if time.Since(d.reclaimedAt) < reclaimEvery {
+		return false
+	}
+	d.reclaimLocked(d.maxTotal/10*9 - n)
+	if d.total.Load()+n <= d.maxTotal {
+		return true
+	}
+	d.reclaimedAt = time.Now()
+	return false
+}
+
+// reclaimLocked removes the logs of finished jobs, least recently
+// written first, until the total is at most target. The caller holds mu.
+func (d *Dir) reclaimLocked(target int64) {
+	if d.finished == nil {
+		return
+	}
+	ents, err := os.ReadDir(d.path)
+	if err != nil {
+		return
+	}
+	type logFile struct {
+		id   string
+		size int64
+		mod  time.Time
+	}
+	var logs []logFile
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".jsonl")
+		if !ok || d.open[id] > 0 {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			logs = append(logs, logFile{id, fi.Size(), fi.ModTime()})
+		}
+	}
+	slices.SortFunc(logs, func(a, b logFile) int { return a.mod.Compare(b.mod) })
+	for _, l := range logs {
+		if d.total.Load() <= target {
+			return
+		}
+		if !d.finished(l.id) {
+			continue
+		}
+		if err := os.Remove(d.file(l.id)); err == nil {
+			d.total.Add(-l.size)
+		}
+	}
+}
+
 // open opens the job's file for appending; the caller holds mu.
 func (w *Writer) open() bool {
+	w.d.mu.Lock()
+	w.d.open[w.jobID]++
+	w.d.mu.Unlock()
+	w.registered = true
 	w.f, w.err = os.OpenFile(w.d.file(w.jobID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if w.err != nil {
 		return false
@@ -110,6 +230,7 @@ func (w *Writer) write(b []byte) {
 	w.bw.Write(b)
 	w.err = w.bw.WriteByte('\n')
 	w.size += int64(len(b)) + 1
+	w.d.total.Add(int64(len(b)) + 1)
 }
 
 // Flush pushes buffered records to the file, for readers following it.
@@ -122,17 +243,14 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// Close writes the marker of dropped records, if any, then flushes and
+// Close writes the markers of dropped records, if any, then flushes and
 // closes the file.
 func (w *Writer) Close() error {
 	w.mu.Lock()
-	if w.dropped > 0 && w.err == nil && w.f != nil {
-		b, err := json.Marshal(Record{Time: time.Now(), Attempt: w.attempt, Level: "warn", Message: fmt.Sprintf(
-			"log cap of %d bytes for this job reached: %d more records (%d bytes) were dropped", w.d.maxJob, w.dropped, w.droppedBytes)})
-		if err == nil {
-			w.write(b)
-		}
-		w.dropped, w.droppedBytes = 0, 0
+	if w.err == nil && w.f != nil {
+		w.marker(w.dropped, fmt.Sprintf("log cap of %d bytes for this job reached: %d more records (%d bytes) were dropped", w.d.maxJob, w.dropped, w.droppedBytes))
+		w.marker(w.over, fmt.Sprintf("log cap of %d bytes for all jobs' logs reached, and no finished job's log was left to remove: %d more records (%d bytes) were dropped", w.d.maxTotal, w.over, w.overBytes))
+		w.dropped, w.droppedBytes, w.over, w.overBytes = 0, 0, 0, 0
 	}
 	w.mu.Unlock()
 	err := w.Flush()
@@ -144,7 +262,26 @@ func (w *Writer) Close() error {
 		}
 		w.f = nil
 	}
+	if w.registered {
+		w.registered = false
+		w.d.mu.Lock()
+		if w.d.open[w.jobID]--; w.d.open[w.jobID] <= 0 {
+			delete(w.d.open, w.jobID)
+		}
+		w.d.mu.Unlock()
+	}
 	return err
+}
+
+// marker writes the record that says n records were dropped, if any; the
+// caller holds mu.
+func (w *Writer) marker(n int64, msg string) {
+	if n == 0 {
+		return
+	}
+	if b, err := json.Marshal(Record{Time: time.Now(), Attempt: w.attempt, Level: "warn", Message: msg}); err == nil {
+		w.write(b)
+	}
 }
 
 // Read returns every record of jobID, oldest first; none if it never
@@ -174,8 +311,15 @@ func (d *Dir) Read(jobID string) ([]Record, error) {
 func (d *Dir) Remove(ids ...string) error {
 	var first error
 	for _, id := range ids {
-		if err := os.Remove(d.file(id)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
-			first = err
+		fi, serr := os.Stat(d.file(id))
+		if err := os.Remove(d.file(id)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && first == nil {
+				first = err
+			}
+			continue
+		}
+		if serr == nil {
+			d.total.Add(-fi.Size())
 		}
 	}
 	return first
