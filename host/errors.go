@@ -33,9 +33,15 @@ var (
 	ErrNotCompleted = errors.New("job did not complete")
 	// ErrClosed: the host is closed or stopping.
 	ErrClosed = errors.New("host closed")
-	// ErrFailed: the host's store failed (disk full, I/O error); the host
-	// refuses further changes. Reopen it after fixing the cause.
+	// ErrFailed: the host's store failed (an I/O error that leaves the
+	// data file's state unknown); the host refuses further changes.
+	// Reopen it after fixing the cause.
 	ErrFailed = errors.New("host failed")
+	// ErrNoSpace: the disk of the embedded data file is full (or the
+	// quota spent): the change was not made. Reads answer, and the host
+	// goes on by itself once space is freed: attempts that ended
+	// meanwhile are recorded then, and a retried call succeeds.
+	ErrNoSpace = errors.New("no space left on device")
 	// ErrUnavailable: the queue's database (Config.Database) did not
 	// answer: down, restarting or out of reach. The call was not
 	// acknowledged; retry it (with the same idempotency key, a submit
@@ -118,6 +124,8 @@ func fromBackend(err error) error {
 		return &CycleError{Path: cyc.Path}
 	case errors.Is(err, backend.ErrFailed):
 		return &kindError{ErrFailed, "host failed: the store could not commit (" + err.Error() + "); reopen the host"}
+	case errors.Is(err, backend.ErrNoSpace):
+		return &kindError{ErrNoSpace, err.Error()}
 	case errors.Is(err, backend.ErrUnavailable):
 		return &kindError{ErrUnavailable, "queue unavailable: its database did not answer (" + err.Error() + "); retry"}
 	case errors.Is(err, engine.ErrUnknownTask):

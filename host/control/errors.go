@@ -43,6 +43,7 @@ var sentinels = []struct {
 	{host.ErrFailed, codes.Internal, "FAILED"},
 	{host.ErrDamaged, codes.DataLoss, "DAMAGED"},
 	{host.ErrUnavailable, codes.Unavailable, "UNAVAILABLE"},
+	{host.ErrNoSpace, codes.ResourceExhausted, "NO_SPACE"},
 }
 
 // toStatus turns a host error into a gRPC status error carrying the host's

@@ -18,7 +18,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, host.ErrState), errors.Is(err, host.ErrNotCompleted):
 		return http.StatusConflict
-	case errors.Is(err, host.ErrQueueFull), errors.Is(err, host.ErrClosed), errors.Is(err, host.ErrFailed), errors.Is(err, host.ErrUnavailable):
+	case errors.Is(err, host.ErrQueueFull), errors.Is(err, host.ErrClosed), errors.Is(err, host.ErrFailed), errors.Is(err, host.ErrUnavailable), errors.Is(err, host.ErrNoSpace):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

@@ -220,7 +220,7 @@ func refusedLine(err error, specs []host.JobSpec, lines []int) (int, string) {
 	if !errors.As(err, &re) {
 		return 0, msg // not the host's answer: a lost host, a timeout
 	}
-	for _, whole := range []error{host.ErrQueueFull, host.ErrClosed, host.ErrFailed, host.ErrUnavailable} {
+	for _, whole := range []error{host.ErrQueueFull, host.ErrClosed, host.ErrFailed, host.ErrUnavailable, host.ErrNoSpace} {
 		if errors.Is(err, whole) {
 			return 0, msg
 		}

@@ -33,7 +33,18 @@ var (
 	// restarting, unreachable); whether the write was made is unknown
 	// until the store answers again. Unlike ErrFailed it passes: retry.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrNoSpace: the embedded store's disk is full (or its quota
+	// spent): the write was not made, nothing of it is in the file, and
+	// reads answer. It passes once space is freed: an error that matches
+	// it matches ErrUnavailable too, so that what retries an outage
+	// retries this.
+	ErrNoSpace error = noSpaceError{}
 )
+
+type noSpaceError struct{}
+
+func (noSpaceError) Error() string        { return "no space left" }
+func (noSpaceError) Is(target error) bool { return target == ErrUnavailable }
 
 // Down reports whether err says the store could not take a write at all
 // (failed or unavailable), rather than refusing this one.

@@ -61,22 +61,34 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 	// Its place in the order of telling is taken before the write, as a
 	// round's claim takes its place when issued.
 	t := e.nextTold()
-	defer close(t.done)
 	res, err := e.store.Insert(ctx, p)
 	if r != nil {
 		e.decided(r, res.Claimed, err)
 	}
-	<-t.prev
 	if err != nil {
 		e.fail(err)
 		if r != nil {
-			e.settleClaim(r, err)
+			e.voidClaim(r)
 			if unavailable(err) {
 				e.lostClaim()
 			}
 		}
+		// Nothing to tell: the caller hears at once, and the place in
+		// the order of telling passes on once the writes before it were
+		// told (which, in an outage, may be once it is over).
+		e.tellers.Add(1)
+		go func() {
+			defer e.tellers.Done()
+			<-t.prev
+			if r != nil {
+				e.settleClaim(r, err)
+			}
+			close(t.done)
+		}()
 		return nil, err
 	}
+	defer close(t.done)
+	<-t.prev
 	var jobs []*model.Job
 	var prev []model.State
 	for _, in := range res.Jobs {

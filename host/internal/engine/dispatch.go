@@ -34,6 +34,9 @@ type attempt struct {
 	told      bool
 	void      bool // its claim failed: nothing of it is told
 	held      []func()
+	// voided (under the engine's mu): its claim failed, and its outcome
+	// is not written yet; see Engine.voiding.
+	voided bool
 }
 
 // announce lets the attempt's events through, those held first.
@@ -490,7 +493,7 @@ const sharedRecheck = 50 * time.Millisecond
 // the engine runs, and no other claim is in flight (two at once would
 // each count the same free slots and limits).
 func (e *Engine) canClaimLocked(free int) bool {
-	ok := e.running && !e.stopping && !e.paused && e.failed == nil && free > 0 && !e.fencedLocked()
+	ok := e.running && !e.stopping && !e.paused && e.failed == nil && e.voiding == 0 && free > 0 && !e.fencedLocked()
 	if ok && e.claiming {
 		e.missed = true
 	}

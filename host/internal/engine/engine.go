@@ -82,7 +82,13 @@ type Engine struct {
 	idle     []chan struct{}
 	// recording counts the outcome writes not yet durable: Stop's drain
 	// waits for them as well as for the attempts.
-	recording  int
+	recording int
+	// voiding counts the attempts of failed claims whose outcomes are not
+	// written yet. No claim is made meanwhile: the failed claim put their
+	// jobs back in the queue at the same attempt number, and a new claim
+	// of one by this host would be the attempt the old outcome's guard
+	// (owner and attempt) lets through.
+	voiding    int
 	member     *membership     // on a shared store, after Join
 	claimWaits []chan struct{} // SetPaused waiting for the claim in flight
 	rechecked  bool            // a short claim on a shared store was looked at again
@@ -91,6 +97,7 @@ type Engine struct {
 	// does not run; claims counts decided claims, to notice one made
 	// while those are looked for.
 	downSince, downLogged time.Time
+	downNoSpace           bool // the outage is the embedded file's full disk
 	orphans               bool
 	claims                uint64
 	remote                chan struct{} // on a shared store: look for requests other hosts made

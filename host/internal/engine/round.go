@@ -47,7 +47,17 @@ func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 		e.mu.Lock()
 		e.recording--
 		e.idleLocked()
+		voided := false
+		for _, a := range ended {
+			if a.voided {
+				a.voided, voided = false, true
+				e.voiding--
+			}
+		}
 		e.mu.Unlock()
+		if voided {
+			e.Wake() // claims may go on
+		}
 		if err != nil && !unavailable(err) {
 			e.log.Error("recording the outcomes of attempts failed", "error", err)
 			e.fail(err)
@@ -108,6 +118,9 @@ func (e *Engine) claim(p backend.ClaimParams) {
 			e.storeUp()
 		}
 		e.decided(r, js, err)
+		if err != nil {
+			e.voidClaim(r)
+		}
 		<-t.prev
 		e.settleClaim(r, err)
 	}()
@@ -138,9 +151,25 @@ func (e *Engine) decided(r *claimRound, claimed []*model.Job, err error) {
 // failed, or the guard refuses them).
 func (e *Engine) settleClaim(r *claimRound, err error) {
 	if err != nil {
-		for _, a := range r.claimed {
-			a.ctl.cancel(runner.ErrInterrupted)
-		}
+		e.voidClaim(r)
 	}
 	e.announce(r.claimed, err == nil)
+}
+
+// voidClaim interrupts the attempts of a claim that failed after its jobs
+// were handed over, as soon as it failed: they must not run on while the
+// writes before the claim are told. Until their outcomes are written no
+// claim is made (see Engine.voiding).
+func (e *Engine) voidClaim(r *claimRound) {
+	e.mu.Lock()
+	for _, a := range r.claimed {
+		if e.attempts[a.job.ID] == a && !a.voided {
+			a.voided = true
+			e.voiding++
+		}
+	}
+	e.mu.Unlock()
+	for _, a := range r.claimed {
+		a.ctl.cancel(runner.ErrInterrupted)
+	}
 }

@@ -37,6 +37,11 @@ func (e *Engine) storeDown(what string, err error) {
 	}
 	if now.Sub(e.downLogged) >= downLogEvery {
 		e.downLogged = now
+		if errors.Is(err, backend.ErrNoSpace) {
+			e.downNoSpace = true
+			e.log.Warn("no space left for the data file; trying again", "while", what, "down_for", now.Sub(e.downSince).Round(time.Millisecond), "error", err)
+			return
+		}
 		e.log.Warn("the shared queue's database did not answer; trying again", "while", what, "down_for", now.Sub(e.downSince).Round(time.Millisecond), "error", err)
 	}
 }
@@ -46,8 +51,12 @@ func (e *Engine) storeUp() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.downSince.IsZero() {
-		e.log.Info("the shared queue's database answers again", "down_for", time.Since(e.downSince).Round(time.Millisecond))
-		e.downSince, e.downLogged = time.Time{}, time.Time{}
+		if e.downNoSpace {
+			e.log.Info("the data file takes writes again", "down_for", time.Since(e.downSince).Round(time.Millisecond))
+		} else {
+			e.log.Info("the shared queue's database answers again", "down_for", time.Since(e.downSince).Round(time.Millisecond))
+		}
+		e.downSince, e.downLogged, e.downNoSpace = time.Time{}, time.Time{}, false
 	}
 }
 

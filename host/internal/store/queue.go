@@ -36,12 +36,17 @@ type Queue struct {
 	claims []*claimReq // claims waiting for the writer (under mu)
 
 	// Owned by the writer goroutine (and read under idx.mu by reads).
-	flight  *flight      // the transaction whose commit is being written
-	recs    recordCache  // queued jobs' records as last decided
-	lane    []*laneClaim // claims decided during the flight, written first next
-	idx     readyIndex
-	running runningSet
-	seq     uint64 // the last ready sequence handed out
+	flight *flight      // the transaction whose commit is being written
+	recs   recordCache  // queued jobs' records as last decided
+	lane   []*laneClaim // claims decided during the flight, written first next
+	// lanePopped is what the lane's claims took from the ready index
+	// during the flight: put back if the flight fails (its claims are
+	// void), else carried by the flight that writes them.
+	lanePopped []readyEntry
+	fullSince  time.Time // the disk was found full (see queue_nospace.go)
+	idx        readyIndex
+	running    runningSet
+	seq        uint64 // the last ready sequence handed out
 
 	// durableSeq is the last ready sequence handed out by a durable
 	// commit: an index entry with a later one belongs to a transaction
@@ -232,10 +237,14 @@ func (q *Queue) loop() {
 type flight struct {
 	w     *wtx
 	tx    *bolt.Tx
+	txid  int // the transaction's id: the file's, once its meta page is written
 	batch []*op
 	seq   uint64 // q.seq when the transaction was decided
 	began time.Time
 	done  chan error
+	// lanePopped is what the lane claims it writes took from the ready
+	// index, put back if it fails.
+	lanePopped []readyEntry
 }
 
 // commit runs the lane's claims and batch in one transaction and starts
@@ -245,6 +254,8 @@ type flight struct {
 func (q *Queue) commit(batch []*op) {
 	lane := q.lane
 	q.lane = nil
+	lanePopped := q.lanePopped
+	q.lanePopped = nil
 	ops := make([]*op, 0, len(lane)+len(batch))
 	for _, l := range lane {
 		ops = append(ops, l.asOp())
@@ -321,7 +332,7 @@ func (q *Queue) commit(batch []*op) {
 				o.early()
 			}
 		}
-		f := &flight{w: w, tx: tx, batch: batch, seq: q.seq, began: began, done: make(chan error, 1)}
+		f := &flight{w: w, tx: tx, txid: tx.ID(), batch: batch, seq: q.seq, began: began, done: make(chan error, 1), lanePopped: lanePopped}
 		q.flight = f
 		go func() {
 			f.done <- q.s.dbError(guard(q.s.path, tx.Commit))
@@ -341,8 +352,14 @@ func (q *Queue) landed(err error) {
 	f := q.flight
 	q.flight = nil
 	if err != nil {
+		// Nothing of the flight is durable, nor the claims decided on
+		// top of it: what they took from memory goes back.
 		f.w.undo()
-		err = q.fail(err)
+		q.recs.forget(f.w)
+		q.unpop(f.lanePopped, f.w.now)
+		q.unpop(q.lanePopped, f.w.now)
+		q.lanePopped = nil
+		err = q.commitFailed(f, err)
 		q.answer(f.batch, err)
 		for _, l := range q.lane {
 			l.done <- err
@@ -350,6 +367,7 @@ func (q *Queue) landed(err error) {
 		q.lane = nil
 		return
 	}
+	q.spaceBack()
 	q.durableSeq.Store(f.seq)
 	q.applied(f.w)
 	n := 0

@@ -174,6 +174,7 @@ func (q *Queue) serveLane() {
 			c.done <- err
 			continue
 		}
+		q.lanePopped = append(q.lanePopped, popped...)
 		c.p.Applied(c.out)
 		if len(c.out) == 0 {
 			c.done <- nil
