@@ -35,8 +35,10 @@ type attempt struct {
 	void      bool // its claim failed: nothing of it is told
 	held      []func()
 	// voided (under the engine's mu): its claim failed, and its outcome
-	// is not written yet; see Engine.voiding.
-	voided bool
+	// is not written yet; see Engine.voiding. superseded: a later claim
+	// took its job at the same attempt (its own claim failed before the
+	// engine knew it): its outcome is not written.
+	voided, superseded bool
 }
 
 // announce lets the attempt's events through, those held first.
@@ -85,6 +87,7 @@ type result struct {
 	attempt int
 	outcome runner.Outcome
 	span    trace.Span // ended once the outcome is decided
+	a       *attempt
 }
 
 type update struct {
@@ -133,7 +136,11 @@ func (e *Engine) step(rs []result, us []update) {
 	e.mu.Lock()
 	for _, r := range rs {
 		a := e.attempts[r.id]
-		if a == nil || a.job.Attempt != r.attempt {
+		if r.a != nil && r.a.superseded {
+			r.span.End()
+			continue
+		}
+		if a == nil || a.job.Attempt != r.attempt || (r.a != nil && a != r.a) {
 			e.log.Error("engine bug: outcome for an attempt not running", "job", r.id, "attempt", r.attempt)
 			r.span.End()
 			continue
@@ -239,6 +246,18 @@ func (e *Engine) launch(jobs []*model.Job) (as []*attempt, emptied bool) {
 	e.mu.Lock()
 	emptied = e.spendRatesLocked(jobs)
 	for i, j := range jobs {
+		if old := e.attempts[j.ID]; old != nil {
+			// The claim of old failed, and its job was queued again and
+			// claimed before the engine heard: the store says the job
+			// is this claim's now. old ends unwritten.
+			old.superseded = true
+			if old.voided {
+				old.voided = false
+				e.voiding--
+			}
+			e.useLimitsLocked(old.job.Task, -1)
+			old.ctl.cancel(runner.ErrInterrupted)
+		}
 		a := &attempt{job: j, ctl: &attemptCtl{}, announced: make(chan struct{})}
 		as[i] = a
 		e.attempts[j.ID] = a
@@ -391,7 +410,7 @@ func (e *Engine) runAttempt(a *attempt) {
 		}
 	}
 	select {
-	case e.results <- result{id: j.ID, attempt: j.Attempt, outcome: out, span: span}:
+	case e.results <- result{id: j.ID, attempt: j.Attempt, outcome: out, span: span, a: a}:
 	case <-e.stopped:
 		// Nobody decides this outcome: the next start finds the attempt
 		// interrupted.
