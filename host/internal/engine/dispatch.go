@@ -191,6 +191,9 @@ func (e *Engine) step(rs []result, us []update) {
 	}
 	if len(p.Finish) > 0 || len(p.Progress) > 0 {
 		e.recording++ // before ended frees the slots: Stop waits for the write
+		for _, f := range p.Finish {
+			e.unrecorded[f.ID]++
+		}
 	}
 	e.mu.Unlock()
 	for _, end := range spans {

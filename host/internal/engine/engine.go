@@ -100,9 +100,12 @@ type Engine struct {
 	downNoSpace           bool // the outage is the embedded file's full disk
 	orphans               bool
 	claims                uint64
-	remote                chan struct{} // on a shared store: look for requests other hosts made
-	waiters               map[string][]chan *model.Job
-	gwaiters              map[string][]chan *model.Group
+	// unrecorded counts, by job, the outcomes being written: such a job
+	// is still this host's in the store though it runs here no more.
+	unrecorded map[string]int
+	remote     chan struct{} // on a shared store: look for requests other hosts made
+	waiters    map[string][]chan *model.Job
+	gwaiters   map[string][]chan *model.Group
 
 	sched schedules
 
@@ -134,21 +137,22 @@ func New(cfg Config, st backend.Store, r Runner) *Engine {
 	}
 	return &Engine{
 		cfg: cfg, store: st, runner: r, obs: cfg.Observer, log: cfg.Logger, tracer: cfg.Tracer,
-		attempts: map[string]*attempt{},
-		limitUse: map[string]int{},
-		buckets:  map[string]*ratelimit.Bucket{},
-		waiters:  map[string][]chan *model.Job{},
-		gwaiters: map[string][]chan *model.Group{},
-		results:  make(chan result, 256),
-		updates:  make(chan update, 1024),
-		kick:     make(chan struct{}, 1),
-		remote:   make(chan struct{}, 1),
-		rounds:   make(chan chan struct{}),
-		quit:     make(chan struct{}),
-		stopped:  make(chan struct{}),
-		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6261746368)),
-		sched:    schedules{byID: map[string]*schedState{}},
-		lastTold: closed(),
+		attempts:   map[string]*attempt{},
+		limitUse:   map[string]int{},
+		buckets:    map[string]*ratelimit.Bucket{},
+		waiters:    map[string][]chan *model.Job{},
+		gwaiters:   map[string][]chan *model.Group{},
+		unrecorded: map[string]int{},
+		results:    make(chan result, 256),
+		updates:    make(chan update, 1024),
+		kick:       make(chan struct{}, 1),
+		remote:     make(chan struct{}, 1),
+		rounds:     make(chan chan struct{}),
+		quit:       make(chan struct{}),
+		stopped:    make(chan struct{}),
+		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6261746368)),
+		sched:      schedules{byID: map[string]*schedState{}},
+		lastTold:   closed(),
 	}
 }
 

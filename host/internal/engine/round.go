@@ -46,6 +46,11 @@ func (e *Engine) record(p backend.StepParams, ended []*attempt) {
 		res, err := e.stepUntilTaken(p)
 		e.mu.Lock()
 		e.recording--
+		for _, f := range p.Finish {
+			if e.unrecorded[f.ID]--; e.unrecorded[f.ID] <= 0 {
+				delete(e.unrecorded, f.ID)
+			}
+		}
 		e.idleLocked()
 		voided := false
 		for _, a := range ended {

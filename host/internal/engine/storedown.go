@@ -96,12 +96,11 @@ func (e *Engine) lostClaim() {
 // settleOrphans ends as interrupted the running jobs the store says this
 // host owns but which it does not run: the claims whose answers were
 // lost. It runs after a lost claim only, when no claim is in flight (a
-// claim in flight may own jobs the engine has not started yet).
+// claim in flight may own jobs the engine has not started yet), and
+// leaves alone the jobs whose outcomes are being written.
 func (e *Engine) settleOrphans(ctx context.Context) {
 	e.mu.Lock()
-	if !e.orphans || e.claiming || e.recording > 0 {
-		// An outcome being written names a job this host no longer runs
-		// but still owns in the store: look when none is.
+	if !e.orphans || e.claiming {
 		e.mu.Unlock()
 		return
 	}
@@ -129,13 +128,16 @@ func (e *Engine) settleOrphans(ctx context.Context) {
 		return
 	}
 	e.mu.Lock()
-	if e.claiming || e.recording > 0 || e.claims != gen {
+	if e.claiming || e.claims != gen {
 		e.mu.Unlock()
-		return // a claim or an outcome came in between: look again later
+		return // a claim came in between: look again later
 	}
 	var lost []*model.Job
 	for _, j := range running {
-		if j.Owner == e.cfg.Owner && e.attempts[j.ID] == nil {
+		// A job whose outcome is being written is this host's in the
+		// store until the write lands; one whose write landed since the
+		// read is refused by the finish's guard.
+		if j.Owner == e.cfg.Owner && e.attempts[j.ID] == nil && e.unrecorded[j.ID] == 0 {
 			lost = append(lost, j)
 		}
 	}
