@@ -19,6 +19,11 @@
 //     must not call [Store.Commit], or the writer stalls.
 //   - A failed commit is fatal: the store refuses every later write with
 //     [ErrFailed] rather than risk acknowledging something it did not keep.
+//     One exception, in the Queue: a commit that found the disk full (or
+//     the quota spent) before its meta page was written changed nothing
+//     in the file; its operations get [backend.ErrNoSpace] and the next
+//     ones commit as usual (queue_nospace.go). The Store's own batch
+//     writer (Submit, Commit) keeps the rule without the exception.
 //   - The file holds one exclusive lock; a second host on the same file gets
 //     [ErrLocked] after [Options.LockTimeout].
 //   - A page damaged behind a valid header is found when it is read: the read

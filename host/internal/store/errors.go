@@ -36,7 +36,9 @@ var (
 
 	// ErrFailed: an earlier commit failed, so the store refuses every write
 	// after it. The error wraps the original cause. The engine treats it as
-	// fatal: continuing could acknowledge work that is not on disk.
+	// fatal: continuing could acknowledge work that is not on disk. A
+	// Queue commit that found the disk full before its meta page was
+	// written is not such a failure: it is backend.ErrNoSpace.
 	ErrFailed = backend.ErrFailed
 
 	// ErrClosed: the store was closed.
