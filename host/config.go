@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/batchhost/batchhost/host/internal/model"
 )
 
 // Config configures a Host. The zero value of every field but DataDir means
@@ -90,6 +92,20 @@ type Config struct {
 	// A name that matches no loaded task or plugin is reported as a
 	// warning at start. Defaults to none.
 	Rates map[string]Rate
+	// Capacity is what this host's running jobs may need in all (see
+	// Resources for the rule by which jobs start within it). A zero
+	// field defaults: CPU to the number of CPUs, MemoryMB to 80% of the
+	// machine's memory. Jobs that declare no needs, and whose task has
+	// no default (TaskResources), need nothing and start as before. Not
+	// supported on a PostgreSQL queue yet.
+	Capacity Resources
+	// TaskResources is the need of the jobs of a task ("docs.ocr") or of
+	// a plugin ("exec") that declare none (JobSpec.Resources nil); the
+	// task's entry wins over its plugin's. It is applied when a job is
+	// created, and kept with the job. Defaults to none.
+	TaskResources map[string]Resources
+	// capacity is Capacity, defaults filled, as the engine counts it.
+	capacity model.Resources
 
 	// MaxLogBytes caps each job's log (all its attempts): records past it
 	// are dropped and counted in one marker record per attempt, so that a
@@ -291,8 +307,12 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("config: Rates[%q]: %v", name, err)
 		}
 	}
+	if err := c.checkResources(); err != nil {
+		return c, err
+	}
 	// The engine keeps the map: a caller's later change must not reach it.
 	c.Rates = maps.Clone(c.Rates)
+	c.TaskResources = maps.Clone(c.TaskResources)
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}

@@ -105,6 +105,7 @@ func Open(cfg Config) (*Host, error) {
 		MaxResultBytes: c.MaxResultBytes,
 		Limits:         c.Limits,
 		Rates:          c.Rates,
+		Capacity:       c.engineCapacity(),
 		Shared:         shared,
 		LeaseTTL:       c.LeaseTTL,
 		PollInterval:   c.PollInterval,

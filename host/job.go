@@ -73,6 +73,9 @@ type Job struct {
 	// PausedFrom is where a paused job was when it was paused.
 	PausedFrom State     `json:"paused_from,omitempty"`
 	Attempts   []Attempt `json:"attempts,omitempty"`
+	// Resources is what the job needs while it runs (declared, or its
+	// task's default); nil when nothing.
+	Resources *Resources `json:"resources,omitempty"`
 }
 
 // Done reports whether the job is finished (completed, failed or canceled).
@@ -174,6 +177,10 @@ func toJob(j *model.Job) *Job {
 		RunAt:       timePtr(j.RunAt),
 		PausedFrom:  j.PausedFrom,
 	}
+	if !j.Resources.IsZero() {
+		r := toResources(j.Resources)
+		out.Resources = &r
+	}
 	if len(j.Labels) > 0 {
 		out.Labels = make(map[string]string, len(j.Labels))
 		for k, v := range j.Labels {
@@ -234,4 +241,9 @@ type Stats struct {
 	// is. A name whose token was taken by its last claim is listed even
 	// when none of its jobs is queued.
 	Throttled []Throttle `json:"throttled"`
+	// Capacity is what this host's running jobs may need in all
+	// (Config.Capacity), and CapacityInUse what those running need of
+	// it; Capacity is nil on a PostgreSQL queue, which has none yet.
+	Capacity      *Resources `json:"capacity,omitempty"`
+	CapacityInUse Resources  `json:"capacity_in_use"`
 }

@@ -298,7 +298,12 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	}
 	st := h.e.Status()
 	s := Stats{Counts: map[State]int{}, QueueDepth: map[string]int{}, MaxWorkers: h.cfg.MaxWorkers,
-		BusyWorkers: st.Busy, DispatchPaused: st.Paused, Throttled: toThrottled(st.Throttled)}
+		BusyWorkers: st.Busy, DispatchPaused: st.Paused, Throttled: toThrottled(st.Throttled),
+		CapacityInUse: toResources(st.InUse)}
+	if st.Capacity != nil {
+		r := toResources(*st.Capacity)
+		s.Capacity = &r
+	}
 	byState := c.ByState()
 	for _, state := range model.States {
 		s.Counts[state] = byState[state] // every state, zero too

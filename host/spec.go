@@ -47,6 +47,11 @@ type JobSpec struct {
 	DependsOn []Dep
 	// Group adds the job to an existing group, as AddToGroup does.
 	Group string
+	// Resources is what the job needs while it runs: the host starts it
+	// only while its running jobs leave room for it (see Resources). nil
+	// means the task's default (Config.TaskResources), else nothing. A
+	// need beyond the host's capacity is refused (ErrInvalid).
+	Resources *Resources
 }
 
 // Backoff is a retry delay policy: Initial, multiplied by Multiplier for
@@ -200,8 +205,13 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 			return nil, invalidf("label %.40q: value is longer than %d bytes", k, maxLabelValue)
 		}
 	}
+	need, err := c.needOf(task, spec.Resources)
+	if err != nil {
+		return nil, err
+	}
 	j := &model.Job{
 		ID:           id,
+		Resources:    need,
 		Task:         task,
 		Args:         args,
 		Priority:     spec.Priority,

@@ -213,6 +213,7 @@ func toProtoSpec(s host.JobSpec) (*pb.JobSpec, error) {
 		Labels:       s.Labels,
 		DependsOn:    toProtoDeps(s.DependsOn),
 		Group:        s.Group,
+		Resources:    toProtoResources(s.Resources),
 	}
 	if b := s.Backoff; b != nil {
 		out.Backoff = &pb.Backoff{Initial: toProtoDuration(b.Initial), Multiplier: b.Multiplier, Max: toProtoDuration(b.Max), Jitter: b.Jitter}
@@ -244,6 +245,7 @@ func fromProtoSpec(s *pb.JobSpec) (host.JobSpec, error) {
 		Labels:       s.GetLabels(),
 		DependsOn:    deps,
 		Group:        s.GetGroup(),
+		Resources:    fromProtoResources(s.GetResources()),
 	}
 	if len(s.GetArgs()) > 0 {
 		out.Args = json.RawMessage(s.GetArgs())
@@ -299,6 +301,7 @@ func toProtoJob(j *host.Job) *pb.Job {
 		FinishedAt:  toProtoTimePtr(j.FinishedAt),
 		RunAt:       toProtoTimePtr(j.RunAt),
 		PausedFrom:  toProtoState(j.PausedFrom),
+		Resources:   toProtoResources(j.Resources),
 	}
 	for _, a := range j.Attempts {
 		out.Attempts = append(out.Attempts, &pb.Attempt{Attempt: int32(a.Attempt), Host: a.Host, StartedAt: toProtoTime(a.StartedAt), FinishedAt: toProtoTimePtr(a.FinishedAt), Error: toProtoError(a.Error)})
@@ -335,6 +338,7 @@ func fromProtoJob(j *pb.Job) *host.Job {
 		FinishedAt:  fromProtoTimePtr(j.GetFinishedAt()),
 		RunAt:       fromProtoTimePtr(j.GetRunAt()),
 		PausedFrom:  fromProtoState(j.GetPausedFrom()),
+		Resources:   fromProtoResources(j.GetResources()),
 	}
 	for _, a := range j.GetAttempts() {
 		out.Attempts = append(out.Attempts, host.Attempt{Attempt: int(a.GetAttempt()), Host: a.GetHost(), StartedAt: fromProtoTime(a.GetStartedAt()), FinishedAt: fromProtoTimePtr(a.GetFinishedAt()), Error: fromProtoError(a.GetError())})
@@ -406,6 +410,8 @@ func toProtoStats(s host.Stats) *pb.HostStats {
 		MaxWorkers:     int32(s.MaxWorkers),
 		DispatchPaused: s.DispatchPaused,
 		Throttled:      toProtoThrottled(s.Throttled),
+		Capacity:       toProtoResources(s.Capacity),
+		CapacityInUse:  toProtoResources(&s.CapacityInUse),
 	}
 	for _, p := range []host.Priority{host.PriorityCritical, host.PriorityHigh, host.PriorityNormal, host.PriorityLow} {
 		if n, ok := s.QueueDepth[p.String()]; ok {
@@ -423,6 +429,10 @@ func fromProtoStats(s *pb.HostStats) host.Stats {
 		MaxWorkers:     int(s.GetMaxWorkers()),
 		DispatchPaused: s.GetDispatchPaused(),
 		Throttled:      fromProtoThrottled(s.GetThrottled()),
+		Capacity:       fromProtoResources(s.GetCapacity()),
+	}
+	if r := fromProtoResources(s.GetCapacityInUse()); r != nil {
+		out.CapacityInUse = *r
 	}
 	for _, pc := range s.GetQueueDepth() {
 		if p, err := fromProtoPriority(pc.GetPriority()); err == nil {

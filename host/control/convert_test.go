@@ -30,6 +30,7 @@ func TestRoundTrips(t *testing.T) {
 		CreatedAt: now, QueuedAt: &now, StartedAt: &later, FinishedAt: &later, RunAt: &later,
 		PausedFrom: host.StateRunning,
 		Attempts:   []host.Attempt{{Attempt: 1, Host: "h-1", StartedAt: now, FinishedAt: &later, Error: failure}, {Attempt: 2, StartedAt: later}},
+		Resources:  &host.Resources{CPU: 1.5, MemoryMB: 800},
 	}
 	if diff := cmp.Diff(job, fromProtoJob(toProtoJob(job))); diff != "" {
 		t.Errorf("job (-want +got):\n%s", diff)
@@ -45,7 +46,8 @@ func TestRoundTrips(t *testing.T) {
 	checkAllSet(t, "Group", group)
 
 	stats := host.Stats{Counts: counts, QueueDepth: map[string]int{"low": 1, "normal": 2, "high": 3, "critical": 4}, BusyWorkers: 3, MaxWorkers: 8, DispatchPaused: true,
-		Throttled: []host.Throttle{{Name: "chaos", Next: now}, {Name: "docs.ocr", Next: later}}}
+		Throttled: []host.Throttle{{Name: "chaos", Next: now}, {Name: "docs.ocr", Next: later}},
+		Capacity:  &host.Resources{CPU: 4, MemoryMB: 8000}, CapacityInUse: host.Resources{CPU: 0.5, MemoryMB: 100}}
 	if diff := cmp.Diff(stats, fromProtoStats(toProtoStats(stats))); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
@@ -67,7 +69,8 @@ func TestRoundTrips(t *testing.T) {
 
 	spec := host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityLow, MaxAttempts: 4,
 		Backoff: &host.Backoff{Initial: time.Second, Multiplier: 3, Max: time.Minute, Jitter: 0.1}, Timeout: time.Minute, StallTimeout: time.Second,
-		RunAt: later, Delay: time.Hour, Key: "k", Labels: map[string]string{"l": "v"}, DependsOn: host.After("x"), Group: "g"}
+		RunAt: later, Delay: time.Hour, Key: "k", Labels: map[string]string{"l": "v"}, DependsOn: host.After("x"), Group: "g",
+		Resources: &host.Resources{CPU: 0.25, MemoryMB: 64}}
 	ps, err := toProtoSpec(spec)
 	if err != nil {
 		t.Fatal(err)

@@ -611,20 +611,23 @@ func (x *Backoff) GetJitter() float64 {
 // JobSpec describes a job to create; only task is required. Unset fields
 // take the host's defaults.
 type JobSpec struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Task          string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
-	Args          []byte                 `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"` // JSON; empty means none
-	Priority      Priority               `protobuf:"varint,3,opt,name=priority,proto3,enum=batchhost.control.v1.Priority" json:"priority,omitempty"`
-	MaxAttempts   int32                  `protobuf:"varint,4,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
-	Backoff       *Backoff               `protobuf:"bytes,5,opt,name=backoff,proto3" json:"backoff,omitempty"` // unset means the host default
-	Timeout       *durationpb.Duration   `protobuf:"bytes,6,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	StallTimeout  *durationpb.Duration   `protobuf:"bytes,7,opt,name=stall_timeout,json=stallTimeout,proto3" json:"stall_timeout,omitempty"`
-	RunAt         *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
-	Delay         *durationpb.Duration   `protobuf:"bytes,9,opt,name=delay,proto3" json:"delay,omitempty"`
-	Key           string                 `protobuf:"bytes,10,opt,name=key,proto3" json:"key,omitempty"`
-	Labels        map[string]string      `protobuf:"bytes,11,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	DependsOn     []*Dep                 `protobuf:"bytes,12,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
-	Group         string                 `protobuf:"bytes,13,opt,name=group,proto3" json:"group,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Task         string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Args         []byte                 `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"` // JSON; empty means none
+	Priority     Priority               `protobuf:"varint,3,opt,name=priority,proto3,enum=batchhost.control.v1.Priority" json:"priority,omitempty"`
+	MaxAttempts  int32                  `protobuf:"varint,4,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	Backoff      *Backoff               `protobuf:"bytes,5,opt,name=backoff,proto3" json:"backoff,omitempty"` // unset means the host default
+	Timeout      *durationpb.Duration   `protobuf:"bytes,6,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	StallTimeout *durationpb.Duration   `protobuf:"bytes,7,opt,name=stall_timeout,json=stallTimeout,proto3" json:"stall_timeout,omitempty"`
+	RunAt        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
+	Delay        *durationpb.Duration   `protobuf:"bytes,9,opt,name=delay,proto3" json:"delay,omitempty"`
+	Key          string                 `protobuf:"bytes,10,opt,name=key,proto3" json:"key,omitempty"`
+	Labels       map[string]string      `protobuf:"bytes,11,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	DependsOn    []*Dep                 `protobuf:"bytes,12,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	Group        string                 `protobuf:"bytes,13,opt,name=group,proto3" json:"group,omitempty"`
+	// resources is what the job needs while it runs; unset means the
+	// task's default on the host (serve --resources), else nothing.
+	Resources     *Resources `protobuf:"bytes,14,opt,name=resources,proto3" json:"resources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -750,6 +753,67 @@ func (x *JobSpec) GetGroup() string {
 	return ""
 }
 
+func (x *JobSpec) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+// Resources is what a job needs while it runs, or what a host can give
+// its running jobs.
+type Resources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cpu           float64                `protobuf:"fixed64,1,opt,name=cpu,proto3" json:"cpu,omitempty"`                          // CPUs, to the thousandth
+	MemoryMb      int64                  `protobuf:"varint,2,opt,name=memory_mb,json=memoryMb,proto3" json:"memory_mb,omitempty"` // MiB
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resources) Reset() {
+	*x = Resources{}
+	mi := &file_controlpb_control_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resources) ProtoMessage() {}
+
+func (x *Resources) ProtoReflect() protoreflect.Message {
+	mi := &file_controlpb_control_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resources.ProtoReflect.Descriptor instead.
+func (*Resources) Descriptor() ([]byte, []int) {
+	return file_controlpb_control_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Resources) GetCpu() float64 {
+	if x != nil {
+		return x.Cpu
+	}
+	return 0
+}
+
+func (x *Resources) GetMemoryMb() int64 {
+	if x != nil {
+		return x.MemoryMb
+	}
+	return 0
+}
+
 type SubmitRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Spec          *JobSpec               `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
@@ -759,7 +823,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[7]
+	mi := &file_controlpb_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +835,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[7]
+	mi := &file_controlpb_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +848,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{7}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -803,7 +867,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[8]
+	mi := &file_controlpb_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +879,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[8]
+	mi := &file_controlpb_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +892,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{8}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SubmitResponse) GetId() string {
@@ -847,7 +911,7 @@ type SubmitManyRequest struct {
 
 func (x *SubmitManyRequest) Reset() {
 	*x = SubmitManyRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[9]
+	mi := &file_controlpb_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +923,7 @@ func (x *SubmitManyRequest) String() string {
 func (*SubmitManyRequest) ProtoMessage() {}
 
 func (x *SubmitManyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[9]
+	mi := &file_controlpb_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +936,7 @@ func (x *SubmitManyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManyRequest.ProtoReflect.Descriptor instead.
 func (*SubmitManyRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{9}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SubmitManyRequest) GetSpecs() []*JobSpec {
@@ -891,7 +955,7 @@ type SubmitManyResponse struct {
 
 func (x *SubmitManyResponse) Reset() {
 	*x = SubmitManyResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[10]
+	mi := &file_controlpb_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +967,7 @@ func (x *SubmitManyResponse) String() string {
 func (*SubmitManyResponse) ProtoMessage() {}
 
 func (x *SubmitManyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[10]
+	mi := &file_controlpb_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +980,7 @@ func (x *SubmitManyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitManyResponse.ProtoReflect.Descriptor instead.
 func (*SubmitManyResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{10}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubmitManyResponse) GetIds() []string {
@@ -936,7 +1000,7 @@ type AddDependenciesRequest struct {
 
 func (x *AddDependenciesRequest) Reset() {
 	*x = AddDependenciesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[11]
+	mi := &file_controlpb_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1012,7 @@ func (x *AddDependenciesRequest) String() string {
 func (*AddDependenciesRequest) ProtoMessage() {}
 
 func (x *AddDependenciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[11]
+	mi := &file_controlpb_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1025,7 @@ func (x *AddDependenciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddDependenciesRequest.ProtoReflect.Descriptor instead.
 func (*AddDependenciesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{11}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AddDependenciesRequest) GetId() string {
@@ -992,7 +1056,7 @@ type JobError struct {
 
 func (x *JobError) Reset() {
 	*x = JobError{}
-	mi := &file_controlpb_control_proto_msgTypes[12]
+	mi := &file_controlpb_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1068,7 @@ func (x *JobError) String() string {
 func (*JobError) ProtoMessage() {}
 
 func (x *JobError) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[12]
+	mi := &file_controlpb_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1081,7 @@ func (x *JobError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobError.ProtoReflect.Descriptor instead.
 func (*JobError) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{12}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *JobError) GetKind() string {
@@ -1072,7 +1136,7 @@ type Progress struct {
 
 func (x *Progress) Reset() {
 	*x = Progress{}
-	mi := &file_controlpb_control_proto_msgTypes[13]
+	mi := &file_controlpb_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1148,7 @@ func (x *Progress) String() string {
 func (*Progress) ProtoMessage() {}
 
 func (x *Progress) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[13]
+	mi := &file_controlpb_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1161,7 @@ func (x *Progress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Progress.ProtoReflect.Descriptor instead.
 func (*Progress) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{13}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Progress) GetFraction() float64 {
@@ -1128,7 +1192,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_controlpb_control_proto_msgTypes[14]
+	mi := &file_controlpb_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1204,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[14]
+	mi := &file_controlpb_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1217,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{14}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Attempt) GetAttempt() int32 {
@@ -1216,13 +1280,14 @@ type Job struct {
 	RunAt         *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=run_at,json=runAt,proto3" json:"run_at,omitempty"`
 	PausedFrom    JobState               `protobuf:"varint,22,opt,name=paused_from,json=pausedFrom,proto3,enum=batchhost.control.v1.JobState" json:"paused_from,omitempty"`
 	Attempts      []*Attempt             `protobuf:"bytes,23,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	Resources     *Resources             `protobuf:"bytes,24,opt,name=resources,proto3" json:"resources,omitempty"` // unset when the job needs nothing
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Job) Reset() {
 	*x = Job{}
-	mi := &file_controlpb_control_proto_msgTypes[15]
+	mi := &file_controlpb_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1299,7 @@ func (x *Job) String() string {
 func (*Job) ProtoMessage() {}
 
 func (x *Job) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[15]
+	mi := &file_controlpb_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1312,7 @@ func (x *Job) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Job.ProtoReflect.Descriptor instead.
 func (*Job) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{15}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Job) GetId() string {
@@ -1411,6 +1476,13 @@ func (x *Job) GetAttempts() []*Attempt {
 	return nil
 }
 
+func (x *Job) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
 type ListRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	States        []JobState             `protobuf:"varint,1,rep,packed,name=states,proto3,enum=batchhost.control.v1.JobState" json:"states,omitempty"`
@@ -1427,7 +1499,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[16]
+	mi := &file_controlpb_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1511,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[16]
+	mi := &file_controlpb_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1524,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{16}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListRequest) GetStates() []JobState {
@@ -1521,7 +1593,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[17]
+	mi := &file_controlpb_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1605,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[17]
+	mi := &file_controlpb_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1618,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{17}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListResponse) GetJobs() []*Job {
@@ -1572,7 +1644,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[18]
+	mi := &file_controlpb_control_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1584,7 +1656,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[18]
+	mi := &file_controlpb_control_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1597,7 +1669,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{18}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteResponse) GetIds() []string {
@@ -1621,7 +1693,7 @@ type PurgeRequest struct {
 
 func (x *PurgeRequest) Reset() {
 	*x = PurgeRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[19]
+	mi := &file_controlpb_control_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1705,7 @@ func (x *PurgeRequest) String() string {
 func (*PurgeRequest) ProtoMessage() {}
 
 func (x *PurgeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[19]
+	mi := &file_controlpb_control_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1718,7 @@ func (x *PurgeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeRequest.ProtoReflect.Descriptor instead.
 func (*PurgeRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{19}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PurgeRequest) GetStates() []JobState {
@@ -1679,7 +1751,7 @@ type PurgeResponse struct {
 
 func (x *PurgeResponse) Reset() {
 	*x = PurgeResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[20]
+	mi := &file_controlpb_control_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1763,7 @@ func (x *PurgeResponse) String() string {
 func (*PurgeResponse) ProtoMessage() {}
 
 func (x *PurgeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[20]
+	mi := &file_controlpb_control_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1776,7 @@ func (x *PurgeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeResponse.ProtoReflect.Descriptor instead.
 func (*PurgeResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{20}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PurgeResponse) GetDeleted() int64 {
@@ -1723,7 +1795,7 @@ type ResultResponse struct {
 
 func (x *ResultResponse) Reset() {
 	*x = ResultResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[21]
+	mi := &file_controlpb_control_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1807,7 @@ func (x *ResultResponse) String() string {
 func (*ResultResponse) ProtoMessage() {}
 
 func (x *ResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[21]
+	mi := &file_controlpb_control_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1820,7 @@ func (x *ResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultResponse.ProtoReflect.Descriptor instead.
 func (*ResultResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{21}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ResultResponse) GetResult() []byte {
@@ -1768,7 +1840,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[22]
+	mi := &file_controlpb_control_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1852,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[22]
+	mi := &file_controlpb_control_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1865,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{22}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -1823,7 +1895,7 @@ type LogRecord struct {
 
 func (x *LogRecord) Reset() {
 	*x = LogRecord{}
-	mi := &file_controlpb_control_proto_msgTypes[23]
+	mi := &file_controlpb_control_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +1907,7 @@ func (x *LogRecord) String() string {
 func (*LogRecord) ProtoMessage() {}
 
 func (x *LogRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[23]
+	mi := &file_controlpb_control_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +1920,7 @@ func (x *LogRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
 func (*LogRecord) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{23}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LogRecord) GetTime() *timestamppb.Timestamp {
@@ -1897,7 +1969,7 @@ type GroupSpec struct {
 
 func (x *GroupSpec) Reset() {
 	*x = GroupSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[24]
+	mi := &file_controlpb_control_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +1981,7 @@ func (x *GroupSpec) String() string {
 func (*GroupSpec) ProtoMessage() {}
 
 func (x *GroupSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[24]
+	mi := &file_controlpb_control_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +1994,7 @@ func (x *GroupSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSpec.ProtoReflect.Descriptor instead.
 func (*GroupSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{24}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GroupSpec) GetName() string {
@@ -1958,7 +2030,7 @@ type AddToGroupRequest struct {
 
 func (x *AddToGroupRequest) Reset() {
 	*x = AddToGroupRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[25]
+	mi := &file_controlpb_control_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2042,7 @@ func (x *AddToGroupRequest) String() string {
 func (*AddToGroupRequest) ProtoMessage() {}
 
 func (x *AddToGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[25]
+	mi := &file_controlpb_control_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2055,7 @@ func (x *AddToGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToGroupRequest.ProtoReflect.Descriptor instead.
 func (*AddToGroupRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{25}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddToGroupRequest) GetJob() string {
@@ -2018,7 +2090,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_controlpb_control_proto_msgTypes[26]
+	mi := &file_controlpb_control_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2102,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[26]
+	mi := &file_controlpb_control_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2115,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{26}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StateCount) GetState() JobState {
@@ -2079,7 +2151,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_controlpb_control_proto_msgTypes[27]
+	mi := &file_controlpb_control_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2163,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[27]
+	mi := &file_controlpb_control_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2176,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{27}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Group) GetId() string {
@@ -2194,7 +2266,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[28]
+	mi := &file_controlpb_control_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2278,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[28]
+	mi := &file_controlpb_control_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2291,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{28}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListGroupsRequest) GetBefore() string {
@@ -2246,7 +2318,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2330,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[29]
+	mi := &file_controlpb_control_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2343,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{29}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -2300,7 +2372,7 @@ type TaskInfo struct {
 
 func (x *TaskInfo) Reset() {
 	*x = TaskInfo{}
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2384,7 @@ func (x *TaskInfo) String() string {
 func (*TaskInfo) ProtoMessage() {}
 
 func (x *TaskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[30]
+	mi := &file_controlpb_control_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2397,7 @@ func (x *TaskInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskInfo.ProtoReflect.Descriptor instead.
 func (*TaskInfo) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{30}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TaskInfo) GetTask() string {
@@ -2365,7 +2437,7 @@ type TasksResponse struct {
 
 func (x *TasksResponse) Reset() {
 	*x = TasksResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2449,7 @@ func (x *TasksResponse) String() string {
 func (*TasksResponse) ProtoMessage() {}
 
 func (x *TasksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[31]
+	mi := &file_controlpb_control_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2462,7 @@ func (x *TasksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TasksResponse.ProtoReflect.Descriptor instead.
 func (*TasksResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{31}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TasksResponse) GetTasks() []*TaskInfo {
@@ -2418,7 +2490,7 @@ type PluginInfo struct {
 
 func (x *PluginInfo) Reset() {
 	*x = PluginInfo{}
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2502,7 @@ func (x *PluginInfo) String() string {
 func (*PluginInfo) ProtoMessage() {}
 
 func (x *PluginInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[32]
+	mi := &file_controlpb_control_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2515,7 @@ func (x *PluginInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginInfo.ProtoReflect.Descriptor instead.
 func (*PluginInfo) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{32}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PluginInfo) GetPlugin() string {
@@ -2497,7 +2569,7 @@ type PluginsResponse struct {
 
 func (x *PluginsResponse) Reset() {
 	*x = PluginsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2509,7 +2581,7 @@ func (x *PluginsResponse) String() string {
 func (*PluginsResponse) ProtoMessage() {}
 
 func (x *PluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[33]
+	mi := &file_controlpb_control_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2522,7 +2594,7 @@ func (x *PluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginsResponse.ProtoReflect.Descriptor instead.
 func (*PluginsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{33}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PluginsResponse) GetPlugins() []*PluginInfo {
@@ -2543,7 +2615,7 @@ type PluginChange struct {
 
 func (x *PluginChange) Reset() {
 	*x = PluginChange{}
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2555,7 +2627,7 @@ func (x *PluginChange) String() string {
 func (*PluginChange) ProtoMessage() {}
 
 func (x *PluginChange) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[34]
+	mi := &file_controlpb_control_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2568,7 +2640,7 @@ func (x *PluginChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginChange.ProtoReflect.Descriptor instead.
 func (*PluginChange) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{34}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PluginChange) GetOld() *PluginInfo {
@@ -2600,7 +2672,7 @@ type ReloadPluginsResponse struct {
 
 func (x *ReloadPluginsResponse) Reset() {
 	*x = ReloadPluginsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2684,7 @@ func (x *ReloadPluginsResponse) String() string {
 func (*ReloadPluginsResponse) ProtoMessage() {}
 
 func (x *ReloadPluginsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[35]
+	mi := &file_controlpb_control_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2697,7 @@ func (x *ReloadPluginsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadPluginsResponse.ProtoReflect.Descriptor instead.
 func (*ReloadPluginsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{35}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReloadPluginsResponse) GetAdded() []*PluginInfo {
@@ -2673,7 +2745,7 @@ type PriorityCount struct {
 
 func (x *PriorityCount) Reset() {
 	*x = PriorityCount{}
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2685,7 +2757,7 @@ func (x *PriorityCount) String() string {
 func (*PriorityCount) ProtoMessage() {}
 
 func (x *PriorityCount) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[36]
+	mi := &file_controlpb_control_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2698,7 +2770,7 @@ func (x *PriorityCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriorityCount.ProtoReflect.Descriptor instead.
 func (*PriorityCount) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{36}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PriorityCount) GetPriority() Priority {
@@ -2724,14 +2796,19 @@ type HostStats struct {
 	DispatchPaused bool                   `protobuf:"varint,5,opt,name=dispatch_paused,json=dispatchPaused,proto3" json:"dispatch_paused,omitempty"`
 	// throttled are the rated tasks and plugins (serve --rate) that have no
 	// token now, by name: their queued jobs wait until next.
-	Throttled     []*Throttle `protobuf:"bytes,6,rep,name=throttled,proto3" json:"throttled,omitempty"`
+	Throttled []*Throttle `protobuf:"bytes,6,rep,name=throttled,proto3" json:"throttled,omitempty"`
+	// capacity is what the host's running jobs may need in all (serve
+	// --capacity), unset when it has none (a PostgreSQL queue);
+	// capacity_in_use what those running need of it.
+	Capacity      *Resources `protobuf:"bytes,7,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CapacityInUse *Resources `protobuf:"bytes,8,opt,name=capacity_in_use,json=capacityInUse,proto3" json:"capacity_in_use,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HostStats) Reset() {
 	*x = HostStats{}
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2820,7 @@ func (x *HostStats) String() string {
 func (*HostStats) ProtoMessage() {}
 
 func (x *HostStats) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[37]
+	mi := &file_controlpb_control_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +2833,7 @@ func (x *HostStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostStats.ProtoReflect.Descriptor instead.
 func (*HostStats) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{37}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *HostStats) GetCounts() []*StateCount {
@@ -2801,6 +2878,20 @@ func (x *HostStats) GetThrottled() []*Throttle {
 	return nil
 }
 
+func (x *HostStats) GetCapacity() *Resources {
+	if x != nil {
+		return x.Capacity
+	}
+	return nil
+}
+
+func (x *HostStats) GetCapacityInUse() *Resources {
+	if x != nil {
+		return x.CapacityInUse
+	}
+	return nil
+}
+
 // Throttle is a rated task or plugin out of tokens.
 type Throttle struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2812,7 +2903,7 @@ type Throttle struct {
 
 func (x *Throttle) Reset() {
 	*x = Throttle{}
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2824,7 +2915,7 @@ func (x *Throttle) String() string {
 func (*Throttle) ProtoMessage() {}
 
 func (x *Throttle) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[38]
+	mi := &file_controlpb_control_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2837,7 +2928,7 @@ func (x *Throttle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Throttle.ProtoReflect.Descriptor instead.
 func (*Throttle) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{38}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Throttle) GetName() string {
@@ -2863,7 +2954,7 @@ type HostsResponse struct {
 
 func (x *HostsResponse) Reset() {
 	*x = HostsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2875,7 +2966,7 @@ func (x *HostsResponse) String() string {
 func (*HostsResponse) ProtoMessage() {}
 
 func (x *HostsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[39]
+	mi := &file_controlpb_control_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2888,7 +2979,7 @@ func (x *HostsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostsResponse.ProtoReflect.Descriptor instead.
 func (*HostsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{39}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *HostsResponse) GetHosts() []*HostStatus {
@@ -2918,7 +3009,7 @@ type HostStatus struct {
 
 func (x *HostStatus) Reset() {
 	*x = HostStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3021,7 @@ func (x *HostStatus) String() string {
 func (*HostStatus) ProtoMessage() {}
 
 func (x *HostStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[40]
+	mi := &file_controlpb_control_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3034,7 @@ func (x *HostStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostStatus.ProtoReflect.Descriptor instead.
 func (*HostStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{40}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *HostStatus) GetOwner() string {
@@ -3032,7 +3123,7 @@ type ProblemsResponse struct {
 
 func (x *ProblemsResponse) Reset() {
 	*x = ProblemsResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3044,7 +3135,7 @@ func (x *ProblemsResponse) String() string {
 func (*ProblemsResponse) ProtoMessage() {}
 
 func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[41]
+	mi := &file_controlpb_control_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3057,7 +3148,7 @@ func (x *ProblemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProblemsResponse.ProtoReflect.Descriptor instead.
 func (*ProblemsResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{41}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ProblemsResponse) GetProblems() []string {
@@ -3078,7 +3169,7 @@ type EventFilter struct {
 
 func (x *EventFilter) Reset() {
 	*x = EventFilter{}
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3181,7 @@ func (x *EventFilter) String() string {
 func (*EventFilter) ProtoMessage() {}
 
 func (x *EventFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[42]
+	mi := &file_controlpb_control_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3194,7 @@ func (x *EventFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventFilter.ProtoReflect.Descriptor instead.
 func (*EventFilter) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{42}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *EventFilter) GetJobs() []string {
@@ -3139,7 +3230,7 @@ type GroupStatus struct {
 
 func (x *GroupStatus) Reset() {
 	*x = GroupStatus{}
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3151,7 +3242,7 @@ func (x *GroupStatus) String() string {
 func (*GroupStatus) ProtoMessage() {}
 
 func (x *GroupStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[43]
+	mi := &file_controlpb_control_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3164,7 +3255,7 @@ func (x *GroupStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupStatus.ProtoReflect.Descriptor instead.
 func (*GroupStatus) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{43}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GroupStatus) GetCounts() []*StateCount {
@@ -3218,7 +3309,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +3321,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[44]
+	mi := &file_controlpb_control_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +3334,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{44}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Event) GetType() string {
@@ -3373,7 +3464,7 @@ type ScheduleSpec struct {
 
 func (x *ScheduleSpec) Reset() {
 	*x = ScheduleSpec{}
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +3476,7 @@ func (x *ScheduleSpec) String() string {
 func (*ScheduleSpec) ProtoMessage() {}
 
 func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[45]
+	mi := &file_controlpb_control_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +3489,7 @@ func (x *ScheduleSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSpec.ProtoReflect.Descriptor instead.
 func (*ScheduleSpec) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{45}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ScheduleSpec) GetName() string {
@@ -3491,7 +3582,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_controlpb_control_proto_msgTypes[46]
+	mi := &file_controlpb_control_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3594,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[46]
+	mi := &file_controlpb_control_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3607,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{46}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Schedule) GetId() string {
@@ -3667,7 +3758,7 @@ type ListSchedulesRequest struct {
 
 func (x *ListSchedulesRequest) Reset() {
 	*x = ListSchedulesRequest{}
-	mi := &file_controlpb_control_proto_msgTypes[47]
+	mi := &file_controlpb_control_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3679,7 +3770,7 @@ func (x *ListSchedulesRequest) String() string {
 func (*ListSchedulesRequest) ProtoMessage() {}
 
 func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[47]
+	mi := &file_controlpb_control_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3692,7 +3783,7 @@ func (x *ListSchedulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesRequest.ProtoReflect.Descriptor instead.
 func (*ListSchedulesRequest) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{47}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{48}
 }
 
 type ListSchedulesResponse struct {
@@ -3704,7 +3795,7 @@ type ListSchedulesResponse struct {
 
 func (x *ListSchedulesResponse) Reset() {
 	*x = ListSchedulesResponse{}
-	mi := &file_controlpb_control_proto_msgTypes[48]
+	mi := &file_controlpb_control_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3716,7 +3807,7 @@ func (x *ListSchedulesResponse) String() string {
 func (*ListSchedulesResponse) ProtoMessage() {}
 
 func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_controlpb_control_proto_msgTypes[48]
+	mi := &file_controlpb_control_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3729,7 +3820,7 @@ func (x *ListSchedulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSchedulesResponse.ProtoReflect.Descriptor instead.
 func (*ListSchedulesResponse) Descriptor() ([]byte, []int) {
-	return file_controlpb_control_proto_rawDescGZIP(), []int{48}
+	return file_controlpb_control_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListSchedulesResponse) GetSchedules() []*Schedule {
@@ -3762,7 +3853,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"multiplier\x18\x02 \x01(\x01R\n" +
 	"multiplier\x12+\n" +
 	"\x03max\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03max\x12\x16\n" +
-	"\x06jitter\x18\x04 \x01(\x01R\x06jitter\"\x82\x05\n" +
+	"\x06jitter\x18\x04 \x01(\x01R\x06jitter\"\xc1\x05\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04task\x18\x01 \x01(\tR\x04task\x12\x12\n" +
 	"\x04args\x18\x02 \x01(\fR\x04args\x12:\n" +
@@ -3778,10 +3869,14 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x06labels\x18\v \x03(\v2).batchhost.control.v1.JobSpec.LabelsEntryR\x06labels\x128\n" +
 	"\n" +
 	"depends_on\x18\f \x03(\v2\x19.batchhost.control.v1.DepR\tdependsOn\x12\x14\n" +
-	"\x05group\x18\r \x01(\tR\x05group\x1a9\n" +
+	"\x05group\x18\r \x01(\tR\x05group\x12=\n" +
+	"\tresources\x18\x0e \x01(\v2\x1f.batchhost.control.v1.ResourcesR\tresources\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\":\n" +
+	"\tResources\x12\x10\n" +
+	"\x03cpu\x18\x01 \x01(\x01R\x03cpu\x12\x1b\n" +
+	"\tmemory_mb\x18\x02 \x01(\x03R\bmemoryMb\"B\n" +
 	"\rSubmitRequest\x121\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1d.batchhost.control.v1.JobSpecR\x04spec\" \n" +
 	"\x0eSubmitResponse\x12\x0e\n" +
@@ -3812,7 +3907,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\vfinished_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"finishedAt\x124\n" +
 	"\x05error\x18\x04 \x01(\v2\x1e.batchhost.control.v1.JobErrorR\x05error\x12\x12\n" +
-	"\x04host\x18\x05 \x01(\tR\x04host\"\xbe\b\n" +
+	"\x04host\x18\x05 \x01(\tR\x04host\"\xfd\b\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x124\n" +
@@ -3842,7 +3937,8 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x06run_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\x05runAt\x12?\n" +
 	"\vpaused_from\x18\x16 \x01(\x0e2\x1e.batchhost.control.v1.JobStateR\n" +
 	"pausedFrom\x129\n" +
-	"\battempts\x18\x17 \x03(\v2\x1d.batchhost.control.v1.AttemptR\battempts\x1a9\n" +
+	"\battempts\x18\x17 \x03(\v2\x1d.batchhost.control.v1.AttemptR\battempts\x12=\n" +
+	"\tresources\x18\x18 \x01(\v2\x1f.batchhost.control.v1.ResourcesR\tresources\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x02\n" +
@@ -3945,7 +4041,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\bproblems\x18\x05 \x03(\tR\bproblems\"a\n" +
 	"\rPriorityCount\x12:\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb6\x02\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xbc\x03\n" +
 	"\tHostStats\x128\n" +
 	"\x06counts\x18\x01 \x03(\v2 .batchhost.control.v1.StateCountR\x06counts\x12D\n" +
 	"\vqueue_depth\x18\x02 \x03(\v2#.batchhost.control.v1.PriorityCountR\n" +
@@ -3954,7 +4050,9 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\vmax_workers\x18\x04 \x01(\x05R\n" +
 	"maxWorkers\x12'\n" +
 	"\x0fdispatch_paused\x18\x05 \x01(\bR\x0edispatchPaused\x12<\n" +
-	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\"N\n" +
+	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\x12;\n" +
+	"\bcapacity\x18\a \x01(\v2\x1f.batchhost.control.v1.ResourcesR\bcapacity\x12G\n" +
+	"\x0fcapacity_in_use\x18\b \x01(\v2\x1f.batchhost.control.v1.ResourcesR\rcapacityInUse\"N\n" +
 	"\bThrottle\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\"G\n" +
@@ -4131,7 +4229,7 @@ func file_controlpb_control_proto_rawDescGZIP() []byte {
 }
 
 var file_controlpb_control_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_controlpb_control_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_controlpb_control_proto_goTypes = []any{
 	(JobState)(0),                  // 0: batchhost.control.v1.JobState
 	(Priority)(0),                  // 1: batchhost.control.v1.Priority
@@ -4145,222 +4243,227 @@ var file_controlpb_control_proto_goTypes = []any{
 	(*Dep)(nil),                    // 9: batchhost.control.v1.Dep
 	(*Backoff)(nil),                // 10: batchhost.control.v1.Backoff
 	(*JobSpec)(nil),                // 11: batchhost.control.v1.JobSpec
-	(*SubmitRequest)(nil),          // 12: batchhost.control.v1.SubmitRequest
-	(*SubmitResponse)(nil),         // 13: batchhost.control.v1.SubmitResponse
-	(*SubmitManyRequest)(nil),      // 14: batchhost.control.v1.SubmitManyRequest
-	(*SubmitManyResponse)(nil),     // 15: batchhost.control.v1.SubmitManyResponse
-	(*AddDependenciesRequest)(nil), // 16: batchhost.control.v1.AddDependenciesRequest
-	(*JobError)(nil),               // 17: batchhost.control.v1.JobError
-	(*Progress)(nil),               // 18: batchhost.control.v1.Progress
-	(*Attempt)(nil),                // 19: batchhost.control.v1.Attempt
-	(*Job)(nil),                    // 20: batchhost.control.v1.Job
-	(*ListRequest)(nil),            // 21: batchhost.control.v1.ListRequest
-	(*ListResponse)(nil),           // 22: batchhost.control.v1.ListResponse
-	(*DeleteResponse)(nil),         // 23: batchhost.control.v1.DeleteResponse
-	(*PurgeRequest)(nil),           // 24: batchhost.control.v1.PurgeRequest
-	(*PurgeResponse)(nil),          // 25: batchhost.control.v1.PurgeResponse
-	(*ResultResponse)(nil),         // 26: batchhost.control.v1.ResultResponse
-	(*LogsRequest)(nil),            // 27: batchhost.control.v1.LogsRequest
-	(*LogRecord)(nil),              // 28: batchhost.control.v1.LogRecord
-	(*GroupSpec)(nil),              // 29: batchhost.control.v1.GroupSpec
-	(*AddToGroupRequest)(nil),      // 30: batchhost.control.v1.AddToGroupRequest
-	(*StateCount)(nil),             // 31: batchhost.control.v1.StateCount
-	(*Group)(nil),                  // 32: batchhost.control.v1.Group
-	(*ListGroupsRequest)(nil),      // 33: batchhost.control.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),     // 34: batchhost.control.v1.ListGroupsResponse
-	(*TaskInfo)(nil),               // 35: batchhost.control.v1.TaskInfo
-	(*TasksResponse)(nil),          // 36: batchhost.control.v1.TasksResponse
-	(*PluginInfo)(nil),             // 37: batchhost.control.v1.PluginInfo
-	(*PluginsResponse)(nil),        // 38: batchhost.control.v1.PluginsResponse
-	(*PluginChange)(nil),           // 39: batchhost.control.v1.PluginChange
-	(*ReloadPluginsResponse)(nil),  // 40: batchhost.control.v1.ReloadPluginsResponse
-	(*PriorityCount)(nil),          // 41: batchhost.control.v1.PriorityCount
-	(*HostStats)(nil),              // 42: batchhost.control.v1.HostStats
-	(*Throttle)(nil),               // 43: batchhost.control.v1.Throttle
-	(*HostsResponse)(nil),          // 44: batchhost.control.v1.HostsResponse
-	(*HostStatus)(nil),             // 45: batchhost.control.v1.HostStatus
-	(*ProblemsResponse)(nil),       // 46: batchhost.control.v1.ProblemsResponse
-	(*EventFilter)(nil),            // 47: batchhost.control.v1.EventFilter
-	(*GroupStatus)(nil),            // 48: batchhost.control.v1.GroupStatus
-	(*Event)(nil),                  // 49: batchhost.control.v1.Event
-	(*ScheduleSpec)(nil),           // 50: batchhost.control.v1.ScheduleSpec
-	(*Schedule)(nil),               // 51: batchhost.control.v1.Schedule
-	(*ListSchedulesRequest)(nil),   // 52: batchhost.control.v1.ListSchedulesRequest
-	(*ListSchedulesResponse)(nil),  // 53: batchhost.control.v1.ListSchedulesResponse
-	nil,                            // 54: batchhost.control.v1.JobSpec.LabelsEntry
-	nil,                            // 55: batchhost.control.v1.Job.LabelsEntry
-	nil,                            // 56: batchhost.control.v1.Schedule.LabelsEntry
-	(*durationpb.Duration)(nil),    // 57: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 58: google.protobuf.Timestamp
+	(*Resources)(nil),              // 12: batchhost.control.v1.Resources
+	(*SubmitRequest)(nil),          // 13: batchhost.control.v1.SubmitRequest
+	(*SubmitResponse)(nil),         // 14: batchhost.control.v1.SubmitResponse
+	(*SubmitManyRequest)(nil),      // 15: batchhost.control.v1.SubmitManyRequest
+	(*SubmitManyResponse)(nil),     // 16: batchhost.control.v1.SubmitManyResponse
+	(*AddDependenciesRequest)(nil), // 17: batchhost.control.v1.AddDependenciesRequest
+	(*JobError)(nil),               // 18: batchhost.control.v1.JobError
+	(*Progress)(nil),               // 19: batchhost.control.v1.Progress
+	(*Attempt)(nil),                // 20: batchhost.control.v1.Attempt
+	(*Job)(nil),                    // 21: batchhost.control.v1.Job
+	(*ListRequest)(nil),            // 22: batchhost.control.v1.ListRequest
+	(*ListResponse)(nil),           // 23: batchhost.control.v1.ListResponse
+	(*DeleteResponse)(nil),         // 24: batchhost.control.v1.DeleteResponse
+	(*PurgeRequest)(nil),           // 25: batchhost.control.v1.PurgeRequest
+	(*PurgeResponse)(nil),          // 26: batchhost.control.v1.PurgeResponse
+	(*ResultResponse)(nil),         // 27: batchhost.control.v1.ResultResponse
+	(*LogsRequest)(nil),            // 28: batchhost.control.v1.LogsRequest
+	(*LogRecord)(nil),              // 29: batchhost.control.v1.LogRecord
+	(*GroupSpec)(nil),              // 30: batchhost.control.v1.GroupSpec
+	(*AddToGroupRequest)(nil),      // 31: batchhost.control.v1.AddToGroupRequest
+	(*StateCount)(nil),             // 32: batchhost.control.v1.StateCount
+	(*Group)(nil),                  // 33: batchhost.control.v1.Group
+	(*ListGroupsRequest)(nil),      // 34: batchhost.control.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),     // 35: batchhost.control.v1.ListGroupsResponse
+	(*TaskInfo)(nil),               // 36: batchhost.control.v1.TaskInfo
+	(*TasksResponse)(nil),          // 37: batchhost.control.v1.TasksResponse
+	(*PluginInfo)(nil),             // 38: batchhost.control.v1.PluginInfo
+	(*PluginsResponse)(nil),        // 39: batchhost.control.v1.PluginsResponse
+	(*PluginChange)(nil),           // 40: batchhost.control.v1.PluginChange
+	(*ReloadPluginsResponse)(nil),  // 41: batchhost.control.v1.ReloadPluginsResponse
+	(*PriorityCount)(nil),          // 42: batchhost.control.v1.PriorityCount
+	(*HostStats)(nil),              // 43: batchhost.control.v1.HostStats
+	(*Throttle)(nil),               // 44: batchhost.control.v1.Throttle
+	(*HostsResponse)(nil),          // 45: batchhost.control.v1.HostsResponse
+	(*HostStatus)(nil),             // 46: batchhost.control.v1.HostStatus
+	(*ProblemsResponse)(nil),       // 47: batchhost.control.v1.ProblemsResponse
+	(*EventFilter)(nil),            // 48: batchhost.control.v1.EventFilter
+	(*GroupStatus)(nil),            // 49: batchhost.control.v1.GroupStatus
+	(*Event)(nil),                  // 50: batchhost.control.v1.Event
+	(*ScheduleSpec)(nil),           // 51: batchhost.control.v1.ScheduleSpec
+	(*Schedule)(nil),               // 52: batchhost.control.v1.Schedule
+	(*ListSchedulesRequest)(nil),   // 53: batchhost.control.v1.ListSchedulesRequest
+	(*ListSchedulesResponse)(nil),  // 54: batchhost.control.v1.ListSchedulesResponse
+	nil,                            // 55: batchhost.control.v1.JobSpec.LabelsEntry
+	nil,                            // 56: batchhost.control.v1.Job.LabelsEntry
+	nil,                            // 57: batchhost.control.v1.Schedule.LabelsEntry
+	(*durationpb.Duration)(nil),    // 58: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 59: google.protobuf.Timestamp
 }
 var file_controlpb_control_proto_depIdxs = []int32{
 	2,   // 0: batchhost.control.v1.Dep.policy:type_name -> batchhost.control.v1.DepPolicy
-	57,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
-	57,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
+	58,  // 1: batchhost.control.v1.Backoff.initial:type_name -> google.protobuf.Duration
+	58,  // 2: batchhost.control.v1.Backoff.max:type_name -> google.protobuf.Duration
 	1,   // 3: batchhost.control.v1.JobSpec.priority:type_name -> batchhost.control.v1.Priority
 	10,  // 4: batchhost.control.v1.JobSpec.backoff:type_name -> batchhost.control.v1.Backoff
-	57,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
-	57,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
-	58,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
-	57,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
-	54,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
+	58,  // 5: batchhost.control.v1.JobSpec.timeout:type_name -> google.protobuf.Duration
+	58,  // 6: batchhost.control.v1.JobSpec.stall_timeout:type_name -> google.protobuf.Duration
+	59,  // 7: batchhost.control.v1.JobSpec.run_at:type_name -> google.protobuf.Timestamp
+	58,  // 8: batchhost.control.v1.JobSpec.delay:type_name -> google.protobuf.Duration
+	55,  // 9: batchhost.control.v1.JobSpec.labels:type_name -> batchhost.control.v1.JobSpec.LabelsEntry
 	9,   // 10: batchhost.control.v1.JobSpec.depends_on:type_name -> batchhost.control.v1.Dep
-	11,  // 11: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
-	11,  // 12: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
-	9,   // 13: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
-	58,  // 14: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
-	58,  // 15: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
-	17,  // 16: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
-	0,   // 17: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
-	1,   // 18: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
-	17,  // 19: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
-	9,   // 20: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
-	55,  // 21: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
-	18,  // 22: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
-	57,  // 23: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
-	58,  // 24: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
-	58,  // 25: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
-	58,  // 26: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
-	58,  // 27: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
-	58,  // 28: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
-	0,   // 29: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
-	19,  // 30: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
-	0,   // 31: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
-	1,   // 32: batchhost.control.v1.ListRequest.priorities:type_name -> batchhost.control.v1.Priority
-	20,  // 33: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
-	0,   // 34: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
-	57,  // 35: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
-	58,  // 36: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
-	0,   // 37: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
-	58,  // 38: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	31,  // 39: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
-	58,  // 40: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
-	32,  // 41: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
-	35,  // 42: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
-	37,  // 43: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 44: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 45: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 46: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
-	37,  // 47: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
-	39,  // 48: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
-	1,   // 49: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
-	31,  // 50: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
-	41,  // 51: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
-	43,  // 52: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
-	58,  // 53: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
-	45,  // 54: batchhost.control.v1.HostsResponse.hosts:type_name -> batchhost.control.v1.HostStatus
-	58,  // 55: batchhost.control.v1.HostStatus.started:type_name -> google.protobuf.Timestamp
-	58,  // 56: batchhost.control.v1.HostStatus.seen:type_name -> google.protobuf.Timestamp
-	31,  // 57: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
-	58,  // 58: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
-	0,   // 59: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
-	0,   // 60: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
-	18,  // 61: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
-	28,  // 62: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
-	17,  // 63: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
-	48,  // 64: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
-	11,  // 65: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
-	3,   // 66: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 67: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	57,  // 68: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
-	1,   // 69: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
-	56,  // 70: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
-	3,   // 71: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
-	4,   // 72: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
-	57,  // 73: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
-	58,  // 74: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
-	58,  // 75: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
-	58,  // 76: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
-	0,   // 77: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
-	57,  // 78: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	51,  // 79: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	12,  // 80: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	14,  // 81: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	12,  // 82: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 83: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	16,  // 84: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 85: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	21,  // 86: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 87: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 88: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 89: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 90: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 91: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 92: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	7,   // 93: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
-	24,  // 94: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
-	27,  // 95: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	29,  // 96: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	30,  // 97: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 98: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	33,  // 99: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 100: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 101: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 102: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 103: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 104: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 105: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 106: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 107: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 108: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
-	5,   // 109: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 110: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 111: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 112: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	47,  // 113: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	50,  // 114: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 115: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	52,  // 116: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 117: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 118: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 119: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 120: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	13,  // 121: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	15,  // 122: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	13,  // 123: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 124: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 125: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	20,  // 126: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	22,  // 127: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	20,  // 128: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	26,  // 129: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 130: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 131: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 132: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 133: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	23,  // 134: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
-	25,  // 135: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
-	28,  // 136: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 137: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 138: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	32,  // 139: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	34,  // 140: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	32,  // 141: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 142: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 143: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 144: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 145: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	36,  // 146: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	42,  // 147: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	46,  // 148: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	44,  // 149: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
-	5,   // 150: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 151: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	38,  // 152: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	40,  // 153: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	49,  // 154: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 155: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	51,  // 156: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	53,  // 157: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 158: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 159: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 160: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 161: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	121, // [121:162] is the sub-list for method output_type
-	80,  // [80:121] is the sub-list for method input_type
-	80,  // [80:80] is the sub-list for extension type_name
-	80,  // [80:80] is the sub-list for extension extendee
-	0,   // [0:80] is the sub-list for field type_name
+	12,  // 11: batchhost.control.v1.JobSpec.resources:type_name -> batchhost.control.v1.Resources
+	11,  // 12: batchhost.control.v1.SubmitRequest.spec:type_name -> batchhost.control.v1.JobSpec
+	11,  // 13: batchhost.control.v1.SubmitManyRequest.specs:type_name -> batchhost.control.v1.JobSpec
+	9,   // 14: batchhost.control.v1.AddDependenciesRequest.deps:type_name -> batchhost.control.v1.Dep
+	59,  // 15: batchhost.control.v1.Attempt.started_at:type_name -> google.protobuf.Timestamp
+	59,  // 16: batchhost.control.v1.Attempt.finished_at:type_name -> google.protobuf.Timestamp
+	18,  // 17: batchhost.control.v1.Attempt.error:type_name -> batchhost.control.v1.JobError
+	0,   // 18: batchhost.control.v1.Job.state:type_name -> batchhost.control.v1.JobState
+	1,   // 19: batchhost.control.v1.Job.priority:type_name -> batchhost.control.v1.Priority
+	18,  // 20: batchhost.control.v1.Job.error:type_name -> batchhost.control.v1.JobError
+	9,   // 21: batchhost.control.v1.Job.depends_on:type_name -> batchhost.control.v1.Dep
+	56,  // 22: batchhost.control.v1.Job.labels:type_name -> batchhost.control.v1.Job.LabelsEntry
+	19,  // 23: batchhost.control.v1.Job.progress:type_name -> batchhost.control.v1.Progress
+	58,  // 24: batchhost.control.v1.Job.timeout:type_name -> google.protobuf.Duration
+	59,  // 25: batchhost.control.v1.Job.created_at:type_name -> google.protobuf.Timestamp
+	59,  // 26: batchhost.control.v1.Job.queued_at:type_name -> google.protobuf.Timestamp
+	59,  // 27: batchhost.control.v1.Job.started_at:type_name -> google.protobuf.Timestamp
+	59,  // 28: batchhost.control.v1.Job.finished_at:type_name -> google.protobuf.Timestamp
+	59,  // 29: batchhost.control.v1.Job.run_at:type_name -> google.protobuf.Timestamp
+	0,   // 30: batchhost.control.v1.Job.paused_from:type_name -> batchhost.control.v1.JobState
+	20,  // 31: batchhost.control.v1.Job.attempts:type_name -> batchhost.control.v1.Attempt
+	12,  // 32: batchhost.control.v1.Job.resources:type_name -> batchhost.control.v1.Resources
+	0,   // 33: batchhost.control.v1.ListRequest.states:type_name -> batchhost.control.v1.JobState
+	1,   // 34: batchhost.control.v1.ListRequest.priorities:type_name -> batchhost.control.v1.Priority
+	21,  // 35: batchhost.control.v1.ListResponse.jobs:type_name -> batchhost.control.v1.Job
+	0,   // 36: batchhost.control.v1.PurgeRequest.states:type_name -> batchhost.control.v1.JobState
+	58,  // 37: batchhost.control.v1.PurgeRequest.older_than:type_name -> google.protobuf.Duration
+	59,  // 38: batchhost.control.v1.LogRecord.time:type_name -> google.protobuf.Timestamp
+	0,   // 39: batchhost.control.v1.StateCount.state:type_name -> batchhost.control.v1.JobState
+	59,  // 40: batchhost.control.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	32,  // 41: batchhost.control.v1.Group.counts:type_name -> batchhost.control.v1.StateCount
+	59,  // 42: batchhost.control.v1.Group.finished_at:type_name -> google.protobuf.Timestamp
+	33,  // 43: batchhost.control.v1.ListGroupsResponse.groups:type_name -> batchhost.control.v1.Group
+	36,  // 44: batchhost.control.v1.TasksResponse.tasks:type_name -> batchhost.control.v1.TaskInfo
+	38,  // 45: batchhost.control.v1.PluginsResponse.plugins:type_name -> batchhost.control.v1.PluginInfo
+	38,  // 46: batchhost.control.v1.PluginChange.old:type_name -> batchhost.control.v1.PluginInfo
+	38,  // 47: batchhost.control.v1.PluginChange.new:type_name -> batchhost.control.v1.PluginInfo
+	38,  // 48: batchhost.control.v1.ReloadPluginsResponse.added:type_name -> batchhost.control.v1.PluginInfo
+	38,  // 49: batchhost.control.v1.ReloadPluginsResponse.removed:type_name -> batchhost.control.v1.PluginInfo
+	40,  // 50: batchhost.control.v1.ReloadPluginsResponse.changed:type_name -> batchhost.control.v1.PluginChange
+	1,   // 51: batchhost.control.v1.PriorityCount.priority:type_name -> batchhost.control.v1.Priority
+	32,  // 52: batchhost.control.v1.HostStats.counts:type_name -> batchhost.control.v1.StateCount
+	42,  // 53: batchhost.control.v1.HostStats.queue_depth:type_name -> batchhost.control.v1.PriorityCount
+	44,  // 54: batchhost.control.v1.HostStats.throttled:type_name -> batchhost.control.v1.Throttle
+	12,  // 55: batchhost.control.v1.HostStats.capacity:type_name -> batchhost.control.v1.Resources
+	12,  // 56: batchhost.control.v1.HostStats.capacity_in_use:type_name -> batchhost.control.v1.Resources
+	59,  // 57: batchhost.control.v1.Throttle.next:type_name -> google.protobuf.Timestamp
+	46,  // 58: batchhost.control.v1.HostsResponse.hosts:type_name -> batchhost.control.v1.HostStatus
+	59,  // 59: batchhost.control.v1.HostStatus.started:type_name -> google.protobuf.Timestamp
+	59,  // 60: batchhost.control.v1.HostStatus.seen:type_name -> google.protobuf.Timestamp
+	32,  // 61: batchhost.control.v1.GroupStatus.counts:type_name -> batchhost.control.v1.StateCount
+	59,  // 62: batchhost.control.v1.Event.time:type_name -> google.protobuf.Timestamp
+	0,   // 63: batchhost.control.v1.Event.state:type_name -> batchhost.control.v1.JobState
+	0,   // 64: batchhost.control.v1.Event.prev_state:type_name -> batchhost.control.v1.JobState
+	19,  // 65: batchhost.control.v1.Event.progress:type_name -> batchhost.control.v1.Progress
+	29,  // 66: batchhost.control.v1.Event.log:type_name -> batchhost.control.v1.LogRecord
+	18,  // 67: batchhost.control.v1.Event.error:type_name -> batchhost.control.v1.JobError
+	49,  // 68: batchhost.control.v1.Event.group_status:type_name -> batchhost.control.v1.GroupStatus
+	11,  // 69: batchhost.control.v1.ScheduleSpec.job:type_name -> batchhost.control.v1.JobSpec
+	3,   // 70: batchhost.control.v1.ScheduleSpec.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 71: batchhost.control.v1.ScheduleSpec.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	58,  // 72: batchhost.control.v1.ScheduleSpec.jitter:type_name -> google.protobuf.Duration
+	1,   // 73: batchhost.control.v1.Schedule.priority:type_name -> batchhost.control.v1.Priority
+	57,  // 74: batchhost.control.v1.Schedule.labels:type_name -> batchhost.control.v1.Schedule.LabelsEntry
+	3,   // 75: batchhost.control.v1.Schedule.overlap:type_name -> batchhost.control.v1.ScheduleOverlap
+	4,   // 76: batchhost.control.v1.Schedule.missed:type_name -> batchhost.control.v1.ScheduleMissed
+	58,  // 77: batchhost.control.v1.Schedule.jitter:type_name -> google.protobuf.Duration
+	59,  // 78: batchhost.control.v1.Schedule.created_at:type_name -> google.protobuf.Timestamp
+	59,  // 79: batchhost.control.v1.Schedule.next:type_name -> google.protobuf.Timestamp
+	59,  // 80: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
+	0,   // 81: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
+	58,  // 82: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
+	52,  // 83: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	13,  // 84: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	15,  // 85: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	13,  // 86: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 87: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	17,  // 88: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 89: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	22,  // 90: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 91: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 92: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 93: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 94: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 95: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 96: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 97: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	25,  // 98: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	28,  // 99: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	30,  // 100: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	31,  // 101: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 102: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	34,  // 103: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 104: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 105: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 106: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 107: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 108: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 109: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 110: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 111: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 112: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
+	5,   // 113: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 114: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 115: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 116: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	48,  // 117: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	51,  // 118: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 119: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	53,  // 120: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 121: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 122: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 123: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 124: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	14,  // 125: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	16,  // 126: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	14,  // 127: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 128: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 129: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	21,  // 130: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	23,  // 131: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	21,  // 132: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	27,  // 133: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 134: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 135: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 136: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 137: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	24,  // 138: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	26,  // 139: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	29,  // 140: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 141: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 142: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	33,  // 143: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	35,  // 144: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	33,  // 145: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 146: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 147: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 148: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 149: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	37,  // 150: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	43,  // 151: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	47,  // 152: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	45,  // 153: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
+	5,   // 154: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 155: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	39,  // 156: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	41,  // 157: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	50,  // 158: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 159: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	52,  // 160: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	54,  // 161: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 162: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 163: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 164: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 165: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	125, // [125:166] is the sub-list for method output_type
+	84,  // [84:125] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }
@@ -4374,7 +4477,7 @@ func file_controlpb_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_controlpb_control_proto_rawDesc), len(file_controlpb_control_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,9 @@ type batchLine struct {
 	Delay        string            `json:"delay"`
 	Key          string            `json:"key"`
 	Labels       map[string]string `json:"labels"`
+	// Resources is what the job needs while it runs, {"cpu": 1.5,
+	// "memory_mb": 800}; absent means the task's default.
+	Resources *host.Resources `json:"resources"`
 }
 
 // batchDep is a dependency: a job id, or {"id": ..., "policy": "ignore"}.
@@ -160,7 +163,8 @@ func parseBatchLine(text []byte) (host.JobSpec, error) {
 	if err != nil {
 		return host.JobSpec{}, err
 	}
-	spec := host.JobSpec{Task: l.Task, Priority: prio, Group: l.Group, MaxAttempts: l.MaxAttempts, Key: l.Key, Labels: l.Labels}
+	spec := host.JobSpec{Task: l.Task, Priority: prio, Group: l.Group, MaxAttempts: l.MaxAttempts, Key: l.Key, Labels: l.Labels,
+		Resources: l.Resources}
 	if len(l.Args) > 0 && string(l.Args) != "null" {
 		spec.Args = l.Args
 	}

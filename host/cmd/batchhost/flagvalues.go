@@ -134,3 +134,55 @@ func defaultPluginDir() string {
 	}
 	return filepath.Join(filepath.Dir(exe), "plugins")
 }
+
+// capacityValue is --capacity: what the host's running jobs may need in
+// all, as host.ParseResources reads it ("cpu=4,memory_mb=8000").
+type capacityValue struct{ r host.Resources }
+
+func (v *capacityValue) String() string {
+	if v.r == (host.Resources{}) {
+		return ""
+	}
+	return v.r.String()
+}
+func (v *capacityValue) Type() string { return "cpu=N,memory_mb=N" }
+func (v *capacityValue) Set(s string) error {
+	r, err := host.ParseResources(s)
+	if err != nil {
+		return err
+	}
+	v.r = r
+	return nil
+}
+
+// taskResourcesValue is a repeatable TASK=NEEDS flag: the need of the
+// jobs of a task or plugin that declare none ("docs.ocr=cpu=1,memory_mb=500");
+// items of one value are separated by semicolons, as NEEDS has commas.
+type taskResourcesValue struct{ m map[string]host.Resources }
+
+func (v *taskResourcesValue) String() string {
+	var parts []string
+	for k, r := range v.m {
+		parts = append(parts, k+"="+r.String())
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ";")
+}
+func (v *taskResourcesValue) Type() string { return "task=cpu=N,memory_mb=N" }
+func (v *taskResourcesValue) Set(s string) error {
+	for item := range strings.SplitSeq(s, ";") {
+		name, needs, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("%q: want TASK=cpu=N,memory_mb=N", item)
+		}
+		r, err := host.ParseResources(needs)
+		if err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		if v.m == nil {
+			v.m = map[string]host.Resources{}
+		}
+		v.m[strings.TrimSpace(name)] = r
+	}
+	return nil
+}

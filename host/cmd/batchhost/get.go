@@ -70,6 +70,9 @@ func writeJob(w io.Writer, j *host.Job, now time.Time) error {
 	if j.Timeout > 0 {
 		row(tw, "timeout", time.Duration(j.Timeout))
 	}
+	if j.Resources != nil {
+		row(tw, "resources", j.Resources.String())
+	}
 	row(tw, "created", stamp(&j.CreatedAt, now))
 	if j.RunAt != nil {
 		row(tw, "run at", stamp(j.RunAt, now))

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +43,15 @@ func TestStatsAndDispatch(t *testing.T) {
 		MaxWorkers     int            `json:"max_workers"`
 		DispatchPaused bool           `json:"dispatch_paused"`
 		Throttled      []any          `json:"throttled"`
+		Capacity       struct {
+			CPU      float64 `json:"cpu"`
+			MemoryMB int     `json:"memory_mb"`
+		} `json:"capacity"`
+		CapacityInUse map[string]float64 `json:"capacity_in_use"`
 	}
 	decode(t, d.ok(t, "--json", "stats"), &s)
-	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused || s.Throttled == nil || len(s.Throttled) != 0 {
+	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused || s.Throttled == nil || len(s.Throttled) != 0 ||
+		s.Capacity.CPU != float64(runtime.NumCPU()) || s.Capacity.MemoryMB <= 0 || len(s.CapacityInUse) != 0 {
 		t.Fatalf("stats --json: %+v", s)
 	}
 	var st map[string]bool

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -43,11 +44,52 @@ type jobFlags struct {
 	delay        time.Duration
 	key          string
 	labels       []string
+	cpu          optValue[float64]
+	memoryMB     optValue[int]
+}
+
+// optValue is a flag that records whether it was given.
+type optValue[T float64 | int] struct {
+	v   T
+	set bool
+}
+
+func (o *optValue[T]) String() string {
+	if !o.set {
+		return ""
+	}
+	return fmt.Sprint(o.v)
+}
+func (o *optValue[T]) Type() string {
+	var z T
+	if _, ok := any(z).(float64); ok {
+		return "float"
+	}
+	return "int"
+}
+func (o *optValue[T]) Set(s string) error {
+	var v T
+	switch p := any(&v).(type) {
+	case *float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		*p = f
+	case *int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		*p = n
+	}
+	o.v, o.set = v, true
+	return nil
 }
 
 // jobFlagNames lists the flags register adds, for commands that must
 // refuse them in another mode (submit --batch).
-var jobFlagNames = []string{"args", "args-file", "priority", "after", "group", "max-attempts", "timeout", "stall-timeout", "delay", "key", "label"}
+var jobFlagNames = []string{"args", "args-file", "priority", "after", "group", "max-attempts", "timeout", "stall-timeout", "delay", "key", "label", "cpu", "memory-mb"}
 
 func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.args, "args", "", "task arguments as JSON")
@@ -62,6 +104,8 @@ func (f *jobFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.delay, "delay", 0, "run no earlier than this from now")
 	fs.StringVar(&f.key, "key", "", "idempotency key: a kept job with this key is returned instead of a new one")
 	fs.StringArrayVar(&f.labels, "label", nil, "label `NAME=VALUE` kept with the job (repeatable)")
+	fs.Var(&f.cpu, "cpu", "CPUs the job needs while it runs, e.g. 1.5: it starts only while the host's capacity has room (default: the task's, from serve --resources, else none)")
+	fs.Var(&f.memoryMB, "memory-mb", "memory in MiB the job needs while it runs (with --cpu, or alone: the other is then 0)")
 }
 
 // spec builds the job spec; malformed --args and --label are usage errors.
@@ -80,6 +124,9 @@ func (f *jobFlags) spec(task string) (host.JobSpec, error) {
 	}
 	if len(s.DependsOn) == 0 {
 		s.DependsOn = nil
+	}
+	if f.cpu.set || f.memoryMB.set {
+		s.Resources = &host.Resources{CPU: f.cpu.v, MemoryMB: f.memoryMB.v}
 	}
 	if f.args != "" && f.argsFile != "" {
 		return s, usageErrorf("give --args or --args-file, not both")

@@ -39,6 +39,8 @@ var serveEnv = map[string]string{
 	"max-log-total":        "BATCHHOST_MAX_LOG_TOTAL",
 	"limit":                "BATCHHOST_LIMITS",
 	"rate":                 "BATCHHOST_RATES",
+	"capacity":             "BATCHHOST_CAPACITY",
+	"resources":            "BATCHHOST_RESOURCES",
 	"log-level":            "BATCHHOST_LOG_LEVEL",
 	"database":             databaseEnv,
 	"database-schema":      "BATCHHOST_DATABASE_SCHEMA",
@@ -58,6 +60,8 @@ func (c *cli) serveCmd() *cobra.Command {
 		logTotal  sizeValue
 		limits    limitsValue
 		rates     ratesValue
+		capacity  capacityValue
+		needs     taskResourcesValue
 		logLevel  string
 		execAllow string
 		allowEnv  string
@@ -124,6 +128,8 @@ turns it off again. The spans left are flushed at exit.`,
 			cfg.MaxLogTotalBytes = logTotal.n
 			cfg.Limits = limits.m
 			cfg.Rates = rates.m
+			cfg.Capacity = capacity.r
+			cfg.TaskResources = needs.m
 			if cmd.Flags().Changed("exec-allow") {
 				cfg.ExecAllow = []string{} // given, even empty: only these
 				for _, a := range strings.Split(execAllow, ",") {
@@ -175,6 +181,8 @@ turns it off again. The spans left are flushed at exit.`,
 	fl.Var(&logTotal, "max-log-total", "cap of all job logs in the data dir, e.g. 5G; past it the logs of the least recently written finished jobs are removed, then records are dropped and counted (default 1G)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
+	fl.Var(&capacity, "capacity", "what the running jobs may need in all, e.g. cpu=4,memory_mb=8000: a job starts only while the needs of those running leave room for its own (default: the number of CPUs and 80% of the memory; not with --database)")
+	fl.Var(&needs, "resources", "the need of the jobs of a task or plugin that declare none, e.g. docs.ocr=cpu=1,memory_mb=500 (repeatable, or ;-separated)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fl.StringVar(&cfg.Database, "database", "", "keep the queue in PostgreSQL, shared with the other hosts given the same URL (postgres://user@host:5432/db); the data dir then holds this host's job logs (default: the embedded file in the data dir)")
 	fl.StringVar(&cfg.DatabaseSchema, "database-schema", "", "PostgreSQL schema of the queue, for several queues in one database (default public)")

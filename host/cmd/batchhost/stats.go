@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 func (c *cli) statsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "stats",
-		Short: "Show job counts by state, queue depth, busy workers and rate limits",
-		Long: `Show job counts by state, queue depth by priority, busy workers, whether
+		Short: "Show job counts by state, queue depth, busy workers, capacity and rate limits",
+		Long: `Show job counts by state, queue depth by priority, busy workers, the
+capacity (serve --capacity) and how much of it the running jobs need, whether
 dispatch is paused, and the rated tasks and plugins (serve --rate) that are
 out of tokens now, with when the next is due: their queued jobs wait for it.`,
 		Args: cobra.NoArgs,
@@ -41,6 +43,7 @@ out of tokens now, with when the next is due: their queued jobs wait for it.`,
 				}
 				row(tw, "queue", strings.Join(depth, "  "))
 				row(tw, "workers", fmt.Sprintf("%d of %d busy", s.BusyWorkers, s.MaxWorkers))
+				row(tw, "capacity", capacityText(s))
 				dispatch := "running"
 				if s.DispatchPaused {
 					dispatch = "paused (batchhost dispatch resume)"
@@ -64,4 +67,15 @@ func throttledText(ts []host.Throttle, now time.Time) string {
 		parts[i] = fmt.Sprintf("%s (next in %s)", t.Name, max(t.Next.Sub(now), 0).Round(time.Millisecond))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// capacityText is what the running jobs need of the capacity:
+// "cpu 1.5 of 4  memory_mb 800 of 6400 in use", or "none" without one.
+func capacityText(s host.Stats) string {
+	if s.Capacity == nil {
+		return "none (not on a PostgreSQL queue)"
+	}
+	return fmt.Sprintf("cpu %s of %s  memory_mb %d of %d in use",
+		strconv.FormatFloat(s.CapacityInUse.CPU, 'f', -1, 64), strconv.FormatFloat(s.Capacity.CPU, 'f', -1, 64),
+		s.CapacityInUse.MemoryMB, s.Capacity.MemoryMB)
 }

@@ -69,6 +69,9 @@ type ClaimParams struct {
 	// a host that alone serves its queue claims them to fail them as
 	// unknown tasks; hosts sharing a queue pass 0.
 	AnyTask int
+	// Capacity, when set, bounds the claim by the needs the jobs declare
+	// (model.Job.Resources); nil claims regardless of needs.
+	Capacity *Capacity
 	// Applied, when set, is called once with the claimed jobs (maybe
 	// none) as soon as the write that claims them is decided, possibly
 	// before it is durable, so that the host starts the attempts while
@@ -80,6 +83,21 @@ type ClaimParams struct {
 	// just before returning, or not at all (the caller then acts on the
 	// returned claims).
 	Applied func(claimed []*model.Job)
+}
+
+// Capacity is what a claim's jobs may need in all. The claim takes jobs
+// in claim order while their needs fit in Free, and holds this rule for
+// a job that does not fit: the highest job in claim order that needs
+// more of a resource than is free holds back every job after it (lower
+// priority, or the same priority and ready later) that needs any of
+// that resource, so that what frees up goes to it first and it cannot
+// starve; jobs after it that need none of what it lacks go on. A job
+// that needs more than Total in some resource can never run on this
+// host: it is left queued (for a host with more) and holds nothing
+// back.
+type Capacity struct {
+	Free  model.Resources // Total less the needs of the running attempts
+	Total model.Resources
 }
 
 // Check refuses claim parameters no backend may act on: no owner, a limit
@@ -94,6 +112,9 @@ func (p ClaimParams) Check() error {
 	}
 	if p.AnyTask < 0 {
 		return fmt.Errorf("claim: negative AnyTask %d", p.AnyTask)
+	}
+	if c := p.Capacity; c != nil && (c.Total.MilliCPU < 0 || c.Total.MemoryMB < 0) {
+		return fmt.Errorf("claim: negative capacity %s", c.Total)
 	}
 	for task, n := range p.Quota {
 		if n < 0 {

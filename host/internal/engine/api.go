@@ -54,7 +54,8 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 			quota, plugins := e.quotaLocked(free, nil)
 			r = &claimRound{reserve: free, applied: make(chan struct{})}
 			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free),
-				Applied: func(claimed []*model.Job) { e.decided(r, claimed, nil) }}
+				Capacity: e.capacityLocked(nil),
+				Applied:  func(claimed []*model.Job) { e.decided(r, claimed, nil) }}
 		}
 		e.mu.Unlock()
 	}

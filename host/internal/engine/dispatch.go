@@ -185,7 +185,8 @@ func (e *Engine) step(rs []result, us []update) {
 	var claim backend.ClaimParams
 	if e.canClaimLocked(free) {
 		quota, plugins := e.quotaLocked(free, ended)
-		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free)}
+		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free),
+			Capacity: e.capacityLocked(ended)}
 		e.reserved += free
 		e.claiming = true
 	}
@@ -221,6 +222,7 @@ func (e *Engine) ended(as []*attempt) {
 		if e.attempts[a.job.ID] == a {
 			delete(e.attempts, a.job.ID)
 			e.useLimitsLocked(a.job.Task, -1)
+			e.inUse = e.inUse.Sub(a.job.Resources)
 		}
 	}
 	e.idleLocked()
@@ -265,6 +267,7 @@ func (e *Engine) launch(jobs []*model.Job) (as []*attempt, emptied bool) {
 		as[i] = a
 		e.attempts[j.ID] = a
 		e.useLimitsLocked(j.Task, 1)
+		e.inUse = e.inUse.Add(j.Resources)
 		go e.runAttempt(a)
 	}
 	e.mu.Unlock()
@@ -337,6 +340,21 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 		plugins = e.capRatesLocked(q, plugins, free, e.cfg.Clock.Now())
 	}
 	return q, plugins
+}
+
+// capacityLocked is what a claim's jobs may need (nil: no capacity),
+// counting the needs of the attempts that are ending as free. The claim
+// in flight is the only one, and its jobs are counted in inUse when it
+// is decided (launch), before the next claim is made.
+func (e *Engine) capacityLocked(ending []*attempt) *backend.Capacity {
+	if e.cfg.Capacity == nil {
+		return nil
+	}
+	free := e.cfg.Capacity.Sub(e.inUse)
+	for _, a := range ending {
+		free = free.Add(a.job.Resources)
+	}
+	return &backend.Capacity{Free: free, Total: *e.cfg.Capacity}
 }
 
 func (e *Engine) useLimitsLocked(task string, delta int) {

@@ -35,6 +35,11 @@ type Config struct {
 	// Each rate must pass ratelimit.Rate.Check (ratelimit.Parse's do).
 	// Nil means no rate limits.
 	Rates map[string]ratelimit.Rate
+	// Capacity, when set, is what this host's running attempts may need
+	// in all (model.Job.Resources): a claim takes jobs while their needs
+	// fit in what the running ones leave, by backend.Capacity's rule.
+	// Nil starts jobs regardless of their needs.
+	Capacity *model.Resources
 	// Shared: other hosts use the store too. Then jobs of tasks this
 	// host's plugins do not serve are left to the hosts that serve them;
 	// alone, the host claims them to fail them as unknown tasks.
@@ -70,9 +75,10 @@ type Engine struct {
 	mu       sync.Mutex
 	attempts map[string]*attempt // this host's running attempts, by job id
 	limitUse map[string]int
-	reserved int  // slots promised to the claim in flight
-	claiming bool // a claim is in flight
-	missed   bool // a round found free slots while a claim was in flight
+	inUse    model.Resources // the needs of the attempts in attempts
+	reserved int             // slots promised to the claim in flight
+	claiming bool            // a claim is in flight
+	missed   bool            // a round found free slots while a claim was in flight
 	// buckets are the token buckets of Rates, made at first use.
 	buckets  map[string]*ratelimit.Bucket
 	running  bool
@@ -234,6 +240,10 @@ type Status struct {
 	// last token started the last of its work shows here until the next
 	// token is due.)
 	Throttled []Throttle
+	// Capacity is Config.Capacity (nil: none), and InUse what the
+	// running attempts need of it.
+	Capacity *model.Resources
+	InUse    model.Resources
 }
 
 // Status reports busy workers, whether dispatch is paused, and the rated
@@ -241,7 +251,7 @@ type Status struct {
 func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Status{Busy: len(e.attempts), Paused: e.paused}
+	s := Status{Busy: len(e.attempts), Paused: e.paused, Capacity: e.cfg.Capacity, InUse: e.inUse}
 	if len(e.buckets) > 0 {
 		s.Throttled = e.throttledLocked(e.cfg.Clock.Now())
 	}

@@ -32,6 +32,10 @@ type Job struct {
 	Backoff      Backoff       `json:"backoff"`
 	Timeout      time.Duration `json:"timeout,omitempty"`
 	StallTimeout time.Duration `json:"stall_timeout,omitempty"`
+	// Resources is what an attempt needs while it runs (declared, or the
+	// task's default on the host that took the job): a host starts it
+	// only while its running attempts' needs leave room for it.
+	Resources Resources `json:"resources,omitzero"`
 	// RunAt is the not-before time: a delay from the spec, or the backoff of
 	// a retry. Zero means now.
 	RunAt time.Time `json:"run_at,omitzero"`

@@ -22,6 +22,11 @@ import (
 //	12..19 ready sequence: the order the store made jobs ready
 //	20..27 run at (not before), Unix nanoseconds, 0 for none
 //	28..   task name
+//
+// A job that needs resources (model.Job.Resources) has liveNeedsFormat
+// first instead, and its need before the task name: 28..31 thousandths
+// of a CPU, 32..35 MiB; the task name at 36. Jobs that need none keep
+// the first format, which builds older than resources read.
 type liveRec struct {
 	state      model.State
 	priority   model.Priority
@@ -29,14 +34,22 @@ type liveRec struct {
 	readyAt    int64
 	seq        uint64
 	runAt      int64
+	need       model.Resources
 	task       string
 }
 
 const (
-	liveFormat  = 0xb1
-	liveHeader  = 28
-	noStateByte = 0xff
+	liveFormat      = 0xb1
+	liveNeedsFormat = 0xb2
+	liveHeader      = 28
+	liveNeedsHeader = liveHeader + 8
+	noStateByte     = 0xff
 )
+
+// compactLive reports whether a live index value is in a compact format.
+func compactLive(v []byte) bool {
+	return len(v) > 0 && (v[0] == liveFormat || v[0] == liveNeedsFormat)
+}
 
 func stateByte(s model.State) byte {
 	for i, st := range model.States {
@@ -55,20 +68,33 @@ func byteState(b byte) model.State {
 }
 
 func (r liveRec) encode() []byte {
-	b := make([]byte, liveHeader+len(r.task))
+	head := liveHeader
+	if !r.need.IsZero() {
+		head = liveNeedsHeader
+	}
+	b := make([]byte, head+len(r.task))
 	b[0] = liveFormat
+	if head == liveNeedsHeader {
+		b[0] = liveNeedsFormat
+		binary.BigEndian.PutUint32(b[28:], clampNeed(r.need.MilliCPU))
+		binary.BigEndian.PutUint32(b[32:], clampNeed(r.need.MemoryMB))
+	}
 	b[1] = stateByte(r.state)
 	b[2] = byte(r.priority)
 	b[3] = stateByte(r.pausedFrom)
 	binary.BigEndian.PutUint64(b[4:], uint64(r.readyAt))
 	binary.BigEndian.PutUint64(b[12:], r.seq)
 	binary.BigEndian.PutUint64(b[20:], uint64(r.runAt))
-	copy(b[liveHeader:], r.task)
+	copy(b[head:], r.task)
 	return b
 }
 
 func decodeLive(b []byte) (liveRec, error) {
-	if len(b) < liveHeader || b[0] != liveFormat {
+	head := liveHeader
+	if len(b) > 0 && b[0] == liveNeedsFormat {
+		head = liveNeedsHeader
+	}
+	if len(b) < head || !compactLive(b) {
 		return liveRec{}, fmt.Errorf("live record of %d bytes is not in the compact format", len(b))
 	}
 	r := liveRec{
@@ -78,7 +104,10 @@ func decodeLive(b []byte) (liveRec, error) {
 		readyAt:    int64(binary.BigEndian.Uint64(b[4:])),
 		seq:        binary.BigEndian.Uint64(b[12:]),
 		runAt:      int64(binary.BigEndian.Uint64(b[20:])),
-		task:       string(b[liveHeader:]),
+		task:       string(b[head:]),
+	}
+	if head == liveNeedsHeader {
+		r.need = model.Resources{MilliCPU: int64(binary.BigEndian.Uint32(b[28:])), MemoryMB: int64(binary.BigEndian.Uint32(b[32:]))}
 	}
 	if r.state == "" {
 		return liveRec{}, fmt.Errorf("live record has unknown state %d", b[1])
@@ -89,7 +118,7 @@ func decodeLive(b []byte) (liveRec, error) {
 // liveState is the state a live index value records, in either format
 // (the compact one, or a plain state name written by schema 1).
 func liveState(v []byte) model.State {
-	if len(v) > 0 && v[0] == liveFormat {
+	if compactLive(v) {
 		if len(v) > 1 {
 			return byteState(v[1])
 		}
@@ -113,7 +142,7 @@ func readyTime(j *model.Job) int64 {
 // liveOf builds the live record of an unfinished job.
 func liveOf(j *model.Job, seq uint64) liveRec {
 	return liveRec{state: j.State, priority: j.Priority, pausedFrom: j.PausedFrom,
-		readyAt: readyTime(j), seq: seq, runAt: unixNano(j.RunAt), task: j.Task}
+		readyAt: readyTime(j), seq: seq, runAt: unixNano(j.RunAt), need: j.Resources, task: j.Task}
 }
 
 // countsP is the number of stored jobs by state and priority, kept in the
@@ -170,5 +199,5 @@ func unixNano(t time.Time) int64 {
 // entryOf is the ready-index entry of a queued job; the caller holds
 // x.mu.
 func (x *readyIndex) entryOf(j *model.Job, seq uint64) readyEntry {
-	return x.entry(j.ID, j.Task, j.Priority, readyTime(j), unixNano(j.RunAt), seq)
+	return x.entry(j.ID, j.Task, j.Priority, readyTime(j), unixNano(j.RunAt), seq, j.Resources)
 }

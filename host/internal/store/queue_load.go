@@ -38,7 +38,7 @@ func (q *Queue) load() error {
 			q.seq = max(q.seq, r.seq)
 			switch {
 			case r.state == model.Queued:
-				q.idx.load(q.idx.entry(string(k), r.task, r.priority, r.readyAt, r.runAt, r.seq))
+				q.idx.load(q.idx.entry(string(k), r.task, r.priority, r.readyAt, r.runAt, r.seq, r.need))
 			case r.state == model.Running || (r.state == model.Paused && r.pausedFrom == model.Running):
 				data := jobs.Get(k)
 				if data == nil {
@@ -102,7 +102,7 @@ func (q *Queue) upgrade(tx *bolt.Tx) error {
 	var old []*model.Job
 	c := bk.live.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(v) > 0 && v[0] == liveFormat {
+		if compactLive(v) {
 			continue
 		}
 		data := bk.jobs.Get(k)

@@ -120,15 +120,15 @@ func (q *Queue) OldestReady(ctx context.Context, now time.Time) (map[model.Prior
 		for pi, byTask := range x.queues {
 			var oldest int64
 			found := false
-			for task := range byTask {
+			for k := range byTask {
 				for {
-					h, ok := x.head(pi, task)
+					h, ok := x.head(pi, k)
 					if !ok {
 						break
 					}
 					if h.seq <= durable {
 						if !queuedAt(live, x.id(h), h.seq) {
-							x.pop(pi, task)
+							x.pop(pi, k)
 							continue
 						}
 					}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"time"
 
@@ -9,8 +10,9 @@ import (
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
-// readyIndex is the in-memory order of the queued jobs: per priority and
-// task, a heap by (ready time, sequence). It is all dispatch needs, so a
+// readyIndex is the in-memory order of the queued jobs: per priority,
+// task and the set of resources its jobs need some of (readyKey), a heap
+// by (ready time, sequence). It is all dispatch needs, so a
 // million queued jobs cost a few tens of bytes each, not their records.
 //
 // Entries are never removed out of order: a job that leaves queued
@@ -20,17 +22,34 @@ import (
 // pushes a fresh entry with a new sequence.
 type readyIndex struct {
 	mu     sync.Mutex
-	queues [4]map[string]*readyHeap // by priority index, then task
-	size   int                      // entries, stale ones included
+	queues [4]map[readyKey]*readyHeap // by priority index, then task and needs
+	size   int                        // entries, stale ones included
 	// delayed holds the entries that were not ready yet when pushed, by
 	// ready time alone: NextRunAt reads its head instead of scanning.
 	delayed readyHeap
-	// Task names by number, and their numbers: an entry holds a number.
-	taskNames []string
-	taskNum   map[string]uint32
+	// The kinds of queued job (a task and a need) by number, and their
+	// numbers: an entry holds a number. Few, as task names are.
+	kinds   []jobKind
+	kindNum map[jobKind]uint32
 	// Ids that are not UUIDs, by number, and their numbers (see jobKey).
 	others   []string
 	otherNum map[string]uint64
+}
+
+// readyKey names one heap of a priority: a task's jobs that need some of
+// the same resources. A claim whose job does not fit holds back the heaps
+// that need what it lacks, and takes from the others, without looking
+// past any entry (see backend.Capacity).
+type readyKey struct {
+	task string
+	uses model.Mask
+}
+
+// jobKind is what the index keeps of a queued job besides its order: its
+// task and its need (model.Job.Resources).
+type jobKind struct {
+	task string
+	need model.Resources
 }
 
 // readyEntry is one queued job in the index, without pointers (see
@@ -39,10 +58,16 @@ type readyEntry struct {
 	readyAt int64 // the order: when it became ready
 	runAt   int64 // claimable from (0: at once)
 	seq     uint64
-	task    uint32 // number into taskNames
+	kind    uint32 // number into kinds
 	prio    model.Priority
-	id      jobKey // last: its 17 bytes then pack with task and prio
+	id      jobKey // last: its 17 bytes then pack with kind and prio
 }
+
+// need is what an entry's job needs; the caller holds mu.
+func (x *readyIndex) need(e readyEntry) model.Resources { return x.kinds[e.kind].need }
+
+// taskName is an entry's job's task; the caller holds mu.
+func (x *readyIndex) taskName(e readyEntry) string { return x.kinds[e.kind].task }
 
 type readyHeap []readyEntry
 
@@ -77,24 +102,30 @@ func (x *readyIndex) push(e readyEntry, now int64) {
 	}
 }
 
-// head returns the first entry of a priority and task; the caller holds mu.
-func (x *readyIndex) head(pi int, task string) (readyEntry, bool) {
-	h := x.queues[pi][task]
+// head returns the first entry of a priority and key; the caller holds mu.
+func (x *readyIndex) head(pi int, k readyKey) (readyEntry, bool) {
+	h := x.queues[pi][k]
 	if h == nil || h.Len() == 0 {
 		return readyEntry{}, false
 	}
 	return (*h)[0], true
 }
 
-// pop removes the head of a priority and task; the caller holds mu.
-func (x *readyIndex) pop(pi int, task string) readyEntry {
-	h := x.queues[pi][task]
+// pop removes the head of a priority and key; the caller holds mu.
+func (x *readyIndex) pop(pi int, k readyKey) readyEntry {
+	h := x.queues[pi][k]
 	e := heap.Pop(h).(readyEntry)
 	x.size--
 	if h.Len() == 0 {
-		delete(x.queues[pi], task)
+		delete(x.queues[pi], k)
 	}
 	return e
+}
+
+// keyOfEntry is the heap an entry belongs to.
+func (x *readyIndex) keyOfEntry(e readyEntry) readyKey {
+	k := x.kinds[e.kind]
+	return readyKey{task: k.task, uses: k.need.Uses()}
 }
 
 // runningSet holds the records of the running (and paused-while-running)
@@ -149,11 +180,11 @@ func (x *readyIndex) mayClaim(p backend.ClaimParams) bool {
 	}
 	now := t.UnixNano()
 	for _, byTask := range x.queues {
-		for task, h := range byTask {
+		for k, h := range byTask {
 			if h.Len() == 0 || (*h)[0].runAt > now {
 				continue
 			}
-			if n, ok := p.Quota[task]; (ok && n > 0) || (!ok && p.AnyTask > 0) {
+			if n, ok := p.Quota[k.task]; (ok && n > 0) || (!ok && p.AnyTask > 0) {
 				return true
 			}
 		}
@@ -196,24 +227,31 @@ func clip(h readyHeap) readyHeap {
 	return append(make(readyHeap, 0, len(h)), h...)
 }
 
-// taskOf is the number of a task name, given one when first seen.
-func (x *readyIndex) taskOf(task string) uint32 {
-	if n, ok := x.taskNum[task]; ok {
+// kindOf is the number of a kind of job, given one when first seen.
+func (x *readyIndex) kindOf(k jobKind) uint32 {
+	if n, ok := x.kindNum[k]; ok {
 		return n
 	}
-	if x.taskNum == nil {
-		x.taskNum = map[string]uint32{}
+	if x.kindNum == nil {
+		x.kindNum = map[jobKind]uint32{}
 	}
-	n := uint32(len(x.taskNames))
-	x.taskNames = append(x.taskNames, task)
-	x.taskNum[task] = n
+	n := uint32(len(x.kinds))
+	x.kinds = append(x.kinds, k)
+	x.kindNum[k] = n
 	return n
 }
 
 // entry is the ready-index entry of a job queued at sequence seq; the
 // caller holds x.mu.
-func (x *readyIndex) entry(id, task string, prio model.Priority, readyAt, runAt int64, seq uint64) readyEntry {
-	return readyEntry{readyAt: readyAt, runAt: runAt, seq: seq, id: x.keyOf(id), task: x.taskOf(task), prio: prio}
+func (x *readyIndex) entry(id, task string, prio model.Priority, readyAt, runAt int64, seq uint64, need model.Resources) readyEntry {
+	return readyEntry{readyAt: readyAt, runAt: runAt, seq: seq, id: x.keyOf(id), kind: x.kindOf(jobKind{task, need}), prio: prio}
+}
+
+// clampNeed fits a need in a live record's field. The host refuses needs
+// that large long before (a job beyond any capacity); one that came from
+// elsewhere stays beyond any capacity.
+func clampNeed(n int64) uint32 {
+	return uint32(min(max(n, 0), math.MaxUint32))
 }
 
 // heapOf is the heap of an entry's priority and task, made when first
@@ -224,13 +262,13 @@ func (x *readyIndex) heapOf(e readyEntry) *readyHeap {
 		return nil
 	}
 	if x.queues[pi] == nil {
-		x.queues[pi] = map[string]*readyHeap{}
+		x.queues[pi] = map[readyKey]*readyHeap{}
 	}
-	task := x.taskNames[e.task]
-	h := x.queues[pi][task]
+	k := x.keyOfEntry(e)
+	h := x.queues[pi][k]
 	if h == nil {
 		h = &readyHeap{}
-		x.queues[pi][task] = h
+		x.queues[pi][k] = h
 	}
 	return h
 }

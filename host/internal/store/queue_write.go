@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -261,7 +262,7 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 }
 
 // pick takes from the index, in claim order, up to p.Limit entries that
-// valid accepts, within p's quotas; stale entries it meets are popped into
+// valid accepts, within p's quotas and capacity; stale entries it meets are popped into
 // *popped as well. The caller holds x.mu.
 func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntry) bool, popped *[]readyEntry) []readyEntry {
 	quota := make(map[string]int, len(p.Quota))
@@ -296,26 +297,39 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 			plugins[model.PluginOf(task)]--
 		}
 	}
+	// The capacity rule (backend.Capacity): held is what a job that did
+	// not fit lacks; heaps needing any of it are passed over from then
+	// on. Jobs beyond the whole capacity are set aside for this claim.
+	var free, total model.Resources
+	if p.Capacity != nil {
+		free, total = p.Capacity.Free, p.Capacity.Total
+	}
+	var held model.Mask
+	var aside []readyEntry
 	var picked []readyEntry
 	for pi := len(x.queues) - 1; pi >= 0 && len(picked) < p.Limit; pi-- {
 		for len(picked) < p.Limit {
 			best, found := readyEntry{}, false
-			for task := range x.queues[pi] {
-				// task is a name here; entries hold its number.
-				if budget(task) <= 0 {
+			var bestKey readyKey
+			for k := range x.queues[pi] {
+				if budget(k.task) <= 0 || k.uses&held != 0 {
 					continue
 				}
 				for {
-					h, ok := x.head(pi, task)
+					h, ok := x.head(pi, k)
 					if !ok {
 						break
 					}
 					if !valid(h) {
-						*popped = append(*popped, x.pop(pi, task))
+						*popped = append(*popped, x.pop(pi, k))
+						continue
+					}
+					if p.Capacity != nil && x.need(h).Lacks(total) != 0 {
+						aside = append(aside, x.pop(pi, k))
 						continue
 					}
 					if h.runAt <= now && (!found || h.readyAt < best.readyAt || (h.readyAt == best.readyAt && h.seq < best.seq)) {
-						best, found = h, true
+						best, bestKey, found = h, k, true
 					}
 					break
 				}
@@ -323,11 +337,22 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 			if !found {
 				break
 			}
-			e := x.pop(pi, x.taskNames[best.task])
+			if p.Capacity != nil {
+				if lack := x.need(best).Lacks(free); lack != 0 {
+					held |= lack
+					continue
+				}
+				free = free.Sub(x.need(best))
+			}
+			e := x.pop(pi, bestKey)
 			*popped = append(*popped, e)
 			picked = append(picked, e)
-			take(x.taskNames[best.task])
+			take(bestKey.task)
 		}
+	}
+	for _, e := range aside {
+		heap.Push(x.heapOf(e), e)
+		x.size++
 	}
 	return picked
 }
