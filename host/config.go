@@ -104,6 +104,13 @@ type Config struct {
 	// task's entry wins over its plugin's. It is applied when a job is
 	// created, and kept with the job. Defaults to none.
 	TaskResources map[string]Resources
+	// MemoryPressureLimit, when above 0, holds back jobs that need memory
+	// while the machine's memory pressure is at or above it: the share
+	// of the last 10 seconds in which some task stalled waiting for
+	// memory, in percent ("some avg10" of /proc/pressure/memory, Linux
+	// 4.20 and later; Open fails where it cannot be read). Jobs that
+	// need no memory go on. Defaults to 0, off.
+	MemoryPressureLimit float64
 	// capacity is Capacity, defaults filled, as the engine counts it.
 	capacity model.Resources
 

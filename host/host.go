@@ -106,6 +106,7 @@ func Open(cfg Config) (*Host, error) {
 		Limits:         c.Limits,
 		Rates:          c.Rates,
 		Capacity:       c.engineCapacity(),
+		MemoryPressure: c.enginePressure(),
 		Shared:         shared,
 		LeaseTTL:       c.LeaseTTL,
 		PollInterval:   c.PollInterval,

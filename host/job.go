@@ -246,4 +246,8 @@ type Stats struct {
 	// it; Capacity is nil on a PostgreSQL queue, which has none yet.
 	Capacity      *Resources `json:"capacity,omitempty"`
 	CapacityInUse Resources  `json:"capacity_in_use"`
+	// MemoryPressure: the memory pressure was at or above
+	// Config.MemoryPressureLimit at the last claim, so jobs that need
+	// memory were not started.
+	MemoryPressure bool `json:"memory_pressure"`
 }

@@ -299,7 +299,7 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	st := h.e.Status()
 	s := Stats{Counts: map[State]int{}, QueueDepth: map[string]int{}, MaxWorkers: h.cfg.MaxWorkers,
 		BusyWorkers: st.Busy, DispatchPaused: st.Paused, Throttled: toThrottled(st.Throttled),
-		CapacityInUse: toResources(st.InUse)}
+		CapacityInUse: toResources(st.InUse), MemoryPressure: st.MemoryPressure}
 	if st.Capacity != nil {
 		r := toResources(*st.Capacity)
 		s.Capacity = &r

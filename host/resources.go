@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/model"
 )
@@ -144,14 +145,23 @@ func (c *Config) needOf(task string, declared *Resources) (model.Resources, erro
 // task defaults.
 func (c *Config) checkResources() error {
 	if c.Database != "" {
-		if c.Capacity != (Resources{}) || len(c.TaskResources) > 0 {
+		if c.Capacity != (Resources{}) || len(c.TaskResources) > 0 || c.MemoryPressureLimit != 0 {
 			return &ConfigError{"Capacity", "not on a PostgreSQL queue",
-				"config: Capacity and TaskResources are not supported on a PostgreSQL queue yet (its claims do not honour needs); leave them unset"}
+				"config: Capacity, TaskResources and MemoryPressureLimit are not supported on a PostgreSQL queue yet (its claims do not honour needs); leave them unset"}
 		}
 		return nil
 	}
 	if err := c.Capacity.validate("config: Capacity"); err != nil {
 		return err
+	}
+	if l := c.MemoryPressureLimit; math.IsNaN(l) || l < 0 || l > 100 {
+		return &ConfigError{"MemoryPressureLimit", "a percentage", fmt.Sprintf("config: MemoryPressureLimit %v: want a percentage, 0 (off) to 100", l)}
+	}
+	if c.MemoryPressureLimit > 0 {
+		if _, err := readPressure(pressureFile); err != nil {
+			return &ConfigError{"MemoryPressureLimit", "needs " + pressureFile,
+				fmt.Sprintf("config: MemoryPressureLimit needs the kernel's memory pressure (%v; Linux 4.20 or later with PSI): leave it 0", err)}
+		}
 	}
 	capacity := c.Capacity
 	if capacity.CPU == 0 {
@@ -201,4 +211,13 @@ func (c *Config) engineCapacity() *model.Resources {
 	}
 	r := c.capacity
 	return &r
+}
+
+// enginePressure is the engine's memory pressure probe: nil when off.
+func (c *Config) enginePressure() func() bool {
+	if c.MemoryPressureLimit <= 0 || c.Database != "" {
+		return nil
+	}
+	m := &memoryPressure{path: pressureFile, limit: c.MemoryPressureLimit, now: time.Now}
+	return m.overLimit
 }

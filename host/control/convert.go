@@ -412,6 +412,7 @@ func toProtoStats(s host.Stats) *pb.HostStats {
 		Throttled:      toProtoThrottled(s.Throttled),
 		Capacity:       toProtoResources(s.Capacity),
 		CapacityInUse:  toProtoResources(&s.CapacityInUse),
+		MemoryPressure: s.MemoryPressure,
 	}
 	for _, p := range []host.Priority{host.PriorityCritical, host.PriorityHigh, host.PriorityNormal, host.PriorityLow} {
 		if n, ok := s.QueueDepth[p.String()]; ok {
@@ -430,6 +431,7 @@ func fromProtoStats(s *pb.HostStats) host.Stats {
 		DispatchPaused: s.GetDispatchPaused(),
 		Throttled:      fromProtoThrottled(s.GetThrottled()),
 		Capacity:       fromProtoResources(s.GetCapacity()),
+		MemoryPressure: s.GetMemoryPressure(),
 	}
 	if r := fromProtoResources(s.GetCapacityInUse()); r != nil {
 		out.CapacityInUse = *r

@@ -2802,8 +2802,11 @@ type HostStats struct {
 	// capacity_in_use what those running need of it.
 	Capacity      *Resources `protobuf:"bytes,7,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	CapacityInUse *Resources `protobuf:"bytes,8,opt,name=capacity_in_use,json=capacityInUse,proto3" json:"capacity_in_use,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// memory_pressure: jobs that need memory are held back, the memory
+	// pressure being at or above serve --memory-pressure-limit.
+	MemoryPressure bool `protobuf:"varint,9,opt,name=memory_pressure,json=memoryPressure,proto3" json:"memory_pressure,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HostStats) Reset() {
@@ -2890,6 +2893,13 @@ func (x *HostStats) GetCapacityInUse() *Resources {
 		return x.CapacityInUse
 	}
 	return nil
+}
+
+func (x *HostStats) GetMemoryPressure() bool {
+	if x != nil {
+		return x.MemoryPressure
+	}
+	return false
 }
 
 // Throttle is a rated task or plugin out of tokens.
@@ -4041,7 +4051,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\bproblems\x18\x05 \x03(\tR\bproblems\"a\n" +
 	"\rPriorityCount\x12:\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xbc\x03\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xe5\x03\n" +
 	"\tHostStats\x128\n" +
 	"\x06counts\x18\x01 \x03(\v2 .batchhost.control.v1.StateCountR\x06counts\x12D\n" +
 	"\vqueue_depth\x18\x02 \x03(\v2#.batchhost.control.v1.PriorityCountR\n" +
@@ -4052,7 +4062,8 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\x0fdispatch_paused\x18\x05 \x01(\bR\x0edispatchPaused\x12<\n" +
 	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\x12;\n" +
 	"\bcapacity\x18\a \x01(\v2\x1f.batchhost.control.v1.ResourcesR\bcapacity\x12G\n" +
-	"\x0fcapacity_in_use\x18\b \x01(\v2\x1f.batchhost.control.v1.ResourcesR\rcapacityInUse\"N\n" +
+	"\x0fcapacity_in_use\x18\b \x01(\v2\x1f.batchhost.control.v1.ResourcesR\rcapacityInUse\x12'\n" +
+	"\x0fmemory_pressure\x18\t \x01(\bR\x0ememoryPressure\"N\n" +
 	"\bThrottle\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\"G\n" +

@@ -47,11 +47,12 @@ func TestStatsAndDispatch(t *testing.T) {
 			CPU      float64 `json:"cpu"`
 			MemoryMB int     `json:"memory_mb"`
 		} `json:"capacity"`
-		CapacityInUse map[string]float64 `json:"capacity_in_use"`
+		CapacityInUse  map[string]float64 `json:"capacity_in_use"`
+		MemoryPressure bool               `json:"memory_pressure"`
 	}
 	decode(t, d.ok(t, "--json", "stats"), &s)
 	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused || s.Throttled == nil || len(s.Throttled) != 0 ||
-		s.Capacity.CPU != float64(runtime.NumCPU()) || s.Capacity.MemoryMB <= 0 || len(s.CapacityInUse) != 0 {
+		s.Capacity.CPU != float64(runtime.NumCPU()) || s.Capacity.MemoryMB <= 0 || len(s.CapacityInUse) != 0 || s.MemoryPressure {
 		t.Fatalf("stats --json: %+v", s)
 	}
 	var st map[string]bool

@@ -22,29 +22,30 @@ import (
 // serveEnv maps each serve flag to the environment variable it falls
 // back to.
 var serveEnv = map[string]string{
-	"plugin-dir":           "BATCHHOST_PLUGIN_DIR",
-	"plugin-dir-insecure":  "BATCHHOST_PLUGIN_DIR_INSECURE",
-	"max-workers":          "BATCHHOST_MAX_WORKERS",
-	"max-queue-size":       "BATCHHOST_MAX_QUEUE_SIZE",
-	"max-watchers":         "BATCHHOST_MAX_WATCHERS",
-	"poll-interval":        "BATCHHOST_POLL_INTERVAL",
-	"drain-timeout":        "BATCHHOST_DRAIN_TIMEOUT",
-	"retention":            "BATCHHOST_RETENTION",
-	"default-timeout":      "BATCHHOST_DEFAULT_TIMEOUT",
-	"default-max-attempts": "BATCHHOST_DEFAULT_MAX_ATTEMPTS",
-	"kill-grace":           "BATCHHOST_KILL_GRACE",
-	"plugin-idle-timeout":  "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
-	"plugin-memory-limit":  "BATCHHOST_PLUGIN_MEMORY_LIMIT",
-	"max-log-bytes":        "BATCHHOST_MAX_LOG_BYTES",
-	"max-log-total":        "BATCHHOST_MAX_LOG_TOTAL",
-	"limit":                "BATCHHOST_LIMITS",
-	"rate":                 "BATCHHOST_RATES",
-	"capacity":             "BATCHHOST_CAPACITY",
-	"resources":            "BATCHHOST_RESOURCES",
-	"log-level":            "BATCHHOST_LOG_LEVEL",
-	"database":             databaseEnv,
-	"database-schema":      "BATCHHOST_DATABASE_SCHEMA",
-	"lease-ttl":            "BATCHHOST_LEASE_TTL",
+	"plugin-dir":            "BATCHHOST_PLUGIN_DIR",
+	"plugin-dir-insecure":   "BATCHHOST_PLUGIN_DIR_INSECURE",
+	"max-workers":           "BATCHHOST_MAX_WORKERS",
+	"max-queue-size":        "BATCHHOST_MAX_QUEUE_SIZE",
+	"max-watchers":          "BATCHHOST_MAX_WATCHERS",
+	"poll-interval":         "BATCHHOST_POLL_INTERVAL",
+	"drain-timeout":         "BATCHHOST_DRAIN_TIMEOUT",
+	"retention":             "BATCHHOST_RETENTION",
+	"default-timeout":       "BATCHHOST_DEFAULT_TIMEOUT",
+	"default-max-attempts":  "BATCHHOST_DEFAULT_MAX_ATTEMPTS",
+	"kill-grace":            "BATCHHOST_KILL_GRACE",
+	"plugin-idle-timeout":   "BATCHHOST_PLUGIN_IDLE_TIMEOUT",
+	"plugin-memory-limit":   "BATCHHOST_PLUGIN_MEMORY_LIMIT",
+	"max-log-bytes":         "BATCHHOST_MAX_LOG_BYTES",
+	"max-log-total":         "BATCHHOST_MAX_LOG_TOTAL",
+	"limit":                 "BATCHHOST_LIMITS",
+	"rate":                  "BATCHHOST_RATES",
+	"capacity":              "BATCHHOST_CAPACITY",
+	"resources":             "BATCHHOST_RESOURCES",
+	"memory-pressure-limit": "BATCHHOST_MEMORY_PRESSURE_LIMIT",
+	"log-level":             "BATCHHOST_LOG_LEVEL",
+	"database":              databaseEnv,
+	"database-schema":       "BATCHHOST_DATABASE_SCHEMA",
+	"lease-ttl":             "BATCHHOST_LEASE_TTL",
 }
 
 // databaseEnv names the PostgreSQL queue's connection string, for serve
@@ -183,6 +184,7 @@ turns it off again. The spans left are flushed at exit.`,
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
 	fl.Var(&capacity, "capacity", "what the running jobs may need in all, e.g. cpu=4,memory_mb=8000: a job starts only while the needs of those running leave room for its own (default: the number of CPUs and 80% of the memory; not with --database)")
 	fl.Var(&needs, "resources", "the need of the jobs of a task or plugin that declare none, e.g. docs.ocr=cpu=1,memory_mb=500 (repeatable, or ;-separated)")
+	fl.Float64Var(&cfg.MemoryPressureLimit, "memory-pressure-limit", 0, "hold back jobs that need memory while the memory pressure (some avg10 of /proc/pressure/memory, percent) is at or above this (default 0: off)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fl.StringVar(&cfg.Database, "database", "", "keep the queue in PostgreSQL, shared with the other hosts given the same URL (postgres://user@host:5432/db); the data dir then holds this host's job logs (default: the embedded file in the data dir)")
 	fl.StringVar(&cfg.DatabaseSchema, "database-schema", "", "PostgreSQL schema of the queue, for several queues in one database (default public)")

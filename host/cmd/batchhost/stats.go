@@ -75,7 +75,11 @@ func capacityText(s host.Stats) string {
 	if s.Capacity == nil {
 		return "none (not on a PostgreSQL queue)"
 	}
-	return fmt.Sprintf("cpu %s of %s  memory_mb %d of %d in use",
+	out := fmt.Sprintf("cpu %s of %s  memory_mb %d of %d in use",
 		strconv.FormatFloat(s.CapacityInUse.CPU, 'f', -1, 64), strconv.FormatFloat(s.Capacity.CPU, 'f', -1, 64),
 		s.CapacityInUse.MemoryMB, s.Capacity.MemoryMB)
+	if s.MemoryPressure {
+		out += "  (memory pressure: jobs that need memory wait)"
+	}
+	return out
 }

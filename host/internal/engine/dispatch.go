@@ -354,6 +354,20 @@ func (e *Engine) capacityLocked(ending []*attempt) *backend.Capacity {
 	for _, a := range ending {
 		free = free.Add(a.job.Resources)
 	}
+	if e.cfg.MemoryPressure != nil {
+		pressed := e.cfg.MemoryPressure()
+		if pressed != e.pressed {
+			if pressed {
+				e.log.Warn("memory pressure at or above the limit: jobs that need memory wait until it falls")
+			} else {
+				e.log.Info("memory pressure below the limit again: jobs that need memory start")
+			}
+			e.pressed = pressed
+		}
+		if pressed {
+			free.MemoryMB = min(free.MemoryMB, 0)
+		}
+	}
 	return &backend.Capacity{Free: free, Total: *e.cfg.Capacity}
 }
 

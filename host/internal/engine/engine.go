@@ -40,6 +40,10 @@ type Config struct {
 	// fit in what the running ones leave, by backend.Capacity's rule.
 	// Nil starts jobs regardless of their needs.
 	Capacity *model.Resources
+	// MemoryPressure, when set with a Capacity, reports whether the
+	// machine's memory is under pressure: then claims start no job that
+	// needs memory (as if none were free); the others go on.
+	MemoryPressure func() bool
 	// Shared: other hosts use the store too. Then jobs of tasks this
 	// host's plugins do not serve are left to the hosts that serve them;
 	// alone, the host claims them to fail them as unknown tasks.
@@ -76,6 +80,7 @@ type Engine struct {
 	attempts map[string]*attempt // this host's running attempts, by job id
 	limitUse map[string]int
 	inUse    model.Resources // the needs of the attempts in attempts
+	pressed  bool            // the last claim saw memory pressure
 	reserved int             // slots promised to the claim in flight
 	claiming bool            // a claim is in flight
 	missed   bool            // a round found free slots while a claim was in flight
@@ -244,6 +249,9 @@ type Status struct {
 	// running attempts need of it.
 	Capacity *model.Resources
 	InUse    model.Resources
+	// MemoryPressure: the last claim saw memory pressure
+	// (Config.MemoryPressure), and started no job that needs memory.
+	MemoryPressure bool
 }
 
 // Status reports busy workers, whether dispatch is paused, and the rated
@@ -251,7 +259,7 @@ type Status struct {
 func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Status{Busy: len(e.attempts), Paused: e.paused, Capacity: e.cfg.Capacity, InUse: e.inUse}
+	s := Status{Busy: len(e.attempts), Paused: e.paused, Capacity: e.cfg.Capacity, InUse: e.inUse, MemoryPressure: e.pressed}
 	if len(e.buckets) > 0 {
 		s.Throttled = e.throttledLocked(e.cfg.Clock.Now())
 	}
