@@ -96,8 +96,8 @@ type Config struct {
 	// Resources for the rule by which jobs start within it). A zero
 	// field defaults: CPU to the number of CPUs, MemoryMB to 80% of the
 	// machine's memory. Jobs that declare no needs, and whose task has
-	// no default (TaskResources), need nothing and start as before. Not
-	// supported on a PostgreSQL queue yet.
+	// no default (TaskResources), need nothing and start as before. On a
+	// PostgreSQL queue each host has its own.
 	Capacity Resources
 	// TaskResources is the need of the jobs of a task ("docs.ocr") or of
 	// a plugin ("exec") that declare none (JobSpec.Resources nil); the

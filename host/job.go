@@ -243,7 +243,7 @@ type Stats struct {
 	Throttled []Throttle `json:"throttled"`
 	// Capacity is what this host's running jobs may need in all
 	// (Config.Capacity), and CapacityInUse what those running need of
-	// it; Capacity is nil on a PostgreSQL queue, which has none yet.
+	// it (this host's, on a shared queue).
 	Capacity      *Resources `json:"capacity,omitempty"`
 	CapacityInUse Resources  `json:"capacity_in_use"`
 	// MemoryPressure: the memory pressure was at or above

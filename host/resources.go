@@ -106,7 +106,9 @@ func ParseResources(s string) (Resources, error) {
 // needOf is what a job of task declaring declared (nil: nothing
 // declared) needs on this host: declared, or else the task's default,
 // or else its plugin's (TaskResources). A need beyond this host's
-// capacity is refused: no claim here would ever start the job.
+// capacity is refused: no claim here would ever start the job. On a
+// shared queue each host has a capacity of its own, and the submitting
+// host's decides: a job for a larger host is submitted there.
 func (c *Config) needOf(task string, declared *Resources) (model.Resources, error) {
 	var r Resources
 	switch {
@@ -126,9 +128,6 @@ func (c *Config) needOf(task string, declared *Resources) (model.Resources, erro
 	if need.IsZero() {
 		return need, nil
 	}
-	if c.Database != "" {
-		return need, invalidf("resources: %s needs %s, but a queue on PostgreSQL does not honour needs yet (jobs would start regardless): submit it without resources", task, need)
-	}
 	if lack := need.Lacks(c.capacity); lack != 0 {
 		var want, have string
 		if lack&model.DimCPU != 0 {
@@ -144,13 +143,6 @@ func (c *Config) needOf(task string, declared *Resources) (model.Resources, erro
 // checkResources fills the capacity's defaults and checks it and the
 // task defaults.
 func (c *Config) checkResources() error {
-	if c.Database != "" {
-		if c.Capacity != (Resources{}) || len(c.TaskResources) > 0 || c.MemoryPressureLimit != 0 {
-			return &ConfigError{"Capacity", "not on a PostgreSQL queue",
-				"config: Capacity, TaskResources and MemoryPressureLimit are not supported on a PostgreSQL queue yet (its claims do not honour needs); leave them unset"}
-		}
-		return nil
-	}
 	if err := c.Capacity.validate("config: Capacity"); err != nil {
 		return err
 	}
@@ -204,18 +196,15 @@ func defaultMemoryMB() int {
 	return maxMemoryMB
 }
 
-// engineCapacity is the engine's capacity: none on a PostgreSQL queue.
+// engineCapacity is the engine's capacity.
 func (c *Config) engineCapacity() *model.Resources {
-	if c.Database != "" {
-		return nil
-	}
 	r := c.capacity
 	return &r
 }
 
 // enginePressure is the engine's memory pressure probe: nil when off.
 func (c *Config) enginePressure() func() bool {
-	if c.MemoryPressureLimit <= 0 || c.Database != "" {
+	if c.MemoryPressureLimit <= 0 {
 		return nil
 	}
 	m := &memoryPressure{path: pressureFile, limit: c.MemoryPressureLimit, now: time.Now}

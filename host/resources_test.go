@@ -2,7 +2,6 @@ package host_test
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,6 @@ import (
 // workers. Stats shows the capacity and what is in use. A job needing
 // 3 CPUs is refused at submit.
 func TestResourceAwareAdmission(t *testing.T) {
-	if os.Getenv(backendEnv) == "postgres" {
-		t.Skip("resources are not supported on a PostgreSQL queue yet")
-	}
 	h, _ := openHost(t, func(c *host.Config) {
 		c.MaxWorkers = 6
 		c.Capacity = host.Resources{CPU: 2}

@@ -182,7 +182,7 @@ turns it off again. The spans left are flushed at exit.`,
 	fl.Var(&logTotal, "max-log-total", "cap of all job logs in the data dir, e.g. 5G; past it the logs of the least recently written finished jobs are removed, then records are dropped and counted (default 1G)")
 	fl.Var(&limits, "limit", "at most N jobs of a task or plugin at once, e.g. docs.ocr=2 (repeatable)")
 	fl.Var(&rates, "rate", "at most COUNT/UNIT[:BURST] attempts of a task or plugin start, e.g. docs.ocr=10/s or exec=600/m:20 (repeatable or comma-separated)")
-	fl.Var(&capacity, "capacity", "what the running jobs may need in all, e.g. cpu=4,memory_mb=8000: a job starts only while the needs of those running leave room for its own (default: the number of CPUs and 80% of the memory; not with --database)")
+	fl.Var(&capacity, "capacity", "what the running jobs may need in all, e.g. cpu=4,memory_mb=8000: a job starts only while the needs of those running leave room for its own (default: the number of CPUs and 80% of the memory; with --database, each host's own)")
 	fl.Var(&needs, "resources", "the need of the jobs of a task or plugin that declare none, e.g. docs.ocr=cpu=1,memory_mb=500 (repeatable, or ;-separated)")
 	fl.Float64Var(&cfg.MemoryPressureLimit, "memory-pressure-limit", 0, "hold back jobs that need memory while the memory pressure (some avg10 of /proc/pressure/memory, percent) is at or above this (default 0: off)")
 	fl.StringVar(&logLevel, "log-level", "info", "trace, debug, info, warn or error")

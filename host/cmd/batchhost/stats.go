@@ -73,7 +73,7 @@ func throttledText(ts []host.Throttle, now time.Time) string {
 // "cpu 1.5 of 4  memory_mb 800 of 6400 in use", or "none" without one.
 func capacityText(s host.Stats) string {
 	if s.Capacity == nil {
-		return "none (not on a PostgreSQL queue)"
+		return "none"
 	}
 	out := fmt.Sprintf("cpu %s of %s  memory_mb %d of %d in use",
 		strconv.FormatFloat(s.CapacityInUse.CPU, 'f', -1, 64), strconv.FormatFloat(s.Capacity.CPU, 'f', -1, 64),

@@ -3,6 +3,7 @@ package backendtest
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
@@ -13,6 +14,7 @@ var limitRules = []rule{
 	{"MaxQueuedRequest", testMaxQueuedRequest},
 	{"PluginQuota", testPluginQuota},
 	{"AnyTask", testAnyTask},
+	{"Capacity", testCapacity},
 	{"Step", testStep},
 }
 
@@ -124,5 +126,56 @@ func testStep(e *env) {
 	}
 	if want := []string{next.ID}; !slices.Equal(ids(res.Claimed), want) {
 		e.t.Errorf("Step claimed %v, want %v", ids(res.Claimed), want)
+	}
+}
+
+func needs(cpu, mem int64) func(*model.Job) {
+	return func(j *model.Job) { j.Resources = model.Resources{MilliCPU: cpu, MemoryMB: mem} }
+}
+
+// testCapacity: a claim with a Capacity takes jobs in claim order while
+// their needs fit in what is free; the first that does not fit holds back
+// every later job that needs any of what it lacks (of every task), jobs
+// needing none of it go on, and a job beyond the whole capacity is left
+// queued and holds nothing back (backend.Capacity). The needs are kept
+// with the job.
+func testCapacity(e *env) {
+	total := model.Resources{MilliCPU: 2000, MemoryMB: 1000}
+	huge := e.one(at(1), withPriority(model.Critical), needs(3000, 0))
+	big := e.one(at(2), withPriority(model.High), needs(1500, 0))
+	c1 := e.one(at(3), needs(1000, 0))
+	z1 := e.one(at(4))
+	m1 := e.one(at(5), withTask(taskB), needs(0, 600))
+	cm := e.one(at(6), withTask(taskB), needs(500, 100))
+	c2 := e.one(at(7), withTask(taskB), withPriority(model.Low), needs(100, 0))
+	z2 := e.one(at(8), withTask(taskB), withPriority(model.Low))
+	m2 := e.one(at(9), withPriority(model.Low), needs(0, 600))
+	claim := func(now time.Time) []string {
+		e.t.Helper()
+		js, err := e.s.Claim(e.ctx, backend.ClaimParams{Owner: "host-1", Limit: 10, Now: now, Quota: allTasks(),
+			Capacity: &backend.Capacity{Free: total, Total: total}})
+		if err != nil {
+			e.t.Fatalf("Claim: %v", err)
+		}
+		return ids(js)
+	}
+	// big fits (0.5 CPU left); c1 does not and holds back cm and c2
+	// (they need CPU); z1, m1, z2 go on; m2 does not fit the 400 MiB m1
+	// leaves.
+	if got, want := claim(at(10)), []string{big.ID, z1.ID, m1.ID, z2.ID}; !slices.Equal(got, want) {
+		e.t.Errorf("first claim took %v, want %v (big, z1, m1, z2)", got, want)
+	}
+	// With all free again (as if those ended): c1, cm, c2, m2.
+	if got, want := claim(at(11)), []string{c1.ID, cm.ID, c2.ID, m2.ID}; !slices.Equal(got, want) {
+		e.t.Errorf("second claim took %v, want %v (c1, cm, c2, m2)", got, want)
+	}
+	if got := claim(at(12)); len(got) != 0 {
+		e.t.Errorf("third claim took %v, want none (huge is beyond the capacity)", got)
+	}
+	if j := e.job(huge.ID); j.State != model.Queued || j.Resources != (model.Resources{MilliCPU: 3000}) {
+		e.t.Errorf("huge: %s needing %+v, want queued needing 3 CPUs", j.State, j.Resources)
+	}
+	if j := e.job(cm.ID); j.Resources != (model.Resources{MilliCPU: 500, MemoryMB: 100}) {
+		e.t.Errorf("cm needs %+v as stored, want 0.5 CPU and 100 MiB", j.Resources)
 	}
 }

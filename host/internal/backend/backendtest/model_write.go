@@ -180,6 +180,13 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			plugins[pl] = n
 		}
 		anyLeft := p.AnyTask
+		// The capacity's rule (backend.Capacity): held is what a job
+		// that did not fit lacks.
+		var free model.Resources
+		var held model.Mask
+		if p.Capacity != nil {
+			free = p.Capacity.Free
+		}
 		c := &change{}
 		for _, j := range ready {
 			if len(out) == p.Limit {
@@ -198,6 +205,17 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			}
 			if budget <= 0 {
 				continue
+			}
+			if cp := p.Capacity; cp != nil {
+				need := j.Resources
+				if need.Lacks(cp.Total) != 0 || need.Uses()&held != 0 {
+					continue
+				}
+				if lack := need.Lacks(free); lack != 0 {
+					held |= lack
+					continue
+				}
+				free = free.Sub(need)
 			}
 			if listed {
 				left[j.Task]--

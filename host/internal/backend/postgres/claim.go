@@ -85,6 +85,9 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 	if len(p.Quota) == 0 && p.AnyTask <= 0 {
 		return nil, nil
 	}
+	if p.Capacity != nil {
+		return w.claimWithin(p)
+	}
 	tasks := make([]string, 0, len(p.Quota))
 	quotas := make([]int32, 0, len(p.Quota))
 	for task, n := range p.Quota {
@@ -99,6 +102,121 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 	}
 	rows, err := w.tx.Query(w.ctx, claimSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas, p.Owner,
 		p.Now.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type claimed struct {
+		j   *model.Job
+		ord int64
+	}
+	var cs []claimed
+	for rows.Next() {
+		var c claimed
+		if c.j, err = scanJob(rows, &c.ord); err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cs, func(a, b claimed) int { return int(a.ord - b.ord) })
+	out := make([]*model.Job, len(cs))
+	for i, c := range cs {
+		out[i] = c.j
+	}
+	return out, nil
+}
+
+// claimCandSQL is claimSQL's choice without the limit, and the update
+// left out: the candidates, locked, within the quotas, in claim order,
+// with their needs, for claimWithin to apply the capacity to. Caveat: a
+// task's candidates are its first jobs up to its quota and the limit,
+// so jobs behind held ones may be left for a later claim.
+const claimCandSQL = `
+WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
+cand AS MATERIALIZED (
+	SELECT c.* FROM quota q CROSS JOIN LATERAL (
+		SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
+		WHERE j.state = 'queued' AND j.task = q.task AND (j.run_at IS NULL OR j.run_at <= $3)
+		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
+		LIMIT least(q.n, $4)
+		FOR UPDATE SKIP LOCKED) c
+	WHERE q.n > 0
+	UNION ALL
+	SELECT a.* FROM (SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
+		WHERE $5 > 0 AND j.state = 'queued' AND j.task <> ALL($1::text[]) AND (j.run_at IS NULL OR j.run_at <= $3)
+		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
+		LIMIT least($5, $4)
+		FOR UPDATE SKIP LOCKED) a
+),
+ranked AS (
+	SELECT c.*, row_number() OVER (PARTITION BY split_part(c.task, '.', 1)
+		ORDER BY c.priority DESC, c.ready_at, c.ready_seq) AS pn
+	FROM cand c
+)
+SELECT r.id, r.milli_cpu, r.memory_mb
+FROM ranked r LEFT JOIN unnest($6::text[], $7::int[]) AS pq(plugin, n) ON pq.plugin = split_part(r.task, '.', 1)
+WHERE pq.n IS NULL OR r.pn <= pq.n
+ORDER BY r.priority DESC, r.ready_at, r.ready_seq`
+
+// claimChosenSQL claims the jobs claimWithin chose ($1, in claim order).
+const claimChosenSQL = `
+UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $2, attempt = j.attempt + 1, started_at = $3,
+	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
+	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $4::text, 'owner', $2::text))
+FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord) WHERE j.id = c.id
+RETURNING ` + jobCols + `, c.ord`
+
+// claimWithin is a claim bounded by p.Capacity, by backend.Capacity's
+// rule: the candidates (locked, within the quotas, in claim order) are
+// read, the rule chooses among them, and the chosen are claimed; the
+// others are free again at the commit.
+func (w *wtx) claimWithin(p backend.ClaimParams) ([]*model.Job, error) {
+	tasks := make([]string, 0, len(p.Quota))
+	quotas := make([]int32, 0, len(p.Quota))
+	for task, n := range p.Quota {
+		tasks = append(tasks, task)
+		quotas = append(quotas, int32(n))
+	}
+	plugins := make([]string, 0, len(p.PluginQuota))
+	pquotas := make([]int32, 0, len(p.PluginQuota))
+	for pl, n := range p.PluginQuota {
+		plugins = append(plugins, pl)
+		pquotas = append(pquotas, int32(n))
+	}
+	rows, err := w.tx.Query(w.ctx, claimCandSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas)
+	if err != nil {
+		return nil, err
+	}
+	free, total := p.Capacity.Free, p.Capacity.Total
+	var held model.Mask
+	var chosen []string
+	for rows.Next() {
+		var id string
+		var need model.Resources
+		if err := rows.Scan(&id, &need.MilliCPU, &need.MemoryMB); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		switch {
+		case len(chosen) >= p.Limit, need.Lacks(total) != 0, need.Uses()&held != 0:
+		case need.Lacks(free) != 0:
+			held |= need.Lacks(free)
+		default:
+			free = free.Sub(need)
+			chosen = append(chosen, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(chosen) == 0 {
+		return nil, nil
+	}
+	rows, err = w.tx.Query(w.ctx, claimChosenSQL, chosen, p.Owner, p.Now, p.Now.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 const jobCols = `j.id, j.task, j.args, j.priority, j.state, j.paused_from, j.group_id, j.key, j.labels, j.schedule_id,
 	j.max_attempts, j.backoff, j.timeout_ns, j.stall_timeout_ns, j.run_at, j.attempt, j.attempt_base,
 	j.cancel_requested, j.owner, j.result, j.error, j.progress, j.created_at, j.queued_at, j.started_at,
-	j.finished_at, j.attempts, j.traceparent, j.tracestate,
+	j.finished_at, j.attempts, j.traceparent, j.tracestate, j.milli_cpu, j.memory_mb,
 	(SELECT jsonb_agg(jsonb_build_object('id', d.dep_id, 'policy', d.policy) ORDER BY d.pos) FROM deps d WHERE d.job_id = j.id)`
 
 // scanJob reads one row of jobCols (plus extra destinations after it).
@@ -39,7 +39,7 @@ func scanJob(row pgx.Row, extra ...any) (*model.Job, error) {
 	dest := append([]any{&j.ID, &j.Task, &args, &priority, &j.State, &pausedFrom, &group, &key, &labels, &schedule,
 		&j.MaxAttempts, &backoff, &timeout, &stall, &runAt, &j.Attempt, &j.AttemptBase,
 		&j.CancelRequested, &owner, &result, &jerr, &progress, &j.CreatedAt, &queuedAt, &startedAt,
-		&finishedAt, &attempts, &traceParent, &traceState, &dependsOn}, extra...)
+		&finishedAt, &attempts, &traceParent, &traceState, &j.Resources.MilliCPU, &j.Resources.MemoryMB, &dependsOn}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -244,16 +244,16 @@ func (w *wtx) flushRows() error {
 const insertJobsSQL = `INSERT INTO jobs (id, task, args, priority, state, paused_from, group_id, group_pos, key, labels,
 	schedule_id, max_attempts, backoff, timeout_ns, stall_timeout_ns, run_at, attempt, attempt_base, cancel_requested,
 	owner, result, error, progress, created_at, queued_at, started_at, finished_at, attempts, traceparent, tracestate,
-	ready_seq) VALUES `
+	milli_cpu, memory_mb, ready_seq) VALUES `
 
 // jobColumns are insertJobsSQL's columns, for COPY.
 var jobColumns = []string{"id", "task", "args", "priority", "state", "paused_from", "group_id", "group_pos", "key", "labels",
 	"schedule_id", "max_attempts", "backoff", "timeout_ns", "stall_timeout_ns", "run_at", "attempt", "attempt_base", "cancel_requested",
 	"owner", "result", "error", "progress", "created_at", "queued_at", "started_at", "finished_at", "attempts", "traceparent", "tracestate",
-	"ready_seq"}
+	"milli_cpu", "memory_mb", "ready_seq"}
 
 // jobRowParams is the number of parameters of one row.
-const jobRowParams = 31
+const jobRowParams = 33
 
 // rowTuple is one row's VALUES tuple, its parameters numbered from
 // base+1; a queued row takes the next ready order.
@@ -283,7 +283,8 @@ func rowArgs(j *model.Job, groupPos int, ready bool) []any {
 		nullStr(j.Key), jsonOf(j.Labels), nullStr(j.Schedule), j.MaxAttempts, jsonOf(j.Backoff), int64(j.Timeout),
 		int64(j.StallTimeout), nullTime(j.RunAt), j.Attempt, j.AttemptBase, j.CancelRequested, nullStr(j.Owner),
 		rawJSON(j.Result), jsonOf(j.Error), jsonOf(j.Progress), j.CreatedAt, nullTime(j.QueuedAt), nullTime(j.StartedAt),
-		nullTime(j.FinishedAt), jsonOf(j.Attempts), nullStr(j.Trace.Parent), nullStr(j.Trace.State), ready}
+		nullTime(j.FinishedAt), jsonOf(j.Attempts), nullStr(j.Trace.Parent), nullStr(j.Trace.State),
+		j.Resources.MilliCPU, j.Resources.MemoryMB, ready}
 }
 
 // save writes back what a transaction may change of a stored job. With

@@ -1,0 +1,1 @@
+ALTER TABLE jobs DROP COLUMN IF EXISTS memory_mb, DROP COLUMN IF EXISTS milli_cpu;
