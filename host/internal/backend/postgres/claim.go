@@ -46,6 +46,11 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 // capped plugin's jobs among them leave their slots unused this round
 // (AnyTask is for a host that alone serves its queue; its unknown tasks
 // rarely have a plugin quota).
+//
+// An attempt starts at the claim's Now, or when its job was queued if
+// that is later: a claim decided before another host's finish released
+// the job (a sequential group's next member) runs after that commit, and
+// its record must not say it started before the member ahead ended.
 const claimSQL = `
 WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
 cand AS MATERIALIZED (
@@ -75,9 +80,10 @@ chosen AS (
 	ORDER BY r.priority DESC, r.ready_at, r.ready_seq
 	LIMIT $4
 )
-UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $8, attempt = j.attempt + 1, started_at = $3,
+UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $8, attempt = j.attempt + 1, started_at = greatest($3, j.queued_at),
 	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
-	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $9::text, 'owner', $8::text))
+	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1,
+		'started_at', CASE WHEN j.queued_at > $3 THEN to_jsonb(j.queued_at) ELSE to_jsonb($9::text) END, 'owner', $8::text))
 FROM chosen c WHERE j.id = c.id
 RETURNING ` + jobCols + `, c.ord`
 
@@ -163,9 +169,10 @@ ORDER BY r.priority DESC, r.ready_at, r.ready_seq`
 
 // claimChosenSQL claims the jobs claimWithin chose ($1, in claim order).
 const claimChosenSQL = `
-UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $2, attempt = j.attempt + 1, started_at = $3,
+UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $2, attempt = j.attempt + 1, started_at = greatest($3, j.queued_at),
 	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
-	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'started_at', $4::text, 'owner', $2::text))
+	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1,
+		'started_at', CASE WHEN j.queued_at > $3 THEN to_jsonb(j.queued_at) ELSE to_jsonb($4::text) END, 'owner', $2::text))
 FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord) WHERE j.id = c.id
 RETURNING ` + jobCols + `, c.ord`
 
