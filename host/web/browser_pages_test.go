@@ -24,6 +24,11 @@ func click(t *testing.T, ctx context.Context, css string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(css)))
+	// A live update may replace the button between finding it and
+	// clicking it: the click did not happen, so find it again.
+	for try := 0; err != nil && strings.Contains(err.Error(), "Could not find node") && try < 5; try++ {
+		resp, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(css)))
+	}
 	if err != nil {
 		t.Fatalf("click %s: %v", css, err)
 	}
