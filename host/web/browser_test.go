@@ -128,7 +128,13 @@ func until(t testing.TB, tab context.Context, what, expr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond)))
+	// A navigation under way replaces the page's JavaScript context while
+	// the poll runs in it: poll again in the new one.
+	for err != nil && ctx.Err() == nil && strings.Contains(err.Error(), "Cannot find context with specified id") {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond)))
+	}
+	if err != nil {
 		dump, cancel := context.WithTimeout(tab, 5*time.Second)
 		defer cancel()
 		body, _ := chromedp.Run(dump, chromedp.Evaluate[string](`document.body.innerText`))
