@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
@@ -51,7 +53,7 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 // that is later: a claim decided before another host's finish released
 // the job (a sequential group's next member) runs after that commit, and
 // its record must not say it started before the member ahead ended.
-const claimSQL = `
+var claimSQL = `
 WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
 cand AS MATERIALIZED (
 	SELECT c.* FROM quota q CROSS JOIN LATERAL (
@@ -80,10 +82,7 @@ chosen AS (
 	ORDER BY r.priority DESC, r.ready_at, r.ready_seq
 	LIMIT $4
 )
-UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $8, attempt = j.attempt + 1, started_at = greatest($3, j.queued_at),
-	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
-	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1,
-		'started_at', CASE WHEN j.queued_at > $3 THEN to_jsonb(j.queued_at) ELSE to_jsonb($9::text) END, 'owner', $8::text))
+UPDATE jobs j SET ` + claimSet("$8", "$3", "$9") + `
 FROM chosen c WHERE j.id = c.id
 RETURNING ` + jobCols + `, c.ord`
 
@@ -94,45 +93,14 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 	if p.Capacity != nil {
 		return w.claimWithin(p)
 	}
-	tasks := make([]string, 0, len(p.Quota))
-	quotas := make([]int32, 0, len(p.Quota))
-	for task, n := range p.Quota {
-		tasks = append(tasks, task)
-		quotas = append(quotas, int32(n))
-	}
-	plugins := make([]string, 0, len(p.PluginQuota))
-	pquotas := make([]int32, 0, len(p.PluginQuota))
-	for pl, n := range p.PluginQuota {
-		plugins = append(plugins, pl)
-		pquotas = append(pquotas, int32(n))
-	}
+	tasks, quotas := quotaArrays(p.Quota)
+	plugins, pquotas := quotaArrays(p.PluginQuota)
 	rows, err := w.tx.Query(w.ctx, claimSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas, p.Owner,
 		p.Now.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	type claimed struct {
-		j   *model.Job
-		ord int64
-	}
-	var cs []claimed
-	for rows.Next() {
-		var c claimed
-		if c.j, err = scanJob(rows, &c.ord); err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(cs, func(a, b claimed) int { return int(a.ord - b.ord) })
-	out := make([]*model.Job, len(cs))
-	for i, c := range cs {
-		out[i] = c.j
-	}
-	return out, nil
+	return claimedInOrder(rows)
 }
 
 // claimCandSQL is claimSQL's choice without the limit, and the update
@@ -167,12 +135,60 @@ FROM ranked r LEFT JOIN unnest($6::text[], $7::int[]) AS pq(plugin, n) ON pq.plu
 WHERE pq.n IS NULL OR r.pn <= pq.n
 ORDER BY r.priority DESC, r.ready_at, r.ready_seq`
 
-// claimChosenSQL claims the jobs claimWithin chose ($1, in claim order).
-const claimChosenSQL = `
-UPDATE jobs j SET state = 'running', paused_from = NULL, owner = $2, attempt = j.attempt + 1, started_at = greatest($3, j.queued_at),
-	run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
+// claimSet is what a claim writes in each claimed row, given the
+// placeholders of the owner, the claim's Now and Now as RFC 3339 text:
+// the attempt starts at Now, or when the job was queued if later (see
+// claimSQL).
+func claimSet(owner, now, nowText string) string {
+	return `state = 'running', paused_from = NULL, owner = ` + owner + `, attempt = j.attempt + 1,
+	started_at = greatest(` + now + `, j.queued_at), run_at = NULL, progress = '{"fraction":0}', finished_at = NULL,
 	attempts = coalesce(j.attempts, '[]'::jsonb) || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1,
-		'started_at', CASE WHEN j.queued_at > $3 THEN to_jsonb(j.queued_at) ELSE to_jsonb($4::text) END, 'owner', $2::text))
+		'started_at', CASE WHEN j.queued_at > ` + now + ` THEN to_jsonb(j.queued_at) ELSE to_jsonb(` + nowText + `::text) END,
+		'owner', ` + owner + `::text))`
+}
+
+// quotaArrays spreads a quota map into the parallel arrays the claim
+// statements unnest.
+func quotaArrays(m map[string]int) ([]string, []int32) {
+	names, ns := make([]string, 0, len(m)), make([]int32, 0, len(m))
+	for name, n := range m {
+		names = append(names, name)
+		ns = append(ns, int32(n))
+	}
+	return names, ns
+}
+
+// claimedInOrder reads a claim's RETURNING rows (a job and its place)
+// and answers the jobs in claim order.
+func claimedInOrder(rows pgx.Rows) ([]*model.Job, error) {
+	defer rows.Close()
+	type claimed struct {
+		j   *model.Job
+		ord int64
+	}
+	var cs []claimed
+	for rows.Next() {
+		var c claimed
+		var err error
+		if c.j, err = scanJob(rows, &c.ord); err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cs, func(a, b claimed) int { return int(a.ord - b.ord) })
+	out := make([]*model.Job, len(cs))
+	for i, c := range cs {
+		out[i] = c.j
+	}
+	return out, nil
+}
+
+// claimChosenSQL claims the jobs claimWithin chose ($1, in claim order).
+var claimChosenSQL = `
+UPDATE jobs j SET ` + claimSet("$2", "$3", "$4") + `
 FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord) WHERE j.id = c.id
 RETURNING ` + jobCols + `, c.ord`
 
@@ -181,18 +197,8 @@ RETURNING ` + jobCols + `, c.ord`
 // read, the rule chooses among them, and the chosen are claimed; the
 // others are free again at the commit.
 func (w *wtx) claimWithin(p backend.ClaimParams) ([]*model.Job, error) {
-	tasks := make([]string, 0, len(p.Quota))
-	quotas := make([]int32, 0, len(p.Quota))
-	for task, n := range p.Quota {
-		tasks = append(tasks, task)
-		quotas = append(quotas, int32(n))
-	}
-	plugins := make([]string, 0, len(p.PluginQuota))
-	pquotas := make([]int32, 0, len(p.PluginQuota))
-	for pl, n := range p.PluginQuota {
-		plugins = append(plugins, pl)
-		pquotas = append(pquotas, int32(n))
-	}
+	tasks, quotas := quotaArrays(p.Quota)
+	plugins, pquotas := quotaArrays(p.PluginQuota)
 	rows, err := w.tx.Query(w.ctx, claimCandSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas)
 	if err != nil {
 		return nil, err
@@ -227,26 +233,5 @@ func (w *wtx) claimWithin(p backend.ClaimParams) ([]*model.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	type claimed struct {
-		j   *model.Job
-		ord int64
-	}
-	var cs []claimed
-	for rows.Next() {
-		var c claimed
-		if c.j, err = scanJob(rows, &c.ord); err != nil {
-			return nil, err
-		}
-		cs = append(cs, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(cs, func(a, b claimed) int { return int(a.ord - b.ord) })
-	out := make([]*model.Job, len(cs))
-	for i, c := range cs {
-		out[i] = c.j
-	}
-	return out, nil
+	return claimedInOrder(rows)
 }
