@@ -251,6 +251,9 @@ func (h *history) insert() error {
 		if h.chance(0.2) {
 			j.Key = fmt.Sprintf("key-%d", h.r.IntN(6))
 		}
+		if h.chance(0.25) {
+			j.Resources = model.Resources{MilliCPU: 500 * int64(h.r.IntN(5)), MemoryMB: 300 * int64(h.r.IntN(3))}
+		}
 		switch {
 		case h.chance(0.15):
 			j.RunAt = h.now.Add(time.Duration(h.r.IntN(20000)) * time.Millisecond)
@@ -292,6 +295,9 @@ func describeJobs(js []*model.Job) string {
 	var b strings.Builder
 	for _, j := range js {
 		fmt.Fprintf(&b, " [%s %s p=%s", j.ID[24:], j.Task, j.Priority)
+		if !j.Resources.IsZero() {
+			fmt.Fprintf(&b, " needs=%s", j.Resources)
+		}
 		for _, d := range j.DependsOn {
 			fmt.Fprintf(&b, " dep=%s/%s", d.ID[24:], d.Policy)
 		}
@@ -337,7 +343,13 @@ func (h *history) claim() error {
 			p.Quota[task] = h.r.IntN(4)
 		}
 	}
-	h.logf("Claim owner=%s limit=%d quota=%v now=%s", p.Owner, p.Limit, p.Quota, h.clock(h.now))
+	if h.chance(0.5) {
+		// Within a capacity of 2 CPUs and 1000 MiB, some of it in use.
+		total := model.Resources{MilliCPU: 2000, MemoryMB: 1000}
+		p.Capacity = &backend.Capacity{Total: total,
+			Free: total.Sub(model.Resources{MilliCPU: 500 * int64(h.r.IntN(4)), MemoryMB: 300 * int64(h.r.IntN(3))})}
+	}
+	h.logf("Claim owner=%s limit=%d quota=%v capacity=%+v now=%s", p.Owner, p.Limit, p.Quota, p.Capacity, h.clock(h.now))
 	got, gerr := h.s.Claim(h.e.ctx, p)
 	want, werr := h.m.Claim(p)
 	if err := agree(gerr, werr); err != nil || werr != nil {

@@ -141,6 +141,7 @@ func needs(cpu, mem int64) func(*model.Job) {
 // with the job.
 func testCapacity(e *env) {
 	total := model.Resources{MilliCPU: 2000, MemoryMB: 1000}
+	z0 := e.one(at(0), withPriority(model.Critical)) // ahead of every job that declares needs
 	huge := e.one(at(1), withPriority(model.Critical), needs(3000, 0))
 	big := e.one(at(2), withPriority(model.High), needs(1500, 0))
 	c1 := e.one(at(3), needs(1000, 0))
@@ -159,11 +160,11 @@ func testCapacity(e *env) {
 		}
 		return ids(js)
 	}
-	// big fits (0.5 CPU left); c1 does not and holds back cm and c2
-	// (they need CPU); z1, m1, z2 go on; m2 does not fit the 400 MiB m1
-	// leaves.
-	if got, want := claim(at(10)), []string{big.ID, z1.ID, m1.ID, z2.ID}; !slices.Equal(got, want) {
-		e.t.Errorf("first claim took %v, want %v (big, z1, m1, z2)", got, want)
+	// z0 needs nothing; big fits (0.5 CPU left); c1 does not and holds
+	// back cm and c2 (they need CPU); z1, m1, z2 go on; m2 does not fit
+	// the 400 MiB m1 leaves.
+	if got, want := claim(at(10)), []string{z0.ID, big.ID, z1.ID, m1.ID, z2.ID}; !slices.Equal(got, want) {
+		e.t.Errorf("first claim took %v, want %v (z0, big, z1, m1, z2)", got, want)
 	}
 	// With all free again (as if those ended): c1, cm, c2, m2.
 	if got, want := claim(at(11)), []string{c1.ID, cm.ID, c2.ID, m2.ID}; !slices.Equal(got, want) {
