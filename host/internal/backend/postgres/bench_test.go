@@ -10,8 +10,19 @@ import (
 
 // BenchmarkJobLife measures one job's way through the store: inserted
 // in batches of 100, claimed in batches of 10, finished in the claim's
-// batch (a host's Step).
+// batch (a host's Step); the claims plain, or within a capacity as a
+// host's are (its jobs declare no needs).
 func BenchmarkJobLife(b *testing.B) {
+	total := model.Resources{MilliCPU: 2000, MemoryMB: 1000}
+	for _, c := range []struct {
+		name     string
+		capacity *backend.Capacity
+	}{{"plain", nil}, {"capacity", &backend.Capacity{Free: total, Total: total}}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkJobLife(b, c.capacity) })
+	}
+}
+
+func benchmarkJobLife(b *testing.B, capacity *backend.Capacity) {
 	ctx := context.Background()
 	s := openStore(b, freshConfig(b, testDatabase(b)))
 	quota := map[string]int{"a.run": 10}
@@ -29,7 +40,7 @@ func BenchmarkJobLife(b *testing.B) {
 		var fs []backend.Finish
 		for {
 			res, err := s.Step(ctx, backend.StepParams{Finish: fs,
-				Claim: backend.ClaimParams{Owner: "h", Limit: 10, Now: sharedT0, Quota: quota}})
+				Claim: backend.ClaimParams{Owner: "h", Limit: 10, Now: sharedT0, Quota: quota, Capacity: capacity}})
 			if err != nil {
 				b.Fatal(err)
 			}
