@@ -68,13 +68,17 @@ type Schedule struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	// MaxAttempts and Timeout are the template's; zero means the host's
 	// default applies to each run.
-	MaxAttempts int       `json:"max_attempts,omitempty"`
-	Timeout     Duration  `json:"timeout,omitempty"`
-	Overlap     Overlap   `json:"overlap"`
-	Missed      Missed    `json:"missed"`
-	Jitter      Duration  `json:"jitter,omitempty"`
-	Paused      bool      `json:"paused"`
-	CreatedAt   time.Time `json:"created_at"`
+	MaxAttempts int      `json:"max_attempts,omitempty"`
+	Timeout     Duration `json:"timeout,omitempty"`
+	// Resources is what the template declares each run needs; nil when
+	// it declares none: each run then needs its task's default
+	// (Config.TaskResources), if any.
+	Resources *Resources `json:"resources,omitempty"`
+	Overlap   Overlap    `json:"overlap"`
+	Missed    Missed     `json:"missed"`
+	Jitter    Duration   `json:"jitter,omitempty"`
+	Paused    bool       `json:"paused"`
+	CreatedAt time.Time  `json:"created_at"`
 	// Next lists the next few fire times (none while paused).
 	Next []time.Time `json:"next,omitempty"`
 	// LastFire is the nominal time of the last firing, fired or skipped.
@@ -179,6 +183,10 @@ func (h *Host) scheduleSnapshot(ctx context.Context, v engine.ScheduleView) *Sch
 		MaxAttempts: s.Template.MaxAttempts, Timeout: Duration(s.Template.Timeout), Overlap: s.Overlap,
 		Missed: s.Missed, Jitter: Duration(s.Jitter), Paused: s.Paused, CreatedAt: s.CreatedAt,
 		LastFire: timePtr(s.LastFire), LastJob: s.LastJob, Next: v.Next,
+	}
+	if r := s.Template.Resources; r != nil {
+		pr := toResources(*r)
+		out.Resources = &pr
 	}
 	if s.LastJob != "" {
 		if j, err := h.store.Job(ctx, s.LastJob); err == nil {

@@ -66,6 +66,13 @@ func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*mo
 		b := model.Backoff{Initial: t.Backoff.Initial, Max: t.Backoff.Max, Multiplier: t.Backoff.Multiplier, Jitter: t.Backoff.Jitter}
 		tmpl.Backoff = &b
 	}
+	// Declared needs are kept as declared (the probe checked them against
+	// the capacity, as a submit does); none declared stays nil, so that
+	// each run gets the task's default of the day it fires.
+	if t.Resources != nil {
+		r := probe.Resources
+		tmpl.Resources = &r
+	}
 	return &model.Schedule{
 		ID: id, Name: name, Spec: strings.TrimSpace(spec.Cron), TimeZone: spec.TimeZone, Template: tmpl,
 		Overlap: overlap, Missed: missed, Jitter: spec.Jitter, Paused: spec.Paused, CreatedAt: now,
@@ -76,11 +83,18 @@ func (c *Config) buildSchedule(spec ScheduleSpec, id string, now time.Time) (*mo
 // buildRun makes the job of one firing of schedule s for the nominal time
 // at: manual for a trigger, deps for a run queued behind an unfinished
 // one. Its idempotency key is derived from the schedule and the fire
-// time, so that one time can never make two jobs.
+// time, so that one time can never make two jobs. Its needs are checked
+// against the capacity of the host firing it, as a submit's are: a run
+// needing more (the capacity lowered since the schedule was made) is not
+// made, and the firing is recorded as skipped with the reason.
 func (c *Config) buildRun(s *model.Schedule, at time.Time, manual bool, deps []model.Dep) (*model.Job, error) {
 	t := s.Template
 	spec := JobSpec{Task: t.Task, Args: json.RawMessage(t.Args), Priority: t.Priority, MaxAttempts: t.MaxAttempts,
 		Timeout: t.Timeout, StallTimeout: t.StallTimeout, Group: t.Group}
+	if t.Resources != nil {
+		r := toResources(*t.Resources)
+		spec.Resources = &r
+	}
 	if t.Backoff != nil {
 		spec.Backoff = &Backoff{Initial: min(t.Backoff.Initial, maxDuration), Max: min(t.Backoff.Max, maxDuration),
 			Multiplier: t.Backoff.Multiplier, Jitter: t.Backoff.Jitter}

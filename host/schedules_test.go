@@ -3,7 +3,9 @@ package host_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -401,5 +403,93 @@ func TestOldScheduleTemplateStillFires(t *testing.T) {
 	j := wait(t, h, job)
 	if j.Labels["x"] != "y" || j.Labels["batchhost.owner"] != "" || j.Labels[host.LabelSchedule] != id {
 		t.Fatalf("run labels %v", j.Labels)
+	}
+}
+
+// TestScheduleRunsCarryResources: a schedule's template declares needs
+// as a submitted job does, checked the same way (a need beyond the
+// capacity is refused with submit's words, and nothing is stored), kept
+// with the schedule across a reopen, and every run, fired on time or
+// triggered, needs them; a template declaring none gives each run its
+// task's default, one declaring zero needs nothing.
+func TestScheduleRunsCarryResources(t *testing.T) {
+	clk := hosttest.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	h, cfg := openHost(t, func(c *host.Config) {
+		c.Clock = clk
+		c.Capacity = host.Resources{CPU: 2, MemoryMB: 1000}
+		c.TaskResources = map[string]host.Resources{"chaos.noop": {MemoryMB: 50}}
+	})
+	ctx := ctxT(t)
+
+	tooBig := host.JobSpec{Task: "chaos.noop", Resources: &host.Resources{CPU: 3}}
+	_, submitErr := h.Submit(ctx, tooBig)
+	_, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "big", Cron: "@hourly", Job: tooBig})
+	if !errors.Is(err, host.ErrInvalid) || submitErr == nil || err.Error() != submitErr.Error() {
+		t.Fatalf("a schedule needing 3 CPUs on a host of 2: %v; want submit's refusal: %v", err, submitErr)
+	}
+	for _, bad := range []host.Resources{{CPU: -1}, {CPU: math.NaN()}, {CPU: math.Inf(1)}, {MemoryMB: -5}, {MemoryMB: 2000}} {
+		_, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: "bad", Cron: "@hourly", Job: host.JobSpec{Task: "chaos.noop", Resources: &bad}})
+		if !errors.Is(err, host.ErrInvalid) || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("a schedule needing %+v: %v, want ErrInvalid in one line", bad, err)
+		}
+	}
+	if list, err := h.ListSchedules(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("refused schedules were stored: %d, %v", len(list), err)
+	}
+
+	declared := &host.Resources{CPU: 1.5, MemoryMB: 800}
+	want := map[string]*host.Resources{"declared": declared, "default": nil, "none": {}}
+	runNeeds := map[string]*host.Resources{"declared": declared, "default": {MemoryMB: 50}, "none": nil}
+	ids := map[string]string{}
+	for name, r := range want {
+		id, err := h.CreateSchedule(ctx, host.ScheduleSpec{Name: name, Cron: "@every 1m", Overlap: host.OverlapAllow,
+			Job: host.JobSpec{Task: "chaos.noop", Resources: r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	check := func(when string, h *host.Host) {
+		t.Helper()
+		for name, r := range want {
+			s, err := h.GetSchedule(ctx, name)
+			if err != nil || !reflect.DeepEqual(s.Resources, r) {
+				t.Fatalf("%s: schedule %s resources %+v, %v; want %+v", when, name, s.Resources, err, r)
+			}
+			job, err := h.TriggerSchedule(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j := wait(t, h, job); !reflect.DeepEqual(j.Resources, runNeeds[name]) {
+				t.Fatalf("%s: a triggered run of %s needs %+v, want %+v", when, name, j.Resources, runNeeds[name])
+			}
+		}
+	}
+	check("created", h)
+	closeHost(t, h)
+	h = reopen(t, cfg)
+	check("reopened", h)
+
+	// Fired on time: the clock reaches each schedule's next minute.
+	rec := scheduleEvents(t, h)
+	next, ok := clk.NextTimer()
+	if !ok {
+		t.Fatal("no schedule timer armed")
+	}
+	clk.Set(next)
+	fired := map[string]string{}
+	rec.until(t, func(e host.Event) bool {
+		if e.Type == host.EventSchedule {
+			if e.Job == "" {
+				t.Fatalf("firing of %s skipped: %s", e.Schedule, e.Skipped)
+			}
+			fired[e.Schedule] = e.Job
+		}
+		return len(fired) == len(ids)
+	})
+	for name, id := range ids {
+		if j := wait(t, h, fired[id]); !reflect.DeepEqual(j.Resources, runNeeds[name]) || j.Schedule != id {
+			t.Fatalf("a fired run of %s needs %+v (schedule %s), want %+v", name, j.Resources, j.Schedule, runNeeds[name])
+		}
 	}
 }

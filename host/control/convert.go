@@ -652,6 +652,7 @@ func toProtoSchedule(s *host.Schedule) *pb.Schedule {
 
 		MaxAttempts: int32(s.MaxAttempts),
 		Timeout:     toProtoDuration(time.Duration(s.Timeout)),
+		Resources:   toProtoResources(s.Resources),
 	}
 	for _, t := range s.Next {
 		out.Next = append(out.Next, toProtoTime(t))
@@ -688,6 +689,7 @@ func fromProtoSchedule(s *pb.Schedule) *host.Schedule {
 
 		MaxAttempts: int(s.GetMaxAttempts()),
 		Timeout:     host.Duration(fromProtoDuration(s.GetTimeout())),
+		Resources:   fromProtoResources(s.GetResources()),
 	}
 	if t := s.GetLastFire(); t != nil {
 		v := t.AsTime().In(loc)

@@ -140,7 +140,7 @@ func TestScheduleRoundTrips(t *testing.T) {
 	s := &host.Schedule{
 		ID: "s", Name: "nightly", Cron: "0 3 * * *", TimeZone: "Europe/Berlin", Task: "chaos.echo",
 		Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityCritical, Group: "g", Labels: map[string]string{"l": "v"},
-		MaxAttempts: 7, Timeout: host.Duration(time.Hour),
+		MaxAttempts: 7, Timeout: host.Duration(time.Hour), Resources: &host.Resources{CPU: 0.25, MemoryMB: 64},
 		Overlap: host.OverlapQueue, Missed: host.MissedNone, Jitter: host.Duration(time.Minute), Paused: true, CreatedAt: now,
 		Next: []time.Time{fire, fire.AddDate(0, 0, 1)}, LastFire: &fire, LastJob: "j", LastState: host.StateFailed,
 	}
@@ -161,7 +161,8 @@ func TestScheduleRoundTrips(t *testing.T) {
 	}
 
 	spec := host.ScheduleSpec{Name: "n", Cron: "@every 15m", TimeZone: "UTC",
-		Job:     host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityLow, MaxAttempts: 4, Timeout: time.Minute, Group: "g"},
+		Job: host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(`{"a":1}`), Priority: host.PriorityLow, MaxAttempts: 4, Timeout: time.Minute, Group: "g",
+			Resources: &host.Resources{CPU: 1.5, MemoryMB: 800}},
 		Overlap: host.OverlapAllow, Missed: host.MissedNone, Jitter: time.Second, Paused: true}
 	ps, err := toProtoScheduleSpec(spec)
 	if err != nil {

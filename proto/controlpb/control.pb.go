@@ -3584,8 +3584,11 @@ type Schedule struct {
 	LastState JobState `protobuf:"varint,18,opt,name=last_state,json=lastState,proto3,enum=batchhost.control.v1.JobState" json:"last_state,omitempty"`
 	// The template's attempt budget and timeout; zero means the host's
 	// default applies to each run.
-	MaxAttempts   int32                `protobuf:"varint,19,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
-	Timeout       *durationpb.Duration `protobuf:"bytes,20,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	MaxAttempts int32                `protobuf:"varint,19,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	Timeout     *durationpb.Duration `protobuf:"bytes,20,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// What the template declares each run needs; unset when it declares
+	// none (each run then needs its task's default on the host, if any).
+	Resources     *Resources `protobuf:"bytes,21,opt,name=resources,proto3" json:"resources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3756,6 +3759,13 @@ func (x *Schedule) GetMaxAttempts() int32 {
 func (x *Schedule) GetTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.Timeout
+	}
+	return nil
+}
+
+func (x *Schedule) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
 	}
 	return nil
 }
@@ -4120,7 +4130,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\aoverlap\x18\x05 \x01(\x0e2%.batchhost.control.v1.ScheduleOverlapR\aoverlap\x12<\n" +
 	"\x06missed\x18\x06 \x01(\x0e2$.batchhost.control.v1.ScheduleMissedR\x06missed\x121\n" +
 	"\x06jitter\x18\a \x01(\v2\x19.google.protobuf.DurationR\x06jitter\x12\x16\n" +
-	"\x06paused\x18\b \x01(\bR\x06paused\"\xf8\x06\n" +
+	"\x06paused\x18\b \x01(\bR\x06paused\"\xb7\a\n" +
 	"\bSchedule\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -4144,7 +4154,8 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\n" +
 	"last_state\x18\x12 \x01(\x0e2\x1e.batchhost.control.v1.JobStateR\tlastState\x12!\n" +
 	"\fmax_attempts\x18\x13 \x01(\x05R\vmaxAttempts\x123\n" +
-	"\atimeout\x18\x14 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x1a9\n" +
+	"\atimeout\x18\x14 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12=\n" +
+	"\tresources\x18\x15 \x01(\v2\x1f.batchhost.control.v1.ResourcesR\tresources\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x16\n" +
@@ -4387,94 +4398,95 @@ var file_controlpb_control_proto_depIdxs = []int32{
 	59,  // 80: batchhost.control.v1.Schedule.last_fire:type_name -> google.protobuf.Timestamp
 	0,   // 81: batchhost.control.v1.Schedule.last_state:type_name -> batchhost.control.v1.JobState
 	58,  // 82: batchhost.control.v1.Schedule.timeout:type_name -> google.protobuf.Duration
-	52,  // 83: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
-	13,  // 84: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
-	15,  // 85: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
-	13,  // 86: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
-	7,   // 87: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
-	17,  // 88: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
-	6,   // 89: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
-	22,  // 90: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
-	6,   // 91: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
-	6,   // 92: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
-	6,   // 93: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
-	6,   // 94: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
-	6,   // 95: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
-	6,   // 96: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
-	7,   // 97: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
-	25,  // 98: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
-	28,  // 99: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
-	30,  // 100: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
-	31,  // 101: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
-	6,   // 102: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
-	34,  // 103: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
-	6,   // 104: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 105: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 106: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 107: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
-	6,   // 108: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
-	5,   // 109: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
-	5,   // 110: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
-	5,   // 111: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
-	5,   // 112: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
-	5,   // 113: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 114: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
-	5,   // 115: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
-	5,   // 116: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
-	48,  // 117: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
-	51,  // 118: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
-	6,   // 119: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
-	53,  // 120: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
-	6,   // 121: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 122: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 123: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
-	6,   // 124: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
-	14,  // 125: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
-	16,  // 126: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
-	14,  // 127: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
-	5,   // 128: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
-	5,   // 129: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
-	21,  // 130: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
-	23,  // 131: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
-	21,  // 132: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
-	27,  // 133: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
-	5,   // 134: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
-	5,   // 135: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
-	5,   // 136: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
-	5,   // 137: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
-	24,  // 138: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
-	26,  // 139: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
-	29,  // 140: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
-	8,   // 141: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
-	5,   // 142: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
-	33,  // 143: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
-	35,  // 144: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
-	33,  // 145: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
-	5,   // 146: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 147: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 148: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
-	5,   // 149: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
-	37,  // 150: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
-	43,  // 151: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
-	47,  // 152: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
-	45,  // 153: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
-	5,   // 154: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
-	5,   // 155: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
-	39,  // 156: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
-	41,  // 157: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
-	50,  // 158: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
-	8,   // 159: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
-	52,  // 160: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
-	54,  // 161: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
-	5,   // 162: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 163: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
-	5,   // 164: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
-	8,   // 165: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
-	125, // [125:166] is the sub-list for method output_type
-	84,  // [84:125] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	12,  // 83: batchhost.control.v1.Schedule.resources:type_name -> batchhost.control.v1.Resources
+	52,  // 84: batchhost.control.v1.ListSchedulesResponse.schedules:type_name -> batchhost.control.v1.Schedule
+	13,  // 85: batchhost.control.v1.Control.Submit:input_type -> batchhost.control.v1.SubmitRequest
+	15,  // 86: batchhost.control.v1.Control.SubmitMany:input_type -> batchhost.control.v1.SubmitManyRequest
+	13,  // 87: batchhost.control.v1.Control.Create:input_type -> batchhost.control.v1.SubmitRequest
+	7,   // 88: batchhost.control.v1.Control.Enqueue:input_type -> batchhost.control.v1.IDsRequest
+	17,  // 89: batchhost.control.v1.Control.AddDependencies:input_type -> batchhost.control.v1.AddDependenciesRequest
+	6,   // 90: batchhost.control.v1.Control.Get:input_type -> batchhost.control.v1.IDRequest
+	22,  // 91: batchhost.control.v1.Control.List:input_type -> batchhost.control.v1.ListRequest
+	6,   // 92: batchhost.control.v1.Control.Wait:input_type -> batchhost.control.v1.IDRequest
+	6,   // 93: batchhost.control.v1.Control.Result:input_type -> batchhost.control.v1.IDRequest
+	6,   // 94: batchhost.control.v1.Control.Cancel:input_type -> batchhost.control.v1.IDRequest
+	6,   // 95: batchhost.control.v1.Control.Pause:input_type -> batchhost.control.v1.IDRequest
+	6,   // 96: batchhost.control.v1.Control.Resume:input_type -> batchhost.control.v1.IDRequest
+	6,   // 97: batchhost.control.v1.Control.Retry:input_type -> batchhost.control.v1.IDRequest
+	7,   // 98: batchhost.control.v1.Control.Delete:input_type -> batchhost.control.v1.IDsRequest
+	25,  // 99: batchhost.control.v1.Control.Purge:input_type -> batchhost.control.v1.PurgeRequest
+	28,  // 100: batchhost.control.v1.Control.Logs:input_type -> batchhost.control.v1.LogsRequest
+	30,  // 101: batchhost.control.v1.Control.CreateGroup:input_type -> batchhost.control.v1.GroupSpec
+	31,  // 102: batchhost.control.v1.Control.AddToGroup:input_type -> batchhost.control.v1.AddToGroupRequest
+	6,   // 103: batchhost.control.v1.Control.GetGroup:input_type -> batchhost.control.v1.IDRequest
+	34,  // 104: batchhost.control.v1.Control.ListGroups:input_type -> batchhost.control.v1.ListGroupsRequest
+	6,   // 105: batchhost.control.v1.Control.WaitGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 106: batchhost.control.v1.Control.CancelGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 107: batchhost.control.v1.Control.PauseGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 108: batchhost.control.v1.Control.ResumeGroup:input_type -> batchhost.control.v1.IDRequest
+	6,   // 109: batchhost.control.v1.Control.SubmitGroup:input_type -> batchhost.control.v1.IDRequest
+	5,   // 110: batchhost.control.v1.Control.Tasks:input_type -> batchhost.control.v1.Empty
+	5,   // 111: batchhost.control.v1.Control.Stats:input_type -> batchhost.control.v1.Empty
+	5,   // 112: batchhost.control.v1.Control.Problems:input_type -> batchhost.control.v1.Empty
+	5,   // 113: batchhost.control.v1.Control.Hosts:input_type -> batchhost.control.v1.Empty
+	5,   // 114: batchhost.control.v1.Control.PauseDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 115: batchhost.control.v1.Control.ResumeDispatch:input_type -> batchhost.control.v1.Empty
+	5,   // 116: batchhost.control.v1.Control.Plugins:input_type -> batchhost.control.v1.Empty
+	5,   // 117: batchhost.control.v1.Control.ReloadPlugins:input_type -> batchhost.control.v1.Empty
+	48,  // 118: batchhost.control.v1.Control.Watch:input_type -> batchhost.control.v1.EventFilter
+	51,  // 119: batchhost.control.v1.Control.CreateSchedule:input_type -> batchhost.control.v1.ScheduleSpec
+	6,   // 120: batchhost.control.v1.Control.GetSchedule:input_type -> batchhost.control.v1.IDRequest
+	53,  // 121: batchhost.control.v1.Control.ListSchedules:input_type -> batchhost.control.v1.ListSchedulesRequest
+	6,   // 122: batchhost.control.v1.Control.PauseSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 123: batchhost.control.v1.Control.ResumeSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 124: batchhost.control.v1.Control.DeleteSchedule:input_type -> batchhost.control.v1.IDRequest
+	6,   // 125: batchhost.control.v1.Control.TriggerSchedule:input_type -> batchhost.control.v1.IDRequest
+	14,  // 126: batchhost.control.v1.Control.Submit:output_type -> batchhost.control.v1.SubmitResponse
+	16,  // 127: batchhost.control.v1.Control.SubmitMany:output_type -> batchhost.control.v1.SubmitManyResponse
+	14,  // 128: batchhost.control.v1.Control.Create:output_type -> batchhost.control.v1.SubmitResponse
+	5,   // 129: batchhost.control.v1.Control.Enqueue:output_type -> batchhost.control.v1.Empty
+	5,   // 130: batchhost.control.v1.Control.AddDependencies:output_type -> batchhost.control.v1.Empty
+	21,  // 131: batchhost.control.v1.Control.Get:output_type -> batchhost.control.v1.Job
+	23,  // 132: batchhost.control.v1.Control.List:output_type -> batchhost.control.v1.ListResponse
+	21,  // 133: batchhost.control.v1.Control.Wait:output_type -> batchhost.control.v1.Job
+	27,  // 134: batchhost.control.v1.Control.Result:output_type -> batchhost.control.v1.ResultResponse
+	5,   // 135: batchhost.control.v1.Control.Cancel:output_type -> batchhost.control.v1.Empty
+	5,   // 136: batchhost.control.v1.Control.Pause:output_type -> batchhost.control.v1.Empty
+	5,   // 137: batchhost.control.v1.Control.Resume:output_type -> batchhost.control.v1.Empty
+	5,   // 138: batchhost.control.v1.Control.Retry:output_type -> batchhost.control.v1.Empty
+	24,  // 139: batchhost.control.v1.Control.Delete:output_type -> batchhost.control.v1.DeleteResponse
+	26,  // 140: batchhost.control.v1.Control.Purge:output_type -> batchhost.control.v1.PurgeResponse
+	29,  // 141: batchhost.control.v1.Control.Logs:output_type -> batchhost.control.v1.LogRecord
+	8,   // 142: batchhost.control.v1.Control.CreateGroup:output_type -> batchhost.control.v1.IDResponse
+	5,   // 143: batchhost.control.v1.Control.AddToGroup:output_type -> batchhost.control.v1.Empty
+	33,  // 144: batchhost.control.v1.Control.GetGroup:output_type -> batchhost.control.v1.Group
+	35,  // 145: batchhost.control.v1.Control.ListGroups:output_type -> batchhost.control.v1.ListGroupsResponse
+	33,  // 146: batchhost.control.v1.Control.WaitGroup:output_type -> batchhost.control.v1.Group
+	5,   // 147: batchhost.control.v1.Control.CancelGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 148: batchhost.control.v1.Control.PauseGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 149: batchhost.control.v1.Control.ResumeGroup:output_type -> batchhost.control.v1.Empty
+	5,   // 150: batchhost.control.v1.Control.SubmitGroup:output_type -> batchhost.control.v1.Empty
+	37,  // 151: batchhost.control.v1.Control.Tasks:output_type -> batchhost.control.v1.TasksResponse
+	43,  // 152: batchhost.control.v1.Control.Stats:output_type -> batchhost.control.v1.HostStats
+	47,  // 153: batchhost.control.v1.Control.Problems:output_type -> batchhost.control.v1.ProblemsResponse
+	45,  // 154: batchhost.control.v1.Control.Hosts:output_type -> batchhost.control.v1.HostsResponse
+	5,   // 155: batchhost.control.v1.Control.PauseDispatch:output_type -> batchhost.control.v1.Empty
+	5,   // 156: batchhost.control.v1.Control.ResumeDispatch:output_type -> batchhost.control.v1.Empty
+	39,  // 157: batchhost.control.v1.Control.Plugins:output_type -> batchhost.control.v1.PluginsResponse
+	41,  // 158: batchhost.control.v1.Control.ReloadPlugins:output_type -> batchhost.control.v1.ReloadPluginsResponse
+	50,  // 159: batchhost.control.v1.Control.Watch:output_type -> batchhost.control.v1.Event
+	8,   // 160: batchhost.control.v1.Control.CreateSchedule:output_type -> batchhost.control.v1.IDResponse
+	52,  // 161: batchhost.control.v1.Control.GetSchedule:output_type -> batchhost.control.v1.Schedule
+	54,  // 162: batchhost.control.v1.Control.ListSchedules:output_type -> batchhost.control.v1.ListSchedulesResponse
+	5,   // 163: batchhost.control.v1.Control.PauseSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 164: batchhost.control.v1.Control.ResumeSchedule:output_type -> batchhost.control.v1.Empty
+	5,   // 165: batchhost.control.v1.Control.DeleteSchedule:output_type -> batchhost.control.v1.Empty
+	8,   // 166: batchhost.control.v1.Control.TriggerSchedule:output_type -> batchhost.control.v1.IDResponse
+	126, // [126:167] is the sub-list for method output_type
+	85,  // [85:126] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_controlpb_control_proto_init() }

@@ -284,6 +284,11 @@ func (c *cli) showSchedule(s *host.Schedule, now time.Time) error {
 		timeout = time.Duration(s.Timeout).String()
 	}
 	row(tw, "timeout", timeout)
+	resources := "task default"
+	if s.Resources != nil {
+		resources = s.Resources.String()
+	}
+	row(tw, "resources", resources)
 	row(tw, "overlap", s.Overlap)
 	row(tw, "missed", s.Missed)
 	jitter := "-"

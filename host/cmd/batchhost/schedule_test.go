@@ -27,7 +27,7 @@ func TestScheduleCommands(t *testing.T) {
 	gid := id(t, d.ok(t, "group", "create", "maintenance"))
 	nightly := id(t, d.ok(t, "schedule", "add", "nightly", "--cron", "0 3 * * *", "--tz", "Europe/Berlin", "chaos.echo",
 		"--args", `{"n":1}`, "--priority", "high", "--max-attempts", "2", "--timeout", "1m", "--group", gid,
-		"--label", "team=docs", "--overlap", "queue", "--missed", "none", "--jitter", "5m"))
+		"--label", "team=docs", "--overlap", "queue", "--missed", "none", "--jitter", "5m", "--cpu", "0.5", "--memory-mb", "64"))
 
 	// add --json prints the schedule.
 	tick := scheduleJSON(t, d.ok(t, "--json", "schedule", "add", "tick", "--cron", "@every 1m", "chaos.sleep", "--args", `{"ms":60000}`, "--paused"))
@@ -41,7 +41,7 @@ func TestScheduleCommands(t *testing.T) {
 	for _, want := range []string{
 		"id         " + nightly + "\n", "name       nightly\n", "cron       0 3 * * *\n", "time zone  Europe/Berlin\n",
 		"task       chaos.echo\n", `args       {"n":1}` + "\n", "priority   high\n", "group      " + gid + "\n",
-		"label      team=docs\n", "attempts   2\n", "timeout    1m0s\n", "overlap    queue\n", "missed     none\n", "jitter     5m0s\n", "paused     no\n",
+		"label      team=docs\n", "attempts   2\n", "timeout    1m0s\n", "resources  cpu=0.5,memory_mb=64\n", "overlap    queue\n", "missed     none\n", "jitter     5m0s\n", "paused     no\n",
 		"last fire  -\n", "last job   -\n",
 		"\nnext fire times:\n  2026-06-02 03:00:00 CEST (",
 	} {
@@ -57,7 +57,8 @@ func TestScheduleCommands(t *testing.T) {
 		s.Next[0].Format(time.RFC3339) != "2026-06-02T03:00:00+02:00" {
 		t.Fatalf("get --json: %+v", s)
 	}
-	if out := d.ok(t, "schedule", "get", tick.ID); !strings.Contains(out, "next fire times: none (paused)") || !strings.Contains(out, "time zone  local") {
+	if out := d.ok(t, "schedule", "get", tick.ID); !strings.Contains(out, "next fire times: none (paused)") || !strings.Contains(out, "time zone  local") ||
+		!strings.Contains(out, "resources  task default\n") {
 		t.Fatalf("get of a paused schedule:\n%s", out)
 	}
 
@@ -83,7 +84,8 @@ func TestScheduleCommands(t *testing.T) {
 		t.Fatalf("triggered job: %v", j)
 	}
 	j = jobJSON(t, d.ok(t, "--json", "schedule", "trigger", "nightly"))
-	if j["schedule"] != nightly || j["group"] != gid || j["priority"] != "high" || j["max_attempts"] != float64(2) || j["run_at"] != nil {
+	if r, _ := j["resources"].(map[string]any); j["schedule"] != nightly || j["group"] != gid || j["priority"] != "high" || j["max_attempts"] != float64(2) || j["run_at"] != nil ||
+		r["cpu"] != 0.5 || r["memory_mb"] != float64(64) {
 		t.Fatalf("trigger --json: %v", j)
 	}
 	// A running run is canceled once its plugin lets go: wait, so that the
@@ -199,6 +201,10 @@ func TestScheduleBadInput(t *testing.T) {
 		{"bad args", add("--cron", "@daily", "chaos.echo", "--args", `{"a":}`), 2, "invalid --args: "},
 		{"bad priority", add("--cron", "@daily", "chaos.noop", "--priority", "urgent"), 2, `invalid priority "urgent"`},
 		{"bad timeout", add("--cron", "@daily", "chaos.noop", "--timeout", "-1s"), 1, "timeout must not be negative"},
+		{"need beyond capacity", add("--cron", "@daily", "chaos.noop", "--memory-mb", "1073741824"), 1,
+			"resources: chaos.noop needs memory_mb 1073741824 but this host's capacity is memory_mb "},
+		{"negative cpu", add("--cron", "@daily", "chaos.noop", "--cpu", "-1"), 1, "cpu must be a number of CPUs, 0 or more (got -1)"},
+		{"bad cpu", add("--cron", "@daily", "chaos.noop", "--cpu", "x"), 2, `invalid argument "x" for "--cpu" flag`},
 		{"get unknown", []string{"schedule", "get", "nope"}, 1, "schedule nope not found"},
 		{"pause unknown", []string{"schedule", "pause", "nope"}, 1, "schedule nope not found"},
 		{"resume unknown", []string{"schedule", "resume", "nope"}, 1, "schedule nope not found"},

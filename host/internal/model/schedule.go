@@ -72,4 +72,8 @@ type JobTemplate struct {
 	Labels       map[string]string `json:"labels,omitempty"`
 	// Group adds every run to this group.
 	Group string `json:"group,omitempty"`
+	// Resources is what every run needs, as the template declared it;
+	// nil when it declared none: each run then gets its task's default
+	// on the host that fires it, as a submitted job would.
+	Resources *Resources `json:"resources,omitempty"`
 }

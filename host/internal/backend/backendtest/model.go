@@ -93,6 +93,10 @@ func cloneSchedule(s *model.Schedule) *model.Schedule {
 		b := *s.Template.Backoff
 		c.Template.Backoff = &b
 	}
+	if s.Template.Resources != nil {
+		r := *s.Template.Resources
+		c.Template.Resources = &r
+	}
 	return &c
 }
 

@@ -19,7 +19,8 @@ var scheduleRules = []rule{
 func newSchedule(next time.Time) *model.Schedule {
 	return &model.Schedule{ID: newID(), Name: "nightly", Spec: "@every 1m", TimeZone: "UTC",
 		Template: model.JobTemplate{Task: taskA, Args: json.RawMessage(`{"x":1}`), Priority: model.High, MaxAttempts: 2,
-			Labels: map[string]string{"from": "schedule"}, Backoff: &model.Backoff{Initial: time.Second, Multiplier: 2}},
+			Labels: map[string]string{"from": "schedule"}, Backoff: &model.Backoff{Initial: time.Second, Multiplier: 2},
+			Resources: &model.Resources{MilliCPU: 1500, MemoryMB: 800}},
 		Overlap: model.OverlapSkip, Missed: model.MissedSkip, Jitter: time.Second, CreatedAt: T0, NextFire: next}
 }
 
@@ -29,14 +30,18 @@ func firedJob(s *model.Schedule, t time.Time) *model.Job {
 		j.Schedule = s.ID
 		j.Key = "schedule:" + s.ID + ":" + t.Format(time.RFC3339Nano)
 		j.Priority = s.Template.Priority
+		if r := s.Template.Resources; r != nil {
+			j.Resources = *r
+		}
 	})
 }
 
-// testSchedulePut: schedules are stored as given, replaced, listed and
+// testSchedulePut: schedules are stored as given (a template's declared
+// needs, none declared apart from needing nothing), replaced, listed and
 // deleted; their jobs stay.
 func testSchedulePut(e *env) {
 	a, b := newSchedule(at(60)), newSchedule(at(120))
-	b.Name, b.Paused = "hourly", true
+	b.Name, b.Paused, b.Template.Resources = "hourly", true, &model.Resources{}
 	for _, s := range []*model.Schedule{a, b} {
 		if err := e.s.PutSchedule(e.ctx, s); err != nil {
 			e.t.Fatalf("PutSchedule: %v", err)
@@ -85,8 +90,8 @@ func testFire(e *env) {
 		e.t.Errorf("schedule after firing: next %v last %v job %q; want %v, %v, %s, and answered as stored", stored.NextFire, stored.LastFire, stored.LastJob, at(120), at(60), j.ID)
 	}
 	got := e.wantState(j.ID, model.Queued, "the fired job")
-	if !got.QueuedAt.Equal(at(61)) || got.Schedule != s.ID || fr.Job == nil || fr.Job.ID != j.ID {
-		e.t.Errorf("fired job: queued %v schedule %q answered %v; want %v, %s, the job", got.QueuedAt, got.Schedule, fr.Job, at(61), s.ID)
+	if !got.QueuedAt.Equal(at(61)) || got.Schedule != s.ID || fr.Job == nil || fr.Job.ID != j.ID || got.Resources != *s.Template.Resources {
+		e.t.Errorf("fired job: queued %v schedule %q needs %v answered %v; want %v, %s, %v, the job", got.QueuedAt, got.Schedule, got.Resources, fr.Job, at(61), s.ID, *s.Template.Resources)
 	}
 	e.unchanged("a second Fire of one time", func() {
 		fr, err := e.s.Fire(e.ctx, backend.Fire{Schedule: s.ID, At: at(60), Next: at(120), Job: firedJob(s, at(60)), Now: at(62)})
