@@ -46,7 +46,8 @@ type Queue struct {
 	fullSince  time.Time // the disk was found full (see queue_nospace.go)
 	idx        readyIndex
 	running    runningSet
-	seq        uint64 // the last ready sequence handed out
+	committed  committedRecords // read by reads; changed by the writer
+	seq        uint64           // the last ready sequence handed out
 
 	// durableSeq is the last ready sequence handed out by a durable
 	// commit: an index entry with a later one belongs to a transaction
@@ -116,6 +117,7 @@ func (q *Queue) Close() error {
 	q.mu.Unlock()
 	q.kick()
 	<-q.done
+	q.committed.clear() // reads after Close fail, as the file's do
 	return q.s.Close()
 }
 

@@ -142,6 +142,7 @@ func (w *wtx) drop(id string, h *jobHead) (string, error) {
 		w.jobs[id] = e
 	}
 	e.deleted = true
+	w.dropped = append(w.dropped, id)
 	if e.stored {
 		key := []byte(id)
 		if err := w.bk.jobs.Delete(key); err != nil {

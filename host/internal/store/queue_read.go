@@ -23,6 +23,9 @@ func (q *Queue) Job(ctx context.Context, id string) (*model.Job, error) {
 	if id == "" {
 		return nil, invalid("job: empty id")
 	}
+	if j := q.committed.get(id); j != nil {
+		return j, nil
+	}
 	return q.s.Job(id)
 }
 

@@ -29,8 +29,10 @@ type wtx struct {
 	counts countsP
 	cdirty bool
 
-	popped []readyEntry // taken from the ready index: pushed back if the transaction is undone
-	signal bool         // wake the engine after the commit
+	// dropped: ids of jobs this transaction deleted (see drop).
+	dropped []string
+	popped  []readyEntry // taken from the ready index: pushed back if the transaction is undone
+	signal  bool         // wake the engine after the commit
 }
 
 // jobEntry is a job as this transaction sees it.
@@ -317,8 +319,10 @@ func (w *wtx) undo() {
 	x.mu.Unlock()
 }
 
-// applied updates memory after a durable commit: new ready entries, and
-// the running set.
+// applied updates memory after a durable commit: new ready entries, the
+// running set and the committed records. The transaction's records are
+// not changed any more: the running set and the committed records share
+// them.
 func (q *Queue) applied(w *wtx) {
 	x := &q.idx
 	x.mu.Lock()
@@ -330,11 +334,12 @@ func (q *Queue) applied(w *wtx) {
 	x.mu.Unlock()
 	for _, e := range w.order {
 		if runs(e.j) {
-			q.running.set(e.j.Clone())
+			q.running.set(e.j)
 		} else if e.from == model.Running || e.from == model.Paused {
 			q.running.drop(e.j.ID)
 		}
 	}
+	q.committed.update(w)
 	if w.signal {
 		q.signal()
 	}
