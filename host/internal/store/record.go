@@ -36,6 +36,13 @@ func seal(key, payload []byte) []byte {
 	return b
 }
 
+// sealInPlace seals a record whose JSON follows recordHeader bytes
+// left for the header.
+func sealInPlace(key, rec []byte) {
+	rec[0] = recordFormat
+	binary.BigEndian.PutUint32(rec[1:], recordSum(key, rec[recordHeader:]))
+}
+
 // Problems unseal reports; `batchhost check` shows them as they are.
 const (
 	problemChecksum  = "checksum mismatch"
