@@ -132,11 +132,14 @@ func (q *Queue) serveLane() {
 			kept := picks[:0]
 			for _, r := range picks {
 				id := x.id(r)
-				var j *model.Job
+				// base is the record as decided: the flight's or the
+				// record cache's own (neither is changed any more), or
+				// the one decoded here; j, its copy, is stamped.
+				var j, b *model.Job
 				if e := w.jobs[id]; e != nil {
-					j = e.j.Clone()
-				} else if cj := q.recs.get(id); cj != nil {
-					j = cj
+					b = e.j
+				} else if cj := q.recs.peek(id); cj != nil {
+					b = cj
 				} else {
 					data := jobs.Get([]byte(id))
 					if data == nil {
@@ -150,9 +153,13 @@ func (q *Queue) serveLane() {
 					if err != nil {
 						return err
 					}
+					b = j.Clone()
+				}
+				if j == nil {
+					j = b.Clone()
 				}
 				kept = append(kept, r)
-				ids, base = append(ids, id), append(base, j.Clone())
+				ids, base = append(ids, id), append(base, b)
 				stampClaim(j, c.p.Owner, c.p.Now)
 				j.State, j.PausedFrom = model.Running, ""
 				out = append(out, j)

@@ -8,7 +8,8 @@ import "github.com/batchhost/batchhost/host/internal/model"
 // writer goroutine uses it. Every transaction, once decided, updates the
 // records it changed: a queued job's is put (while there is room), any
 // other's is dropped, so a cached record is never older than the file.
-// Records in it are never changed; users clone them.
+// Records in it are never changed: they are the decided transactions'
+// own, which nothing changes once decided; users clone them.
 type recordCache struct {
 	m map[string]*model.Job
 }
@@ -23,6 +24,9 @@ func (c *recordCache) get(id string) *model.Job {
 	return nil
 }
 
+// peek returns the cached record itself, for reading only.
+func (c *recordCache) peek(id string) *model.Job { return c.m[id] }
+
 // update takes in the records a decided transaction changed.
 func (c *recordCache) update(w *wtx) {
 	for _, e := range w.order {
@@ -32,7 +36,7 @@ func (c *recordCache) update(w *wtx) {
 				if c.m == nil {
 					c.m = map[string]*model.Job{}
 				}
-				c.m[id] = e.j.Clone()
+				c.m[id] = e.j
 			}
 			continue
 		}

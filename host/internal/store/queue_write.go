@@ -258,7 +258,15 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 	picked := x.pick(p, w.now.UnixNano(), w.valid, &w.popped)
 	x.mu.Unlock()
 	w.writes += len(picked)
-	return w.take(p, picked)
+	taken, err := w.take(p, picked)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Job, len(taken))
+	for i, j := range taken {
+		out[i] = j.Clone()
+	}
+	return out, nil
 }
 
 // pick takes from the index, in claim order, up to p.Limit entries that
@@ -357,7 +365,8 @@ func (x *readyIndex) pick(p backend.ClaimParams, now int64, valid func(readyEntr
 	return picked
 }
 
-// take moves picked jobs to running for p.Owner.
+// take moves picked jobs to running for p.Owner. It answers the
+// transaction's own records: the caller clones what it hands out.
 func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, error) {
 	out := make([]*model.Job, 0, len(picked))
 	c := w.newChanges()
@@ -376,7 +385,7 @@ func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, er
 		if err := w.move(c, e, model.Running); err != nil {
 			return nil, err
 		}
-		out = append(out, e.j.Clone())
+		out = append(out, e.j)
 	}
 	return out, nil
 }
