@@ -79,6 +79,9 @@ func Open(cfg Config) (*Host, error) {
 	}
 	logs.SetMaxJobBytes(max(c.MaxLogBytes, 0))
 	logs.SetMaxTotalBytes(max(c.MaxLogTotalBytes, 0), func(id string) bool { return logRemovable(q, id) })
+	if s, ok := q.(joblog.Shared); ok && shared {
+		logs.SetShared(s) // every host reads a job's log from the database, whichever ran it
+	}
 	pm, err := runner.Open(runner.Config{
 		Dir:          c.PluginDir,
 		Logger:       c.Logger.Named("plugins"),

@@ -60,3 +60,8 @@ func (h *Host) Hosts(ctx context.Context) ([]HostStatus, error) {
 	}
 	return out, nil
 }
+
+// Shared reports whether the queue is a database other hosts may share
+// (Config.Database): its jobs may run on other hosts, whose log records
+// reach this host through the database, not as events.
+func (h *Host) Shared() bool { return h.shared }

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/joblog"
@@ -24,16 +23,15 @@ func logRemovable(st backend.Store, id string) bool {
 // offset to go on from: memory does not grow with the log, and a reader
 // following a running job reads each record once. Records still buffered
 // by a running attempt are not on disk yet; they are once the job has
-// finished. An error from fn, or ctx ending, stops the walk.
+// finished. On a shared queue the log is the one the hosts ship to the
+// database, whichever host ran the job: a running attempt's records are
+// there about a quarter second after it wrote them. An error from fn, or
+// ctx ending, stops the walk.
 func (h *Host) EachLog(ctx context.Context, id string, from int64, fn func(LogRecord) error) (int64, error) {
 	if from < 0 {
 		return 0, invalidf("log offset %d is negative", from)
 	}
-	j, err := h.Get(ctx, id)
-	if err != nil {
-		return from, err
-	}
-	if err := h.logsElsewhere(ctx, j); err != nil {
+	if _, err := h.Get(ctx, id); err != nil {
 		return from, err
 	}
 	return h.logs.Each(id, from, func(r joblog.Record) error {
@@ -66,31 +64,4 @@ func (h *Host) LogTail(ctx context.Context, id string, n int) ([]LogRecord, int,
 		out[i] = LogRecord(r)
 	}
 	return out, skipped, nil
-}
-
-// logsElsewhere refuses, on a shared queue, to read the log of a job none
-// of whose attempts ran on this host: its records are in the data dir of
-// the host that ran it, and an empty answer (or a follow that never
-// prints) would look like a job that logged nothing. The error names that
-// host.
-func (h *Host) logsElsewhere(ctx context.Context, j *Job) error {
-	if !h.shared || len(j.Attempts) == 0 {
-		return nil
-	}
-	self := h.e.Owner()
-	for _, a := range j.Attempts {
-		if a.Host == self {
-			return nil
-		}
-	}
-	last := j.Attempts[len(j.Attempts)-1].Host
-	where := "host " + last
-	if hs, err := h.Hosts(ctx); err == nil {
-		for _, s := range hs {
-			if s.Owner == last {
-				where = fmt.Sprintf("host %s (%s, pid %d)", s.Owner, s.Name, s.PID)
-			}
-		}
-	}
-	return &kindError{ErrState, fmt.Sprintf("job %s ran on %s: its log is kept in that host's data dir; ask that host for it", j.ID, where)}
 }

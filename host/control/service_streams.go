@@ -1,8 +1,11 @@
 package control
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"hash/fnv"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -93,9 +96,23 @@ func (s *service) Logs(r *pb.LogsRequest, stream pb.Control_LogsServer) error {
 		return toStatus(err)
 	}
 	for {
-		e, err := w.Next(ctx)
+		e, poll, err := s.nextOrPoll(ctx, w)
 		if err != nil {
 			return streamEnd(ctx.Err())
+		}
+		if poll {
+			// A shared queue's job may run on another host: its records
+			// and its end come through the database, so look there.
+			if off, err = s.h.EachLog(ctx, id, off, send); err != nil {
+				return toStatus(err)
+			}
+			if j, err := s.h.Get(ctx, id); err != nil || j.Done() {
+				if err == nil {
+					_, err = s.h.EachLog(ctx, id, off, send)
+				}
+				return toStatus(err)
+			}
+			continue
 		}
 		switch {
 		case e.Type == host.EventJobLog && e.Log != nil:
@@ -107,6 +124,27 @@ func (s *service) Logs(r *pb.LogsRequest, stream pb.Control_LogsServer) error {
 			return toStatus(err)
 		}
 	}
+}
+
+// followPoll is how often a follow on a shared queue looks in the
+// database for records and the end of a job another host may run.
+const followPoll = 250 * time.Millisecond
+
+// nextOrPoll is w's next event; on a shared queue, poll (and no event)
+// when followPoll passes without one, for the caller to look in the
+// database.
+func (s *service) nextOrPoll(ctx context.Context, w *host.Watcher) (e host.Event, poll bool, err error) {
+	if !s.h.Shared() {
+		e, err = w.Next(ctx)
+		return e, false, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, followPoll)
+	defer cancel()
+	e, err = w.Next(pctx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return e, true, nil
+	}
+	return e, false, err
 }
 
 // recentLogs is how many sent records a follower remembers to send each

@@ -125,20 +125,17 @@ func TestServeRefusesAnUnusableDatabase(t *testing.T) {
 	}
 }
 
-// Pause, resume and cancel given to a CLI attached to one host reach a job
-// that another host of the same PostgreSQL queue runs: its plugin process
-// is stopped, continued, and its attempt ends canceled. The times each
-// took are logged (the issue asks for under a second; tests do not
-// assert on wall-clock speed).
-func TestCLIRequestsReachAJobOnAnotherHost(t *testing.T) {
+// cliHostAndRunner starts two hosts on one fresh PostgreSQL queue: a, a
+// daemon for the CLI that dispatches nothing, and b, a started host with
+// one worker that runs every job. (b closes first, without startDaemon's
+// check for plugin processes, which then checks for both.)
+func cliHostAndRunner(t *testing.T) (a *daemon, b *host.Host) {
+	t.Helper()
 	db := testpg.Database(t)
 	if r := runCLI(t, map[string]string{"HOME": t.TempDir(), databaseEnv: db}, "", "migrate", "up"); r.code != 0 {
 		t.Fatalf("migrate up: %s", r.stderr)
 	}
-	// The CLI's host dispatches nothing; the other runs the job. (The
-	// other host closes first, without startDaemon's check for plugin
-	// processes, which then checks for both.)
-	a := startDaemon(t, func(c *host.Config) { c.Database = db })
+	a = startDaemon(t, func(c *host.Config) { c.Database = db })
 	ctx := context.Background()
 	if err := a.h.PauseDispatch(ctx); err != nil {
 		t.Fatal(err)
@@ -151,6 +148,17 @@ func TestCLIRequestsReachAJobOnAnotherHost(t *testing.T) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+// Pause, resume and cancel given to a CLI attached to one host reach a job
+// that another host of the same PostgreSQL queue runs: its plugin process
+// is stopped, continued, and its attempt ends canceled. The times each
+// took are logged (the issue asks for under a second; tests do not
+// assert on wall-clock speed).
+func TestCLIRequestsReachAJobOnAnotherHost(t *testing.T) {
+	a, b := cliHostAndRunner(t)
+	ctx := context.Background()
 	id, err := b.Submit(ctx, host.JobSpec{Task: "chaos.sleep", Args: map[string]int{"ms": 60000}})
 	if err != nil {
 		t.Fatal(err)
@@ -191,11 +199,6 @@ func TestCLIRequestsReachAJobOnAnotherHost(t *testing.T) {
 	var js []host.Job
 	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || r.code != 1 || len(js) != 1 || js[0].State != host.StateCanceled || js[0].Attempt != 1 {
 		t.Fatalf("job canceled through the other host: exit %d %s %v", r.code, r.stdout, err)
-	}
-	// Its log is in the other host's data dir: asking this one says so
-	// and names that host, rather than showing an empty log.
-	if r := a.cli(t, "", "logs", id); r.code != 1 || !strings.Contains(r.stderr, "ask that host") || !strings.Contains(r.stderr, "pid ") {
-		t.Errorf("logs of a job another host ran: exit %d %q", r.code, r.stderr)
 	}
 	t.Logf("through another host: pause took effect after %s, resume after %s, cancel ended the attempt after %s",
 		paused.Round(time.Millisecond), resumed.Round(time.Millisecond), canceled.Round(time.Millisecond))

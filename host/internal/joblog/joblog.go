@@ -39,6 +39,7 @@ type Dir struct {
 	maxTotal int64
 	finished func(jobID string) bool
 	total    atomic.Int64 // bytes of the logs, as far as the writers know
+	shared   Shared       // when set, where logs are shipped to and read from (SetShared)
 
 	mu          sync.Mutex
 	open        map[string]int // jobs with a writer open: their logs are not removed
@@ -110,6 +111,13 @@ type Writer struct {
 	over, overBytes       int64
 	attempt               int
 	registered            bool // counted in d.open: its log is not removed
+
+	// Shipping to d.shared (see ship): what is written and not shipped
+	// yet, whether the ship timer is armed, whether Close has begun.
+	pending       []byte
+	armed, closed bool
+	timer         *time.Timer
+	shipMu        sync.Mutex
 }
 
 // Writer returns a writer for jobID's log.
@@ -204,6 +212,7 @@ func (d *Dir) reclaimLocked(target int64) {
 		}
 		if err := os.Remove(d.file(l.id)); err == nil {
 			d.total.Add(-l.size)
+			d.removeShared(l.id)
 		}
 	}
 }
@@ -231,6 +240,9 @@ func (w *Writer) write(b []byte) {
 	w.err = w.bw.WriteByte('\n')
 	w.size += int64(len(b)) + 1
 	w.d.total.Add(int64(len(b)) + 1)
+	if w.d.shared != nil {
+		w.queueShip(append(b, '\n'))
+	}
 }
 
 // Flush pushes buffered records to the file, for readers following it.
@@ -244,8 +256,22 @@ func (w *Writer) Flush() error {
 }
 
 // Close writes the markers of dropped records, if any, then flushes and
-// closes the file.
+// closes the file, and ships what is left to the shared store, if any.
 func (w *Writer) Close() error {
+	err := w.closeFile()
+	if w.d.shared == nil {
+		return err
+	}
+	w.mu.Lock()
+	w.closed = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.mu.Unlock()
+	return errors.Join(err, w.ship())
+}
+
+func (w *Writer) closeFile() error {
 	w.mu.Lock()
 	if w.err == nil && w.f != nil {
 		w.marker(w.dropped, fmt.Sprintf("log cap of %d bytes for this job reached: %d more records (%d bytes) were dropped", w.d.maxJob, w.dropped, w.droppedBytes))
@@ -287,11 +313,8 @@ func (w *Writer) marker(n int64, msg string) {
 // Read returns every record of jobID, oldest first; none if it never
 // logged. A torn last line (a crash mid-write) is skipped.
 func (d *Dir) Read(jobID string) ([]Record, error) {
-	f, err := os.Open(d.file(jobID))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	f, err := d.reader(jobID, 0)
+	if f == nil || err != nil {
 		return nil, err
 	}
 	defer f.Close()
@@ -307,9 +330,10 @@ func (d *Dir) Read(jobID string) ([]Record, error) {
 	return out, sc.Err()
 }
 
-// Remove deletes the logs of the given jobs; missing files are fine.
+// Remove deletes the logs of the given jobs (the shared store's copies
+// too); missing files are fine.
 func (d *Dir) Remove(ids ...string) error {
-	var first error
+	first := d.removeShared(ids...)
 	for _, id := range ids {
 		fi, serr := os.Stat(d.file(id))
 		if err := os.Remove(d.file(id)); err != nil {

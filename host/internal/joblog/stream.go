@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 )
 
 // MaxRecordBytes bounds one record's line, as a reader sees it. A longer
@@ -23,17 +21,11 @@ const MaxRecordBytes = 16 << 20
 // not decode are skipped. An error from fn stops the walk and is
 // returned.
 func (d *Dir) Each(jobID string, from int64, fn func(Record) error) (int64, error) {
-	f, err := os.Open(d.file(jobID))
-	if errors.Is(err, fs.ErrNotExist) {
-		return from, nil
-	}
-	if err != nil {
+	f, err := d.reader(jobID, from)
+	if f == nil || err != nil {
 		return from, err
 	}
 	defer f.Close()
-	if _, err := f.Seek(from, io.SeekStart); err != nil {
-		return from, err
-	}
 	off := from
 	err = eachLine(f, func(line []byte, size int) error {
 		off += int64(size)
@@ -119,11 +111,8 @@ func (d *Dir) Tail(jobID string, n, maxBytes int) (recs []Record, skipped int, e
 
 // eachRaw passes every whole line that looks like a record, undecoded.
 func (d *Dir) eachRaw(jobID string, fn func(line []byte)) (int64, error) {
-	f, err := os.Open(d.file(jobID))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
+	f, err := d.reader(jobID, 0)
+	if f == nil || err != nil {
 		return 0, err
 	}
 	defer f.Close()
