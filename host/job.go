@@ -250,4 +250,8 @@ type Stats struct {
 	// Config.MemoryPressureLimit at the last claim, so jobs that need
 	// memory were not started.
 	MemoryPressure bool `json:"memory_pressure"`
+	// DamagedJobs is the number of job records in the embedded store
+	// that fail their checksum. Counts leaves them out, as List does:
+	// their state cannot be read. Check lists them; Delete removes one.
+	DamagedJobs int `json:"damaged_jobs"`
 }

@@ -287,7 +287,8 @@ func (h *Host) List(ctx context.Context, f ListFilter) (jobs []*Job, next string
 }
 
 // Stats returns counts by state, queue depth by priority and busy workers,
-// from one read of the store's counts.
+// from one read of the store's counts, and the number of damaged job
+// records, which the counts leave out as List does.
 func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	if err := h.check(ctx); err != nil {
 		return Stats{}, err
@@ -303,6 +304,11 @@ func (h *Host) Stats(ctx context.Context) (Stats, error) {
 	if st.Capacity != nil {
 		r := toResources(*st.Capacity)
 		s.Capacity = &r
+	}
+	if dc, ok := h.store.(damageCounter); ok {
+		if s.DamagedJobs, err = dc.DamagedJobs(ctx); err != nil {
+			return Stats{}, fromBackend(err)
+		}
 	}
 	byState := c.ByState()
 	for _, state := range model.States {

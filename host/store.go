@@ -32,6 +32,14 @@ type commitObservable interface {
 	ObserveCommits(fn func(latency time.Duration, jobs int)) (stop func())
 }
 
+// damageCounter is a store whose records carry checksums (the embedded
+// one): it counts the job records that fail theirs.
+type damageCounter interface {
+	DamagedJobs(ctx context.Context) (int, error)
+}
+
+var _ damageCounter = (*store.Queue)(nil)
+
 // openStore opens the queue the configuration names: PostgreSQL when
 // Database is set (other hosts may share it), else the embedded file in
 // DataDir.

@@ -413,6 +413,7 @@ func toProtoStats(s host.Stats) *pb.HostStats {
 		Capacity:       toProtoResources(s.Capacity),
 		CapacityInUse:  toProtoResources(&s.CapacityInUse),
 		MemoryPressure: s.MemoryPressure,
+		DamagedJobs:    int64(s.DamagedJobs),
 	}
 	for _, p := range []host.Priority{host.PriorityCritical, host.PriorityHigh, host.PriorityNormal, host.PriorityLow} {
 		if n, ok := s.QueueDepth[p.String()]; ok {
@@ -432,6 +433,7 @@ func fromProtoStats(s *pb.HostStats) host.Stats {
 		Throttled:      fromProtoThrottled(s.GetThrottled()),
 		Capacity:       fromProtoResources(s.GetCapacity()),
 		MemoryPressure: s.GetMemoryPressure(),
+		DamagedJobs:    int(min(max(s.GetDamagedJobs(), 0), math.MaxInt)),
 	}
 	if r := fromProtoResources(s.GetCapacityInUse()); r != nil {
 		out.CapacityInUse = *r

@@ -47,7 +47,7 @@ func TestRoundTrips(t *testing.T) {
 
 	stats := host.Stats{Counts: counts, QueueDepth: map[string]int{"low": 1, "normal": 2, "high": 3, "critical": 4}, BusyWorkers: 3, MaxWorkers: 8, DispatchPaused: true,
 		Throttled: []host.Throttle{{Name: "chaos", Next: now}, {Name: "docs.ocr", Next: later}},
-		Capacity:  &host.Resources{CPU: 4, MemoryMB: 8000}, CapacityInUse: host.Resources{CPU: 0.5, MemoryMB: 100}, MemoryPressure: true}
+		Capacity:  &host.Resources{CPU: 4, MemoryMB: 8000}, CapacityInUse: host.Resources{CPU: 0.5, MemoryMB: 100}, MemoryPressure: true, DamagedJobs: 3}
 	if diff := cmp.Diff(stats, fromProtoStats(toProtoStats(stats))); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}

@@ -2805,8 +2805,11 @@ type HostStats struct {
 	// memory_pressure: jobs that need memory are held back, the memory
 	// pressure being at or above serve --memory-pressure-limit.
 	MemoryPressure bool `protobuf:"varint,9,opt,name=memory_pressure,json=memoryPressure,proto3" json:"memory_pressure,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// damaged_jobs: job records of the embedded store that fail their
+	// checksum; counts leave them out, as List does.
+	DamagedJobs   int64 `protobuf:"varint,10,opt,name=damaged_jobs,json=damagedJobs,proto3" json:"damaged_jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HostStats) Reset() {
@@ -2900,6 +2903,13 @@ func (x *HostStats) GetMemoryPressure() bool {
 		return x.MemoryPressure
 	}
 	return false
+}
+
+func (x *HostStats) GetDamagedJobs() int64 {
+	if x != nil {
+		return x.DamagedJobs
+	}
+	return 0
 }
 
 // Throttle is a rated task or plugin out of tokens.
@@ -4061,7 +4071,7 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\bproblems\x18\x05 \x03(\tR\bproblems\"a\n" +
 	"\rPriorityCount\x12:\n" +
 	"\bpriority\x18\x01 \x01(\x0e2\x1e.batchhost.control.v1.PriorityR\bpriority\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xe5\x03\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x88\x04\n" +
 	"\tHostStats\x128\n" +
 	"\x06counts\x18\x01 \x03(\v2 .batchhost.control.v1.StateCountR\x06counts\x12D\n" +
 	"\vqueue_depth\x18\x02 \x03(\v2#.batchhost.control.v1.PriorityCountR\n" +
@@ -4073,7 +4083,9 @@ const file_controlpb_control_proto_rawDesc = "" +
 	"\tthrottled\x18\x06 \x03(\v2\x1e.batchhost.control.v1.ThrottleR\tthrottled\x12;\n" +
 	"\bcapacity\x18\a \x01(\v2\x1f.batchhost.control.v1.ResourcesR\bcapacity\x12G\n" +
 	"\x0fcapacity_in_use\x18\b \x01(\v2\x1f.batchhost.control.v1.ResourcesR\rcapacityInUse\x12'\n" +
-	"\x0fmemory_pressure\x18\t \x01(\bR\x0ememoryPressure\"N\n" +
+	"\x0fmemory_pressure\x18\t \x01(\bR\x0ememoryPressure\x12!\n" +
+	"\fdamaged_jobs\x18\n" +
+	" \x01(\x03R\vdamagedJobs\"N\n" +
 	"\bThrottle\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x04next\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04next\"G\n" +

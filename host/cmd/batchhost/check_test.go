@@ -223,4 +223,22 @@ func TestCheckNamesEveryDamagedRecordWithoutWriting(t *testing.T) {
 	if !slices.Equal(got, healthy) {
 		t.Errorf("list: %d jobs %v, want the %d healthy ones", len(got), got, len(healthy))
 	}
+
+	// stats counts what lists show, by state, and the damaged apart.
+	var st host.Stats
+	decode(t, d.ok(t, "--json", "stats"), &st)
+	for _, state := range []host.State{host.StateCompleted, host.StateCreated} {
+		var inState []map[string]any
+		decode(t, d.ok(t, "list", "--json", "--state", string(state)), &inState)
+		if st.Counts[state] != len(inState) {
+			t.Errorf("stats counts %d %s jobs, list shows %d", st.Counts[state], state, len(inState))
+		}
+	}
+	if st.Counts[host.StateCompleted] != 2 || st.Counts[host.StateCreated] != 14 || st.DamagedJobs != 8 {
+		t.Errorf("stats --json: %+v; want 2 completed, 14 created, 8 damaged", st)
+	}
+	if out := d.ok(t, "stats"); !strings.Contains(out, "completed 2  ") ||
+		!strings.Contains(out, "\ndamaged    8 job records, not counted above (batchhost check lists them with the host stopped; batchhost delete ID removes one)\n") {
+		t.Errorf("stats:\n%s", out)
+	}
 }

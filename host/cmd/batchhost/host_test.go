@@ -49,10 +49,12 @@ func TestStatsAndDispatch(t *testing.T) {
 		} `json:"capacity"`
 		CapacityInUse  map[string]float64 `json:"capacity_in_use"`
 		MemoryPressure bool               `json:"memory_pressure"`
+		DamagedJobs    *int               `json:"damaged_jobs"`
 	}
 	decode(t, d.ok(t, "--json", "stats"), &s)
 	if s.Counts["queued"] != 1 || s.QueueDepth["high"] != 1 || s.MaxWorkers != 4 || !s.DispatchPaused || s.Throttled == nil || len(s.Throttled) != 0 ||
-		s.Capacity.CPU != float64(runtime.NumCPU()) || s.Capacity.MemoryMB <= 0 || len(s.CapacityInUse) != 0 || s.MemoryPressure {
+		s.Capacity.CPU != float64(runtime.NumCPU()) || s.Capacity.MemoryMB <= 0 || len(s.CapacityInUse) != 0 || s.MemoryPressure ||
+		s.DamagedJobs == nil || *s.DamagedJobs != 0 {
 		t.Fatalf("stats --json: %+v", s)
 	}
 	var st map[string]bool

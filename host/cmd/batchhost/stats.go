@@ -20,7 +20,9 @@ func (c *cli) statsCmd() *cobra.Command {
 		Long: `Show job counts by state, queue depth by priority, busy workers, the
 capacity (serve --capacity) and how much of it the running jobs need, whether
 dispatch is paused, and the rated tasks and plugins (serve --rate) that are
-out of tokens now, with when the next is due: their queued jobs wait for it.`,
+out of tokens now, with when the next is due: their queued jobs wait for it.
+Job records that fail their checksum are not counted in any state (no list
+shows them); a "damaged" line counts them, when there are any.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
@@ -50,6 +52,9 @@ out of tokens now, with when the next is due: their queued jobs wait for it.`,
 				}
 				row(tw, "dispatch", dispatch)
 				row(tw, "throttled", throttledText(s.Throttled, time.Now()))
+				if s.DamagedJobs > 0 {
+					row(tw, "damaged", damagedText(s.DamagedJobs))
+				}
 				return tw.Flush()
 			})
 		},
@@ -82,4 +87,13 @@ func capacityText(s host.Stats) string {
 		out += "  (memory pressure: jobs that need memory wait)"
 	}
 	return out
+}
+
+// damagedText says how many job records are damaged and what to do.
+func damagedText(n int) string {
+	what := "job records"
+	if n == 1 {
+		what = "job record"
+	}
+	return fmt.Sprintf("%d %s, not counted above (batchhost check lists them with the host stopped; batchhost delete ID removes one)", n, what)
 }

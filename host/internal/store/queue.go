@@ -58,6 +58,7 @@ type Queue struct {
 	changed chan struct{}
 
 	members members // hosts and leader, in memory only
+	damaged damagedJobs
 
 	commits, ops atomic.Int64
 	laneClaims   atomic.Int64 // claims decided while a commit was written

@@ -195,6 +195,11 @@ func (q *Queue) Counts(ctx context.Context) (backend.Counts, error) {
 	if err != nil {
 		return nil, err
 	}
+	d, err := q.damage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c = d.listable(c)
 	out := backend.Counts{}
 	for si, st := range model.States {
 		byp := map[model.Priority]int{}
