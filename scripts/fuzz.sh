@@ -52,8 +52,17 @@ while read -r pkg name; do
   echo "fuzz.sh: $name in $pkg for $fuzztime"
   # A new input that widens coverage is minimized before fuzzing goes on;
   # the default 60 s of that would eat most of a short run.
+  corpus="${pkg#./}/testdata/fuzz/$name"
+  inputs_before=$({ ls "$corpus" 2>/dev/null || true; } | wc -l)
   if go test -run "^${name}\$" -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
     status=ok
+  elif [ "$({ ls "$corpus" 2>/dev/null || true; } | wc -l)" -eq "$inputs_before" ] && grep -q '^    context deadline exceeded$' "$log" &&
+    [ "$(grep -c '^--- FAIL' "$log")" -eq 1 ]; then
+    # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as
+    # a failure when a worker is mid-input as it expires (Go issue 75804,
+    # fixed in Go 1.27), more often on a loaded machine. No input failed
+    # and none was written: the run ended when it was due to.
+    status="ok (the toolchain reported its own deadline as a failure; no failing input)"
   else
     status=FAILED
     failed+=("$name")
