@@ -27,6 +27,13 @@ const purgeBatch = 1000
 // and outcome, and a job that depends on it and is placed later (a
 // created job submitted, a job resumed or retried) counts it as
 // completed. A new job cannot name it as a dependency (ErrNotFound).
+//
+// A job whose record is damaged (ErrDamaged: see Check) is deleted
+// whatever state it was in, with every index entry that names it: it can
+// be neither run nor changed, and this is how to clear it without
+// restoring a backup. What its record held (task, args, state, result,
+// attempts) is lost with it; jobs waiting for it keep waiting (cancel
+// them). On a PostgreSQL queue no record is damaged.
 func (h *Host) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return invalidf("delete: no job ids given")
@@ -81,7 +88,9 @@ func (f PurgeFilter) check() error {
 // to 1000 jobs, oldest first, until none is left or ctx ends (then it
 // returns the count so far and ctx's error): a large purge never holds
 // the store for long, and what each transaction deleted stays deleted.
-// Jobs that finish while it runs may be purged too when they match.
+// Jobs that finish while it runs may be purged too when they match. A
+// damaged record is passed over (its state and task cannot be read):
+// Delete removes it by id.
 func (h *Host) Purge(ctx context.Context, f PurgeFilter) (int, error) {
 	if err := f.check(); err != nil {
 		return 0, err

@@ -22,7 +22,9 @@ file is opened read-only and never written. A running host holds the file:
 stop it first.
 
 A host leaves a damaged record aside (never runs, changes or lists it) and
-logs it; restore a backup to get it back.
+logs it; restore a backup to get it back, or, with a host running on the
+data dir, remove a damaged job record with "batchhost delete ID" (its
+index entries go with it).
 
 Exit codes: 0 no damage, 1 damage found (or the file could not be read),
 2 usage error.`,
@@ -45,7 +47,7 @@ Exit codes: 0 no damage, 1 damage found (or the file could not be read),
 			}
 			if n := len(r.Damaged); n > 0 {
 				return &exitError{code: 1, err: fmt.Errorf(
-					"%d damaged records in %s: hosts leave them aside (not run, changed or listed); restore a backup to get them back", n, r.Path)}
+					"%d damaged records in %s: hosts leave them aside (not run, changed or listed); restore a backup to get them back, or remove a damaged job record with: batchhost delete ID (with a host running on the data dir)", n, r.Path)}
 			}
 			return nil
 		},

@@ -242,3 +242,105 @@ func TestCheckNamesEveryDamagedRecordWithoutWriting(t *testing.T) {
 		t.Errorf("stats:\n%s", out)
 	}
 }
+
+// TestDeleteClearsDamagedRecords: with 3 of 6 job records damaged (a
+// completed job, a created one with a key, a created one another depends
+// on), `delete` of the damaged ones (by id prefix too) removes them and
+// says, for each, that its record was damaged and what is lost; check
+// named that command. A purge passes the damaged record left over. stats
+// then counts as list does, with 1 damaged; after the host stops, check
+// finds that 1 record and no index entry naming a record that is gone.
+func TestDeleteClearsDamagedRecords(t *testing.T) {
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	h, err := host.Open(host.Config{DataDir: dir, PluginDir: pluginDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var done []string
+	for i := range 2 {
+		id, err := h.Submit(ctx, host.JobSpec{Task: "chaos.echo", Args: map[string]any{"n": i, "note": "quarterly report"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Wait(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, id)
+	}
+	keyed, err := h.Create(ctx, host.JobSpec{Task: "chaos.echo", Key: "monthly-close", Args: map[string]any{"note": "held for later"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := h.Create(ctx, host.JobSpec{Task: "chaos.echo", Args: map[string]any{"note": "the first of two"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := h.Create(ctx, host.JobSpec{Task: "chaos.echo", Args: map[string]any{"note": "the second"}, DependsOn: []host.Dep{{Job: dep}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "batchhost.db")
+	damaged := []string{done[0], keyed, dep}
+	flipInJobRecords(t, path, append(slices.Clone(damaged), done[1]), 3)
+	// done[1] is damaged too: left for the purge to pass over.
+	r := runBin(t, "--data-dir", dir, "check")
+	if r.code != 1 || !strings.Contains(r.stderr, "remove a damaged job record with: batchhost delete ID") {
+		t.Fatalf("check does not name the way out: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	d := startDaemon(t, func(c *host.Config) { c.DataDir = dir })
+	if st, err := d.h.Stats(ctx); err != nil || st.DamagedJobs != 4 {
+		t.Fatalf("stats before: %+v, %v; want 4 damaged", st, err)
+	}
+	// All or none: with a job that is not finished, nothing is deleted.
+	d.fails(t, 1, "is created, not finished", "delete", damaged[0], after)
+	out := d.ok(t, "delete", damaged[0], damaged[1][:13], damaged[2])
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("delete:\n%s", out)
+	}
+	for i, l := range lines {
+		want := damaged[i] + "  deleted; its record was damaged (checksum mismatch): its task, args, state, result and attempts could not be read and are lost"
+		if l != want {
+			t.Errorf("delete line %d:\n%q\nwant\n%q", i, l, want)
+		}
+	}
+	for _, id := range damaged {
+		d.fails(t, 1, "not found", "get", id)
+	}
+	if out := d.ok(t, "purge", "--state", "completed"); out != "deleted 0 completed jobs\n" {
+		t.Errorf("purge past a damaged record: %q", out)
+	}
+	var st host.Stats
+	decode(t, d.ok(t, "--json", "stats"), &st)
+	for _, state := range []host.State{host.StateCompleted, host.StateCreated} {
+		var inState []map[string]any
+		decode(t, d.ok(t, "list", "--json", "--state", string(state)), &inState)
+		if st.Counts[state] != len(inState) {
+			t.Errorf("stats counts %d %s jobs, list shows %d", st.Counts[state], state, len(inState))
+		}
+	}
+	if st.DamagedJobs != 1 || st.Counts[host.StateCreated] != 1 || st.Counts[host.StateCompleted] != 0 {
+		t.Errorf("stats after the delete: %+v; want 1 damaged, 1 created", st)
+	}
+	// The key is free again.
+	if id := id(t, d.ok(t, "create", "chaos.echo", "--key", "monthly-close")); id == keyed {
+		t.Errorf("the deleted job's key still names it")
+	}
+	if err := d.h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = runBin(t, "--data-dir", dir, "check", "--json")
+	var rep host.CheckReport
+	decode(t, r.stdout, &rep)
+	if len(rep.Damaged) != 1 || rep.Damaged[0].Bucket != "jobs" || rep.Damaged[0].Key != done[1] {
+		t.Errorf("check after the delete: %+v, want only job %s damaged", rep.Damaged, done[1])
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,10 +23,23 @@ not finished: cancel it and wait for it first). Prints each deleted job's id
 
 A deleted job is gone as one the retention pruned is: its group keeps its
 counts, and a job depending on it that is submitted, resumed or retried
-later counts it as completed.`,
+later counts it as completed.
+
+A job whose record is damaged ("batchhost check" lists them; get says so)
+is deleted whatever its state, with its index entries: that is how to clear
+it without restoring a backup. Its record cannot be read, so what it held
+(task, args, state, result, attempts) is lost; the output says so.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			return c.withClient(cmd, func(ctx context.Context, cl *control.Client) error {
+				// The record of a damaged job cannot be read after the
+				// delete either: say now which ones are.
+				damaged := make([]string, len(ids))
+				for i, id := range ids {
+					if _, err := cl.Get(ctx, id); errors.Is(err, host.ErrDamaged) {
+						damaged[i] = damageOf(err)
+					}
+				}
 				deleted, err := cl.Delete(ctx, ids...)
 				if err != nil {
 					return err
@@ -34,13 +48,27 @@ later counts it as completed.`,
 					return c.printJSON(deleted)
 				}
 				tw := table(c.stdout)
-				for _, id := range deleted {
+				for i, id := range deleted {
+					if i < len(damaged) && damaged[i] != "" {
+						row(tw, id, "deleted; its record was damaged ("+damaged[i]+"): its task, args, state, result and attempts could not be read and are lost")
+						continue
+					}
 					row(tw, id, "deleted")
 				}
 				return tw.Flush()
 			})
 		},
 	}
+}
+
+// damageOf is what is wrong with a damaged record, from its error ("job
+// ID: its record is damaged (checksum mismatch) in data file ...").
+func damageOf(err error) string {
+	_, rest, ok := strings.Cut(err.Error(), "is damaged (")
+	if problem, _, found := strings.Cut(rest, ") in data file"); ok && found {
+		return problem
+	}
+	return "unreadable"
 }
 
 // finishedStates are the states a purge takes.

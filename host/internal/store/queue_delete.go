@@ -12,16 +12,23 @@ import (
 )
 
 // Delete deletes finished jobs, all or none; see backend.Writer. It checks
-// every id before it deletes one, so a refusal writes nothing.
+// every id before it deletes one, so a refusal writes nothing. A job
+// whose record is damaged is deleted whatever state it was in, with
+// every index entry naming it (dropDamaged): it can be neither run nor
+// changed, and deleting it is how an operator clears it.
 func (q *Queue) Delete(ctx context.Context, ids []string) ([]string, error) {
 	if err := backend.CheckDelete(ids); err != nil {
 		return nil, invalid("%v", err)
 	}
 	var out []string
+	var gone []damagedDrop
 	err := q.do(ctx, func(w *wtx) error {
-		out = nil
+		out, gone = nil, nil
 		heads := make([]*jobHead, len(ids))
 		for i, id := range ids {
+			if w.damagedRecord(id) {
+				continue // heads[i] stays nil
+			}
 			h, err := w.head(id)
 			if err != nil {
 				return fmt.Errorf("delete: %w", err)
@@ -33,7 +40,15 @@ func (q *Queue) Delete(ctx context.Context, ids []string) ([]string, error) {
 		}
 		groups := map[string]bool{}
 		for i, id := range ids {
-			g, err := w.drop(id, heads[i])
+			var g string
+			var err error
+			if heads[i] == nil {
+				var d damagedDrop
+				g, d, err = w.dropDamaged(id)
+				gone = append(gone, d)
+			} else {
+				g, err = w.drop(id, heads[i])
+			}
 			if err != nil {
 				return err
 			}
@@ -47,6 +62,9 @@ func (q *Queue) Delete(ctx context.Context, ids []string) ([]string, error) {
 		out = slices.Clone(ids)
 		return nil
 	})
+	if err == nil {
+		q.damaged.deleted(gone)
+	}
 	return out, err
 }
 
@@ -75,6 +93,9 @@ func (q *Queue) Purge(ctx context.Context, f backend.PurgeFilter) ([]string, err
 			h, err := w.head(id)
 			if errors.Is(err, backend.ErrNotFound) {
 				continue // a stale entry: Prune drops it
+			}
+			if w.q.s.skipDamaged("job", []byte(id), err) {
+				continue // its state and task are lost: Delete by id removes it
 			}
 			if err != nil {
 				return err
