@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(runHelperHost())
 	}
+	if testbin.FuzzWorker() {
+		os.Exit(m.Run())
+	}
 	tmp, err := os.MkdirTemp("", "bh-host-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

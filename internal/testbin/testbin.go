@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -83,4 +84,14 @@ func goTool() string {
 		return p
 	}
 	return "go"
+}
+
+// FuzzWorker reports whether this test binary runs as a worker of `go
+// test -fuzz`. The coordinator starts one a core (and again after a
+// crash), and each runs TestMain before its inputs; a worker runs only
+// the fuzz target, which needs none of the binaries a TestMain builds,
+// so a TestMain skips building them: that took seconds a worker, most
+// of a short fuzz run, before the first input.
+func FuzzWorker() bool {
+	return slices.Contains(os.Args[1:], "-test.fuzzworker")
 }

@@ -18,6 +18,9 @@ import (
 var docsBin string
 
 func TestMain(m *testing.M) {
+	if testbin.FuzzWorker() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "docs-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

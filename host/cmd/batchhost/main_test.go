@@ -32,6 +32,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if testbin.FuzzWorker() {
+		os.Exit(m.Run())
+	}
 	tmp, err := os.MkdirTemp("", "bh-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
