@@ -102,6 +102,7 @@ func (s *Store) Step(ctx context.Context, p backend.StepParams) (backend.StepRes
 // then the second...), so that each finish meets the guard its
 // predecessor left, as if applied one by one.
 func (w *wtx) finish(fs []backend.Finish) error {
+	fs = toMicros(fs)
 	var last time.Time
 	round := make([]int, len(fs))
 	seen := map[string]int{}
@@ -145,6 +146,21 @@ func (w *wtx) finish(fs []backend.Finish) error {
 		}
 	}
 	return w.settle(last)
+}
+
+// toMicros is fs with its times cut to the microsecond, the columns'
+// precision: an end is written both as a column (finished_at, and the
+// queued_at of what it releases) and as text in the attempt record, and
+// the two must agree, or the next member of a sequential group, started
+// at its queued time, would seem to start before the end it waited for
+// (by the nanoseconds the column dropped).
+func toMicros(fs []backend.Finish) []backend.Finish {
+	out := make([]backend.Finish, len(fs))
+	for i, f := range fs {
+		f.At, f.RetryAt = f.At.Truncate(time.Microsecond), f.RetryAt.Truncate(time.Microsecond)
+		out[i] = f
+	}
+	return out
 }
 
 // ended is what finishSQL did to one job.

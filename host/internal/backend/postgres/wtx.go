@@ -118,10 +118,12 @@ func (w *wtx) changes() (backend.Changes, error) {
 }
 
 // stamp is the time a write stamps: the call's, as the port wants, or
-// the clock's when the caller gave none.
+// the clock's when the caller gave none; to the microsecond, the
+// columns' precision, so that what a write also keeps as text (attempt
+// records) says the same time as its columns.
 func stamp(t time.Time) time.Time {
 	if t.IsZero() {
-		return time.Now().UTC().Truncate(time.Microsecond)
+		t = time.Now()
 	}
-	return t
+	return t.UTC().Truncate(time.Microsecond)
 }
