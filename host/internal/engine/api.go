@@ -51,7 +51,7 @@ func (e *Engine) Insert(ctx context.Context, p backend.InsertParams) ([]backend.
 		if free := e.cfg.MaxWorkers - len(e.attempts) - e.reserved; e.canClaimLocked(free) {
 			e.reserved += free
 			e.claiming = true
-			quota, plugins := e.quotaLocked(free, nil)
+			quota, plugins := e.quotaLocked(free, nil, p.Now)
 			r = &claimRound{reserve: free, applied: make(chan struct{})}
 			p.Claim = &backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: p.Now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free),
 				Capacity: e.capacityLocked(nil),

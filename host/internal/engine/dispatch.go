@@ -184,7 +184,7 @@ func (e *Engine) step(rs []result, us []update) {
 	free := e.cfg.MaxWorkers - len(e.attempts) + len(ended) - e.reserved
 	var claim backend.ClaimParams
 	if e.canClaimLocked(free) {
-		quota, plugins := e.quotaLocked(free, ended)
+		quota, plugins := e.quotaLocked(free, ended, now)
 		claim = backend.ClaimParams{Owner: e.cfg.Owner, Limit: free, Now: now, Quota: quota, PluginQuota: plugins, AnyTask: e.anyTask(free),
 			Capacity: e.capacityLocked(ended)}
 		e.reserved += free
@@ -299,8 +299,11 @@ func (e *Engine) announce(as []*attempt, durable bool) {
 }
 
 // quotaLocked is, per served task, how many attempts of it may start now,
-// counting the slots of the attempts that are ending.
-func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[string]int) {
+// counting the slots of the attempts that are ending. now is the time
+// the claim stamps as its attempts' start: rate tokens are counted at
+// that time too, or a clock read later would count tokens that were not
+// there when the attempts are said to start.
+func (e *Engine) quotaLocked(free int, ending []*attempt, now time.Time) (map[string]int, map[string]int) {
 	use := e.limitUse
 	if len(ending) > 0 && len(e.cfg.Limits) > 0 {
 		use = make(map[string]int, len(e.limitUse))
@@ -337,7 +340,7 @@ func (e *Engine) quotaLocked(free int, ending []*attempt) (map[string]int, map[s
 		}
 	}
 	if len(e.cfg.Rates) > 0 {
-		plugins = e.capRatesLocked(q, plugins, free, e.cfg.Clock.Now())
+		plugins = e.capRatesLocked(q, plugins, free, now)
 	}
 	return q, plugins
 }
