@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -188,7 +187,7 @@ func remaining(p backend.ClaimParams, claimed []*model.Job) backend.ClaimParams 
 		} else {
 			p.AnyTask--
 		}
-		if plugin, _, _ := strings.Cut(j.Task, "."); p.PluginQuota[plugin] > 0 {
+		if plugin := model.PluginOf(j.Task); p.PluginQuota[plugin] > 0 {
 			p.PluginQuota[plugin]--
 		}
 	}
