@@ -188,6 +188,9 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 	if !utf8.ValidString(spec.Key) {
 		return nil, invalidf("idempotency key is not valid UTF-8")
 	}
+	if model.HasNUL(spec.Key) {
+		return nil, invalidf("idempotency key holds a NUL character")
+	}
 	if len(spec.Labels) > maxLabels {
 		return nil, invalidf("%d labels, at most %d", len(spec.Labels), maxLabels)
 	}
@@ -200,6 +203,9 @@ func (c *Config) buildJob(spec JobSpec, id string, now time.Time) (*model.Job, e
 		}
 		if !utf8.ValidString(v) {
 			return nil, invalidf("label %.40q: value is not valid UTF-8", k)
+		}
+		if model.HasNUL(v) {
+			return nil, invalidf("label %.40q: value holds a NUL character", k)
 		}
 		if len(v) > maxLabelValue {
 			return nil, invalidf("label %.40q: value is longer than %d bytes", k, maxLabelValue)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batchhost/batchhost/host/internal/jsonshape"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
 
@@ -14,7 +15,7 @@ import (
 // JSON, a label, a key, priority, delay, dependency id, a page cursor,
 // declared resources) to the validation every submit goes through: it
 // never panics, a refusal is ErrInvalid in one line, and an accepted job
-// holds compact, valid JSON args of an accepted shape and needs what it
+// holds no NUL anywhere, compact, valid JSON args of an accepted shape and needs what it
 // declared, rounded up to the thousandth of a CPU, within the capacity.
 // The same job as a schedule's template is accepted or refused alike,
 // and its run needs what the submitted job does.
@@ -56,6 +57,14 @@ func FuzzJobSpec(f *testing.F) {
 				}
 			}
 			checkNeed(t, &cfg, spec.Resources, j.Resources)
+			for k, v := range j.Labels {
+				if model.HasNUL(k + v) {
+					t.Fatalf("accepted label %q=%q holds NUL, which PostgreSQL cannot store", k, v)
+				}
+			}
+			if model.HasNUL(j.Task+j.Key) || len(j.Args) > 0 && jsonshape.Check(j.Args) != nil {
+				t.Fatalf("accepted task %q, key %q or args %q hold NUL", j.Task, j.Key, j.Args)
+			}
 		}
 		if err := checkCursor(cursor); err != nil && (!errors.Is(err, ErrInvalid) || strings.ContainsAny(err.Error(), "\n\r")) {
 			t.Fatalf("cursor refusal %q", err)

@@ -13,7 +13,9 @@ import (
 )
 
 // Task, group, schedule and label names follow one rule (model.CheckName):
-// not empty, at most 256 bytes, valid UTF-8. Each refusal is ErrInvalid
+// not empty, at most 256 bytes, valid UTF-8, no control characters. No
+// text a job holds may hold NUL (PostgreSQL cannot store it; bbolt
+// refuses it too, so that a job is the same on both backends). Each refusal is ErrInvalid
 // with a one-line message naming what is wrong, and nothing is created.
 func TestNamesAreCheckedByOneRule(t *testing.T) {
 	h, _ := openHost(t, nil)
@@ -54,6 +56,22 @@ func TestNamesAreCheckedByOneRule(t *testing.T) {
 			_, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Labels: map[string]string{"k": strings.Repeat("v", 4097)}})
 			return err
 		}, `label "k": value is longer than 4096 bytes`},
+		{"task with a control character", func() error { _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.no\rop"}); return err }, `task "chaos.no\rop" holds a control character`},
+		{"group name with NUL", func() error { _, err := h.CreateGroup(ctx, host.GroupSpec{Name: "g\x00"}); return err }, "group name \"g\\x00\" holds a control character"},
+		{"schedule name with a newline", func() error { _, err := h.CreateSchedule(ctx, cron("s\nt")); return err }, "schedule name \"s\\nt\" holds a control character"},
+		{"label name with a tab", func() error {
+			_, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Labels: map[string]string{"k\t": "v"}})
+			return err
+		}, "label name \"k\\t\" holds a control character"},
+		{"label value with NUL", func() error {
+			_, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Labels: map[string]string{"k": "v\x00"}})
+			return err
+		}, `label "k": value holds a NUL character`},
+		{"key with NUL", func() error { _, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", Key: "k\x00"}); return err }, "idempotency key holds a NUL character"},
+		{"args with NUL", func() error {
+			_, err := h.Submit(ctx, host.JobSpec{Task: "chaos.echo", Args: json.RawMessage(`{"s":"a\u0000b"}`)})
+			return err
+		}, `args are not storable: a string holds \u0000 (NUL)`},
 		{"dependency policy", func() error {
 			_, err := h.Submit(ctx, host.JobSpec{Task: "chaos.noop", DependsOn: []host.Dep{{Job: "x", Policy: "IGNORE"}}})
 			return err

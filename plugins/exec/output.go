@@ -59,8 +59,10 @@ func (o *output) pump(r io.Reader, stream string) {
 func (o *output) line(stream string, raw []byte) {
 	s := strings.TrimSuffix(string(raw), "\n")
 	s = strings.TrimSuffix(s, "\r")
-	// Protocol strings must be UTF-8; a command may write anything.
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	// Protocol strings must be UTF-8 and the queue stores no NUL (nor
+	// would output_tail be a result it accepts); a command may write
+	// anything.
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	o.mu.Lock()
 	o.tail[o.next] = cut(s, tailLineBytes)
 	o.next = (o.next + 1) % tailLines

@@ -19,7 +19,8 @@ import (
 // not JSON, not a shape it can store).
 func attemptError(out runner.Outcome, maxResult int) *model.JobError {
 	if e := out.Err; e != nil {
-		return &model.JobError{Kind: e.Kind, Message: e.Message, Retryable: e.Retryable, Exit: e.Exit, Stderr: e.Stderr}
+		return &model.JobError{Kind: e.Kind, Message: jsonshape.Text(e.Message), Retryable: e.Retryable,
+			Exit: jsonshape.Text(e.Exit), Stderr: jsonshape.Text(e.Stderr)}
 	}
 	if maxResult > 0 && len(out.Output) > maxResult {
 		return &model.JobError{Kind: errkind.ResultTooLarge, Message: fmt.Sprintf("result is %d bytes, over the %d byte limit", len(out.Output), maxResult)}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -11,7 +12,9 @@ import (
 const MaxNameLen = 256
 
 // CheckName checks a name users give: not empty, at most MaxNameLen
-// bytes, valid UTF-8. what names it in the error ("task", "group name",
+// bytes, valid UTF-8, no control characters (a name is printed in
+// one-line messages and tables, and PostgreSQL text cannot hold NUL).
+// what names it in the error ("task", "group name",
 // "label name"...). Callers trim it first where surrounding space means
 // nothing (task, group and schedule names; label names are kept as given).
 func CheckName(what, name string) error {
@@ -22,9 +25,16 @@ func CheckName(what, name string) error {
 		return fmt.Errorf("%s %.40q... is longer than %d bytes", what, name, MaxNameLen)
 	case !utf8.ValidString(name):
 		return fmt.Errorf("%s is not valid UTF-8", what)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("%s %.40q holds a control character", what, name)
 	}
 	return nil
 }
+
+// HasNUL reports whether s holds a NUL byte, which no text the queue
+// stores may hold: PostgreSQL's text and jsonb refuse it, and one rule on
+// both backends keeps a job the same wherever it is stored.
+func HasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
 
 // IsID reports whether s is an id as the engine makes them: a canonical
 // lower-case UUID (8-4-4-4-12 hex digits). Paging cursors must be one.

@@ -341,7 +341,7 @@ func (r *Run) event(ev *pluginpb.ExecuteEvent) {
 	}
 	switch e := ev.GetEvent().(type) {
 	case *pluginpb.ExecuteEvent_Progress:
-		r.onEvent(Event{Kind: EventProgress, Time: time.Now(), Fraction: e.Progress.GetFraction(), Message: e.Progress.GetMessage()})
+		r.onEvent(Event{Kind: EventProgress, Time: time.Now(), Fraction: e.Progress.GetFraction(), Message: jsonshape.Text(e.Progress.GetMessage())})
 	case *pluginpb.ExecuteEvent_Log:
 		t := time.Now()
 		if ns := e.Log.GetTimeUnixNano(); ns > 0 {
@@ -352,7 +352,7 @@ func (r *Run) event(ev *pluginpb.ExecuteEvent) {
 		if f := e.Log.GetFieldsJson(); len(f) > 0 && json.Valid(f) && jsonshape.Check(f) == nil {
 			fields = f
 		}
-		r.onEvent(Event{Kind: EventLog, Time: t, Level: levelName(e.Log.GetLevel()), Message: e.Log.GetMessage(), Fields: fields})
+		r.onEvent(Event{Kind: EventLog, Time: t, Level: levelName(e.Log.GetLevel()), Message: jsonshape.Text(e.Log.GetMessage()), Fields: fields})
 	}
 }
 

@@ -214,8 +214,27 @@ func (s *Store) fail(err error) error {
 		return err
 	case s.closed.Load():
 		return errClosed()
+	case refusedValue(err):
+		return invalid("the queue's database refused a value given: %s", oneLineOf(err))
 	}
 	return fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
+}
+
+// refusedValue reports whether the server refused a value as text it
+// cannot hold (a NUL byte in an id or filter, \u0000 in JSON): asking
+// again will not help, so it is no outage.
+func refusedValue(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}
+
+// oneLineOf is the server's message without its detail lines.
+func oneLineOf(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
 }
 
 // querier is what reads need of a pool or a transaction.
