@@ -301,7 +301,9 @@ func TestDeleteClearsDamagedRecords(t *testing.T) {
 	}
 	// All or none: with a job that is not finished, nothing is deleted.
 	d.fails(t, 1, "is created, not finished", "delete", damaged[0], after)
-	out := d.ok(t, "delete", damaged[0], damaged[1][:13], damaged[2])
+	// A prefix past the id's millisecond part (its first 13 characters,
+	// which jobs made in one millisecond share) names one job.
+	out := d.ok(t, "delete", damaged[0], damaged[1][:23], damaged[2])
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("delete:\n%s", out)

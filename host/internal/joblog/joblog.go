@@ -240,9 +240,7 @@ func (w *Writer) write(b []byte) {
 	w.err = w.bw.WriteByte('\n')
 	w.size += int64(len(b)) + 1
 	w.d.total.Add(int64(len(b)) + 1)
-	if w.d.shared != nil {
-		w.queueShip(append(b, '\n'))
-	}
+	w.queueShip(append(b, '\n'))
 }
 
 // Flush pushes buffered records to the file, for readers following it.

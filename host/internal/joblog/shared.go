@@ -63,7 +63,8 @@ const (
 const shipTimeout = 10 * time.Second
 
 // queueShip keeps an encoded record (newline included) for the next
-// ship and arms the ship timer; the caller holds mu.
+// ship and arms the ship timer (nothing without a shared store); the
+// caller holds mu.
 func (w *Writer) queueShip(line []byte) {
 	if w.d.shared == nil {
 		return

@@ -13,16 +13,24 @@ import (
 
 // memShared keeps shipped logs as a database would, in memory: each job
 // a list of chunks at contiguous offsets. fail makes the next ships fail.
+// Each ship, failed or not, is told on shipped once it is over.
 type memShared struct {
-	mu     sync.Mutex
-	chunks map[string][]Chunk
-	fail   int
-	ships  int
+	mu      sync.Mutex
+	chunks  map[string][]Chunk
+	fail    int
+	ships   int
+	shipped chan struct{}
 }
 
 func (m *memShared) AppendLog(_ context.Context, id string, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer func() {
+		select {
+		case m.shipped <- struct{}{}:
+		default: // nobody waits: the test looks at the state instead
+		}
+	}()
 	if m.fail > 0 {
 		m.fail--
 		return errors.New("database unreachable")
@@ -58,13 +66,26 @@ func (m *memShared) RemoveLogs(_ context.Context, ids ...string) error {
 	return nil
 }
 
+// awaitShip waits, ship by ship, until done holds (at most 10 s).
+func (m *memShared) awaitShip(t *testing.T, done func() bool, what string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for !done() {
+		select {
+		case <-m.shipped:
+		case <-timeout:
+			t.Fatalf("waited 10s for %s", what)
+		}
+	}
+}
+
 func sharedDir(t *testing.T) (*Dir, *memShared) {
 	t.Helper()
 	d, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &memShared{chunks: map[string][]Chunk{}}
+	m := &memShared{chunks: map[string][]Chunk{}, shipped: make(chan struct{}, 1)}
 	d.SetShared(m)
 	return d, m
 }
@@ -77,20 +98,10 @@ func TestSharedLogShipsWhileRunning(t *testing.T) {
 	other := &Dir{shared: m} // another host: no file of this job
 	w := d.Writer("j1")
 	w.Append(Record{Time: time.Now(), Attempt: 1, Level: "info", Message: "first"})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	m.awaitShip(t, func() bool {
 		recs, err := other.Read("j1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 1 && recs[0].Message == "first" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the running writer's record did not reach the shared store in 10s: %+v", recs)
-		}
-		time.Sleep(10 * time.Millisecond) // the ship timer's goroutine: no event to wait on
-	}
+		return err == nil && len(recs) == 1 && recs[0].Message == "first"
+	}, "the running writer's record to reach the shared store")
 	off, err := other.Each("j1", 0, func(Record) error { return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -126,19 +137,11 @@ func TestSharedLogShipsInOrderThroughFailures(t *testing.T) {
 	for i := range n {
 		w.Append(Record{Time: time.Now(), Attempt: 1, Level: "info", Message: fmt.Sprintf("%d %s", i, pad)})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	m.awaitShip(t, func() bool {
 		m.mu.Lock()
-		failing := m.fail
-		m.mu.Unlock()
-		if failing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the failing ships were not tried again in 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		defer m.mu.Unlock()
+		return m.fail == 0
+	}, "the failing ships to be tried again")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -35,12 +35,10 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	return out, err
 }
 
-// claimSQL is a whole claim in one statement. cand takes, per task of
-// the quota, the first jobs in claim order up to the task's quota (and
-// as many of the tasks absent from the quota as AnyTask allows), each
-// locked FOR UPDATE SKIP LOCKED so that concurrent claimers pass each
-// other instead of queueing; MATERIALIZED keeps the locking scan from
-// being re-planned into the update. fits applies the plugins' quotas (a
+// claimSQL is a whole claim in one statement. cand (claimCandidates, a
+// window of 1) takes, per task of the quota, the first jobs in claim order
+// up to the task's quota, and as many of the tasks absent from the quota
+// as AnyTask allows. fits applies the plugins' quotas (a
 // job is a candidate while fewer of its plugin come before it than the
 // plugin's quota) and marks the candidates before the first that
 // declares needs as plain; chosen takes the limit in claim order: strict
@@ -58,22 +56,7 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 // the job (a sequential group's next member) runs after that commit, and
 // its record must not say it started before the member ahead ended.
 var claimSQL = `
-WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
-cand AS MATERIALIZED (
-	SELECT c.* FROM quota q CROSS JOIN LATERAL (
-		SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
-		WHERE j.state = 'queued' AND j.task = q.task AND (j.run_at IS NULL OR j.run_at <= $3)
-		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
-		LIMIT least(q.n, $4)
-		FOR UPDATE SKIP LOCKED) c
-	WHERE q.n > 0
-	UNION ALL
-	SELECT a.* FROM (SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
-		WHERE $5 > 0 AND j.state = 'queued' AND j.task <> ALL($1::text[]) AND (j.run_at IS NULL OR j.run_at <= $3)
-		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
-		LIMIT least($5, $4)
-		FOR UPDATE SKIP LOCKED) a
-),
+WITH ` + claimCandidates("1") + `,
 ranked AS (
 	SELECT c.*, row_number() OVER (PARTITION BY split_part(c.task, '.', 1)
 		ORDER BY c.priority DESC, c.ready_at, c.ready_seq) AS pn
@@ -128,29 +111,41 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 }
 
 // claimCandSQL reads, locked, the candidates of a claim within a
-// capacity, in claim order, with their needs: per task of the quota its
-// first jobs up to $6 times its quota (bounded by $4 times $6), and as
-// many of the tasks absent from it up to $6 times AnyTask. claimWithin
-// applies the quotas and the capacity rule to them.
-const claimCandSQL = `
-WITH quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
+// capacity, in claim order, with their needs: claimCandidates with a
+// window of $6. claimWithin applies the quotas and the capacity rule to
+// them.
+var claimCandSQL = `
+WITH ` + claimCandidates("$6") + `
+SELECT id, task, listed, milli_cpu, memory_mb FROM cand
+ORDER BY priority DESC, ready_at, ready_seq`
+
+// claimCandidates is the cand CTE both claim statements start from (with
+// its quota): per task of the quota ($1, $2) its first ready jobs in claim
+// order, up to window times its quota bounded by window times the limit
+// ($4), and as many of the tasks absent from the quota up to window times
+// AnyTask ($5), each locked FOR UPDATE SKIP LOCKED so that concurrent
+// claimers pass each other instead of queueing; MATERIALIZED keeps the
+// locking scan from being re-planned into the statement that uses it.
+// listed says whether a candidate's task is in the quota.
+func claimCandidates(window string) string {
+	cols := `j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb`
+	return `quota(task, n) AS (SELECT * FROM unnest($1::text[], $2::int[])),
 cand AS MATERIALIZED (
 	SELECT c.*, true AS listed FROM quota q CROSS JOIN LATERAL (
-		SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
+		SELECT ` + cols + ` FROM jobs j
 		WHERE j.state = 'queued' AND j.task = q.task AND (j.run_at IS NULL OR j.run_at <= $3)
 		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
-		LIMIT least(q.n, $4) * $6
+		LIMIT least(q.n, $4) * ` + window + `
 		FOR UPDATE SKIP LOCKED) c
 	WHERE q.n > 0
 	UNION ALL
-	SELECT a.*, false FROM (SELECT j.id, j.task, j.priority, j.ready_at, j.ready_seq, j.milli_cpu, j.memory_mb FROM jobs j
+	SELECT a.*, false FROM (SELECT ` + cols + ` FROM jobs j
 		WHERE $5 > 0 AND j.state = 'queued' AND j.task <> ALL($1::text[]) AND (j.run_at IS NULL OR j.run_at <= $3)
 		ORDER BY j.priority DESC, j.ready_at, j.ready_seq
-		LIMIT least($5, $4) * $6
+		LIMIT least($5, $4) * ` + window + `
 		FOR UPDATE SKIP LOCKED) a
-)
-SELECT id, task, listed, milli_cpu, memory_mb FROM cand
-ORDER BY priority DESC, ready_at, ready_seq`
+)`
+}
 
 // claimSet is what a claim writes in each claimed row, given the
 // placeholders of the owner, the claim's Now and Now as RFC 3339 text:
