@@ -26,7 +26,10 @@ const (
 	// (Skipped says why). Time is the nominal fire time.
 	EventSchedule EventType = "schedule.fired"
 	// EventLagged: the subscriber did not keep up and Dropped events were
-	// lost; re-read what it shows with Get or GetGroup.
+	// lost, or, on a shared queue, events of other hosts were lost on the
+	// way (Dropped of them; 0 when the number is unknown: this host's
+	// listening connection to the database was down); re-read what it
+	// shows with Get or GetGroup.
 	EventLagged EventType = "lagged"
 )
 
@@ -46,8 +49,12 @@ type Event struct {
 	Error     *JobError  `json:"error,omitempty"`
 	// GroupStatus is set on group events.
 	GroupStatus *GroupStatus `json:"group_status,omitempty"`
-	// Dropped is the number of events lost, on EventLagged.
+	// Dropped is the number of events lost, on EventLagged (0: unknown).
 	Dropped int `json:"dropped,omitempty"`
+	// Remote says the event happened on another host sharing the queue
+	// (on EventLagged: the events lost were other hosts'). A host's
+	// metrics count its own events only.
+	Remote bool `json:"remote,omitempty"`
 	// Schedule and Skipped are set on schedule events.
 	Schedule string `json:"schedule,omitempty"`
 	Skipped  string `json:"skipped,omitempty"`
@@ -81,6 +88,9 @@ type EventFilter struct {
 func (f *EventFilter) match(e *Event) bool {
 	if len(f.Types) > 0 && !slices.Contains(f.Types, e.Type) {
 		return false
+	}
+	if e.Type == EventLagged {
+		return true // another host's events were lost: they may have been any watcher's
 	}
 	if len(f.Jobs) == 0 && len(f.Groups) == 0 {
 		return true
@@ -307,6 +317,14 @@ func (h *hub) publish(events ...Event) {
 		if e.Group != "" {
 			h.touch(h.byGroup[e.Group], e, seq)
 		}
+		if e.Type == EventLagged {
+			for _, ws := range h.byJob {
+				h.touch(ws, e, seq)
+			}
+			for _, ws := range h.byGroup {
+				h.touch(ws, e, seq)
+			}
+		}
 	}
 	if len(events) > 0 {
 		close(h.notify)
@@ -330,6 +348,14 @@ func (h *hub) touch(ws map[*watcher]struct{}, e *Event, seq uint64) {
 		default:
 		}
 	}
+}
+
+// watched reports whether some watcher is open: other hosts' events are
+// decoded only then.
+func (h *hub) watched() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.watchers > 0
 }
 
 // close ends every watch once its reader has taken what the journal holds

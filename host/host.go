@@ -35,6 +35,7 @@ type Host struct {
 	runner   *engine.Plugins
 	logs     *joblog.Dir
 	hub      *hub
+	relay    *relay // other hosts' events to this host's watchers, and back; nil on the embedded store
 	tracer   trace.Tracer
 	problems []error // found at Open: schedules that no longer load
 
@@ -99,10 +100,14 @@ func Open(cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: c, store: q, shared: shared, lock: lock, opened: time.Now(), plugins: pm, runner: engine.NewPlugins(pm), logs: logs, hub: newHub(c.MaxWatchers),
 		tracer: c.TracerProvider.Tracer(tracerName)}
+	owner := newID()
+	if f, ok := q.(eventFeed); ok && shared {
+		h.relay = newRelay(f, owner, h.hub, c.Logger.Named("events"))
+	}
 	h.e = engine.New(engine.Config{
 		// A new owner per Open: every attempt an earlier Open left
 		// running was interrupted.
-		Owner:          newID(),
+		Owner:          owner,
 		MaxWorkers:     c.MaxWorkers,
 		MaxQueueSize:   c.MaxQueueSize,
 		MaxResultBytes: c.MaxResultBytes,
@@ -130,6 +135,9 @@ func Open(cfg Config) (*Host, error) {
 	}
 	if err != nil {
 		pm.Close()
+		if h.relay != nil {
+			h.relay.close()
+		}
 		closeStore()
 		return nil, fmt.Errorf("recover jobs: %w", err)
 	}
@@ -198,6 +206,9 @@ func (h *Host) Close() error {
 		h.stopPruner()
 		h.e.Close()
 		perr := h.plugins.Close()
+		if h.relay != nil {
+			h.relay.close() // the engine's last events go out before the store closes
+		}
 		serr := h.store.Close()
 		if h.lock != nil {
 			h.lock.Close()

@@ -8,7 +8,8 @@ import (
 )
 
 // observer turns what the engine tells (after it is durable) into the
-// host's events, published to the watchers' journal. It never blocks.
+// host's events, published to the watchers' journal and, on a shared
+// queue, to the other hosts' (relay). It never blocks.
 type observer struct{ h *Host }
 
 func (o observer) Jobs(jobs []*model.Job, prev []model.State) {
@@ -21,7 +22,7 @@ func (o observer) Jobs(jobs []*model.Job, prev []model.State) {
 		evs = append(evs, Event{Type: EventJobState, Time: now, Job: j.ID, Task: j.Task, Group: j.Group,
 			State: j.State, PrevState: prev[i], Attempt: j.Attempt, Error: toJobError(j.Error)})
 	}
-	o.h.hub.publish(evs...)
+	o.h.publish(evs...)
 }
 
 func (o observer) Groups(groups []*model.Group) {
@@ -31,19 +32,28 @@ func (o observer) Groups(groups []*model.Group) {
 		st := o.h.groupStatus(g)
 		evs[i] = Event{Type: EventGroup, Time: now, Group: g.ID, GroupStatus: &st}
 	}
-	o.h.hub.publish(evs...)
+	o.h.publish(evs...)
 }
 
 func (o observer) Progress(j *model.Job, attempt int, p model.Progress, at time.Time) {
 	pr := Progress(p)
-	o.h.hub.publish(Event{Type: EventJobProgress, Time: at, Job: j.ID, Task: j.Task, Group: j.Group, Attempt: attempt, Progress: &pr})
+	o.h.publish(Event{Type: EventJobProgress, Time: at, Job: j.ID, Task: j.Task, Group: j.Group, Attempt: attempt, Progress: &pr})
 }
 
 func (o observer) Log(j *model.Job, rec joblog.Record) {
 	lr := LogRecord(rec)
-	o.h.hub.publish(Event{Type: EventJobLog, Time: rec.Time, Job: j.ID, Task: j.Task, Group: j.Group, Attempt: rec.Attempt, Log: &lr})
+	o.h.publish(Event{Type: EventJobLog, Time: rec.Time, Job: j.ID, Task: j.Task, Group: j.Group, Attempt: rec.Attempt, Log: &lr})
 }
 
 func (o observer) Fired(schedule string, at time.Time, job, skipped string) {
-	o.h.hub.publish(Event{Type: EventSchedule, Time: at, Schedule: schedule, Job: job, Skipped: skipped})
+	o.h.publish(Event{Type: EventSchedule, Time: at, Schedule: schedule, Job: job, Skipped: skipped})
+}
+
+// publish gives this host's events to its watchers and, on a shared
+// queue, to the other hosts'.
+func (h *Host) publish(evs ...Event) {
+	h.hub.publish(evs...)
+	if h.relay != nil {
+		h.relay.send(evs)
+	}
 }

@@ -107,6 +107,9 @@ func (m *metrics) observeCommit(latency time.Duration, changes int) {
 
 // observe accounts one event. It runs on the hub's goroutine only.
 func (m *metrics) observe(ev *host.Event) {
+	if ev.Remote {
+		return // another host's: its own metrics count it, so that the hosts' sums are right
+	}
 	switch ev.Type {
 	case host.EventLagged:
 		m.eventsLost.Add(float64(ev.Dropped))

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -221,4 +222,47 @@ func waitState(t *testing.T, h *host.Host, id string, st host.State) {
 		}
 	}
 	t.Fatalf("job %s never reached %s", id, st)
+}
+
+// Events another host of a shared queue relayed (Remote) are that host's
+// to count: a host's metrics count its own, so that summing the hosts'
+// series counts each job once.
+func TestMetricsSkipOtherHostsEvents(t *testing.T) {
+	m := newMetrics(nil, Sources{})
+	now := time.Now()
+	for _, ev := range []host.Event{
+		{Type: host.EventJobState, Job: "j", Task: "chaos.noop", PrevState: host.StateCreated, State: host.StateQueued, Time: now, Remote: true},
+		{Type: host.EventJobState, Job: "j", Task: "chaos.noop", PrevState: host.StateQueued, State: host.StateRunning, Time: now, Remote: true},
+		{Type: host.EventJobState, Job: "j", Task: "chaos.noop", PrevState: host.StateRunning, State: host.StateCompleted, Time: now, Remote: true},
+		{Type: host.EventLagged, Dropped: 5, Time: now, Remote: true},
+	} {
+		m.observe(&ev)
+	}
+	// The counters alone: the registry's host collector needs a host.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.submitted, m.finished, m.attempts, m.eventsLost)
+	gathered := func() map[string]*dto.MetricFamily {
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*dto.MetricFamily{}
+		for _, f := range fams {
+			out[f.GetName()] = f
+		}
+		return out
+	}
+	fams := gathered()
+	for _, name := range []string{"batchhost_jobs_submitted_total", "batchhost_jobs_finished_total", "batchhost_attempt_duration_seconds"} {
+		if f := fams[name]; f != nil && len(f.Metric) > 0 {
+			t.Errorf("%s has %d series from another host's events, want none", name, len(f.Metric))
+		}
+	}
+	if v, _ := value(fams, "batchhost_web_events_lost_total"); v != 0 {
+		t.Errorf("events lost %v from another host's lag, want 0", v)
+	}
+	m.observe(&host.Event{Type: host.EventJobState, Job: "k", Task: "chaos.noop", PrevState: host.StateCreated, State: host.StateQueued, Time: now})
+	if v, ok := value(gathered(), "batchhost_jobs_submitted_total", "task", "chaos.noop"); !ok || v != 1 {
+		t.Errorf("this host's own submit counted %v times, want 1", v)
+	}
 }

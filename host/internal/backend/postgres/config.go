@@ -56,11 +56,19 @@ func (c Config) withDefaults() (Config, error) {
 
 // channel is the notification channel of a schema's queue; a schema
 // name too long for a channel name (63 bytes) is hashed into it.
-func (c Config) channel() string {
-	ch := "batchhost_changed_" + c.Schema
+func (c Config) channel() string { return c.channelNamed("batchhost_changed_") }
+
+// eventsChannel carries the hosts' events to one another (see
+// PublishEvents), apart from channel so that an event wakes no engine.
+func (c Config) eventsChannel() string { return c.channelNamed("batchhost_events_") }
+
+// channelNamed is prefix and the schema, hashed where the whole would
+// pass PostgreSQL's 63-byte limit on names.
+func (c Config) channelNamed(prefix string) string {
+	ch := prefix + c.Schema
 	if len(ch) > 63 {
 		sum := sha256.Sum256([]byte(c.Schema))
-		ch = "batchhost_changed_" + hex.EncodeToString(sum[:16])
+		ch = prefix + hex.EncodeToString(sum[:16])
 	}
 	return ch
 }

@@ -7,33 +7,44 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// listen holds a connection of its own LISTENing on the schema's channel
-// and signals Changed on each notification, so that another host's
-// commit wakes this one. It reports on ready whether the first LISTEN
-// took; after that (or after a first failure) a lost connection is
-// redialled, and every notification missed meanwhile is covered by one
-// signal after the redial: the engine then looks at the store itself.
+// listen holds a connection of its own LISTENing on the schema's
+// channels: it signals Changed on each notification of the changes
+// channel, so that another host's commit wakes this one, and hands the
+// events channel's payloads to the event sink. It reports on ready
+// whether the first LISTEN took; after that (or after a first failure) a
+// lost connection is redialled, and every notification missed meanwhile
+// is covered by one signal after the redial (the engine then looks at the
+// store itself) and one EventsLost.
 func (s *Store) listen(ctx context.Context, ready chan<- error) {
 	defer s.wg.Done()
-	first := true
+	first, events := true, s.cfg.eventsChannel()
 	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
 		conn, err := connect(ctx, s.cfg)
 		if err == nil {
-			_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.cfg.channel()}.Sanitize())
+			_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.cfg.channel()}.Sanitize()+"; LISTEN "+pgx.Identifier{events}.Sanitize())
 		}
 		if first {
 			first = false
 			ready <- err
 		} else if err == nil {
 			s.signal()
+			if sink := s.eventSink(); sink != nil {
+				sink.EventsLost()
+			}
 		}
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			for {
-				if _, err = conn.WaitForNotification(ctx); err != nil {
+				n, werr := conn.WaitForNotification(ctx)
+				if werr != nil {
+					err = werr
 					break
 				}
-				s.signal()
+				if n.Channel != events {
+					s.signal()
+				} else if sink := s.eventSink(); sink != nil {
+					sink.Events(n.Payload)
+				}
 			}
 		}
 		if conn != nil {

@@ -30,6 +30,7 @@ type Store struct {
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	commits   commitObservers
+	sink      atomic.Pointer[EventSink] // other hosts' events (SetEventSink)
 }
 
 var _ backend.Store = (*Store)(nil)
