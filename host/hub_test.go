@@ -152,3 +152,36 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 var unsafeSizeofEvent = unsafe.Sizeof(Event{})
+
+// A lagged event published to the journal (other hosts' events lost on
+// the way to this one) reaches every watcher, those of given jobs or
+// groups too, once, in its place among the events; a watcher of other
+// types does not get it.
+func TestPublishedLagReachesEveryWatcher(t *testing.T) {
+	h := newHub(0)
+	all, _ := h.watch(EventFilter{})
+	job, _ := h.watch(EventFilter{Jobs: []string{"a"}, Groups: []string{"g"}})
+	group, _ := h.watch(EventFilter{Groups: []string{"g"}})
+	states, _ := h.watch(EventFilter{Types: []EventType{EventJobState}})
+	h.publish(jobEvent("a", 1), Event{Type: EventLagged, Dropped: 3, Remote: true}, Event{Type: EventGroup, Group: "g"})
+	if ev := mustNext(t, all); ev.Job != "a" {
+		t.Fatalf("watcher of all, first: %+v", ev)
+	}
+	for name, w := range map[string]*watcher{"all": all, "job a or group g": job, "group g": group} {
+		if name == "job a or group g" {
+			if ev := mustNext(t, w); ev.Job != "a" {
+				t.Fatalf("%s, first: %+v", name, ev)
+			}
+		}
+		if ev := mustNext(t, w); ev.Type != EventLagged || ev.Dropped != 3 || !ev.Remote {
+			t.Fatalf("%s: %+v, want the lag", name, ev)
+		}
+		if ev := mustNext(t, w); ev.Type != EventGroup {
+			t.Fatalf("%s after the lag: %+v, want the group's event", name, ev)
+		}
+	}
+	h.publish(Event{Type: EventJobState, Job: "b"})
+	if ev := mustNext(t, states); ev.Type != EventJobState {
+		t.Fatalf("watcher of states: %+v, want no lag", ev)
+	}
+}
