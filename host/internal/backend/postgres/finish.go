@@ -136,12 +136,13 @@ func (w *wtx) finish(fs []backend.Finish) error {
 		if e.paused {
 			prev = model.Paused
 		}
-		w.c.jobID(e.id, prev)
-		w.c.group(e.group)
+		w.c.jobID(e.row.ID, prev)
+		w.c.keep(e.row)
+		w.c.group(e.row.Group)
 		switch {
 		case model.State(e.outcome).Terminal():
-			w.c.cascade = append(w.c.cascade, e.id)
-		case e.state == string(model.Queued):
+			w.c.cascade = append(w.c.cascade, e.row.ID)
+		case e.row.State == model.Queued:
 			w.notify = true
 		}
 	}
@@ -165,9 +166,9 @@ func toMicros(fs []backend.Finish) []backend.Finish {
 
 // ended is what finishSQL did to one job.
 type ended struct {
-	id, group      string
-	state, outcome string // the job's new state; the attempt's outcome
-	paused         bool   // it was paused (while running) before
+	row     *model.Job // the job's row as the finish left it
+	outcome string     // the attempt's outcome
+	paused  bool       // it was paused (while running) before
 }
 
 // finishSQL applies a batch of finishes (given as arrays, one entry per
@@ -222,7 +223,7 @@ UPDATE jobs j SET
 		ELSE j.attempts END
 FROM o JOIN f ON f.ord = o.ord LEFT JOIN seq s ON s.id = o.id
 WHERE j.id = o.id
-RETURNING j.id, coalesce(j.group_id, ''), j.state, o.outcome, o.paused, o.ord`
+RETURNING ` + jobCols + `, o.outcome, o.paused, o.ord`
 
 // finishRound applies the finishes fs[idx...] (no job twice) and records
 // in out, by index, what each did.
@@ -259,9 +260,11 @@ func (w *wtx) finishRound(fs []backend.Finish, idx []int, out []*ended) error {
 	for rows.Next() {
 		var e ended
 		var ord int32
-		if err := rows.Scan(&e.id, &e.group, &e.state, &e.outcome, &e.paused, &ord); err != nil {
+		row, err := scanJob(rows, &e.outcome, &e.paused, &ord)
+		if err != nil {
 			return err
 		}
+		e.row = row
 		out[ord] = &e
 	}
 	return rows.Err()

@@ -39,6 +39,10 @@ type change struct {
 	skipped []string
 	cascade []string // jobs that finished, whose dependents and group are not settled yet
 	prev    map[string]model.State
+	// rows are changed jobs' rows as a statement returned them, kept so
+	// that the answer need not read them again; a later change of the
+	// job (jobID) drops its row, and the answer reads that job instead.
+	rows map[string]*model.Job
 }
 
 // job records that j changed; prev is its state before (the first call
@@ -49,6 +53,7 @@ func (c *change) job(j *model.Job, prev model.State) {
 }
 
 func (c *change) jobID(id string, prev model.State) {
+	delete(c.rows, id)
 	if !slices.Contains(c.jobs, id) {
 		c.jobs = append(c.jobs, id)
 		if c.prev == nil {
@@ -56,6 +61,15 @@ func (c *change) jobID(id string, prev model.State) {
 		}
 		c.prev[id] = prev
 	}
+}
+
+// keep holds j, a changed job's row as the statement that changed it
+// returned it, for the answer; call it after jobID.
+func (c *change) keep(j *model.Job) {
+	if c.rows == nil {
+		c.rows = map[string]*model.Job{}
+	}
+	c.rows[j.ID] = j
 }
 
 func (c *change) group(id string) {
@@ -101,7 +115,7 @@ func (w *wtx) place(j *model.Job, to model.State, now time.Time) {
 func (w *wtx) changes() (backend.Changes, error) {
 	var out backend.Changes
 	var err error
-	if out.Jobs, err = jobsByID(w.ctx, w.tx, w.c.jobs); err != nil {
+	if out.Jobs, err = w.changedJobs(); err != nil {
 		return out, err
 	}
 	for _, j := range out.Jobs {
@@ -114,6 +128,37 @@ func (w *wtx) changes() (backend.Changes, error) {
 		return out, err
 	}
 	out.Skipped = w.c.skipped
+	return out, nil
+}
+
+// changedJobs is the changed jobs in the order they changed: the rows
+// kept as they are, the others read.
+func (w *wtx) changedJobs() ([]*model.Job, error) {
+	var read []string
+	for _, id := range w.c.jobs {
+		if w.c.rows[id] == nil {
+			read = append(read, id)
+		}
+	}
+	js, err := jobsByID(w.ctx, w.tx, read)
+	if err != nil {
+		return nil, err
+	}
+	if len(read) == len(w.c.jobs) {
+		return js, nil
+	}
+	byID := make(map[string]*model.Job, len(js))
+	for _, j := range js {
+		byID[j.ID] = j
+	}
+	out := make([]*model.Job, 0, len(w.c.jobs))
+	for _, id := range w.c.jobs {
+		if j := w.c.rows[id]; j != nil {
+			out = append(out, j)
+		} else if j := byID[id]; j != nil {
+			out = append(out, j)
+		}
+	}
 	return out, nil
 }
 
