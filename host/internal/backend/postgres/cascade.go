@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/batchhost/batchhost/host/internal/deps"
 	"github.com/batchhost/batchhost/host/internal/errkind"
@@ -99,45 +102,21 @@ func (w *wtx) cancel(j *model.Job, why *model.JobError, now time.Time) error {
 // settle resolves the cascade breadth first, in this transaction: each
 // finished job's unfinished dependents (in id order) are canceled or
 // released, then a failed member of a cancel-on-failure group cancels
-// the group's other unfinished members (in add order). Each wave of
-// finished jobs is looked at in one query, so that the common end (no
-// dependent waits, no group to cancel) costs no statement of its own.
+// the group's other unfinished members (in add order). What each
+// finished job of a wave decides is read by settleInfoSQL, so that the
+// common end (no dependent waits, no group to cancel) costs no statement
+// of its own.
 func (w *wtx) settle(now time.Time) error {
 	for len(w.c.cascade) > 0 {
 		wave := w.c.cascade
 		w.c.cascade = nil
-		rows, err := w.tx.Query(w.ctx, `SELECT j.id, j.state, coalesce(j.group_id, ''),
-				coalesce(g.cancel_on_failure, false) AND j.state = 'failed',
-				EXISTS (SELECT 1 FROM deps e JOIN jobs d ON d.id = e.job_id
-					WHERE e.dep_id = j.id AND d.state NOT IN `+terminalStates+` AND d.state <> 'created')
-			FROM jobs j LEFT JOIN groups g ON g.id = j.group_id WHERE j.id = ANY($1)`, wave)
+		info, err := w.settleInfo(wave)
 		if err != nil {
 			return err
 		}
-		type finished struct {
-			state        model.State
-			group        string
-			cancelsGroup bool
-			dependents   bool
-		}
-		info := map[string]finished{}
-		for rows.Next() {
-			var id, st string
-			var f finished
-			if err := rows.Scan(&id, &st, &f.group, &f.cancelsGroup, &f.dependents); err != nil {
-				rows.Close()
-				return err
-			}
-			f.state = model.State(st)
-			info[id] = f
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, id := range wave {
-			f, ok := info[id]
-			if !ok || !f.state.Terminal() {
+		for i, id := range wave {
+			f := info[i]
+			if !f.found || !f.state.Terminal() {
 				continue
 			}
 			if f.dependents {
@@ -153,6 +132,55 @@ func (w *wtx) settle(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// settleInfoSQL reads what a finished job decides: its state, its group,
+// whether it cancels that group, and whether a dependent waits on it. It
+// is a statement apart from the finish that ended the job, with a
+// snapshot of its own, so that it sees a dependent whose insert
+// committed while the finish waited for the job's row lock. It names one
+// job ($1), not an array of them: the server then plans it once per
+// connection (a generic plan), where an array parameter made it plan
+// the statement again at every finish, in about ten times its execution
+// time.
+const settleInfoSQL = `SELECT j.state, coalesce(j.group_id, ''),
+	j.state = 'failed' AND coalesce((SELECT g.cancel_on_failure FROM groups g WHERE g.id = j.group_id), false),
+	EXISTS (SELECT 1 FROM deps e JOIN jobs d ON d.id = e.job_id
+		WHERE e.dep_id = j.id AND d.state NOT IN ` + terminalStates + ` AND d.state <> 'created')
+FROM jobs j WHERE j.id = $1`
+
+// finishedInfo is what settleInfoSQL read of one finished job.
+type finishedInfo struct {
+	found        bool
+	state        model.State
+	group        string
+	cancelsGroup bool
+	dependents   bool
+}
+
+// settleInfo reads settleInfoSQL for each job of a wave, in one round
+// trip, in the wave's order.
+func (w *wtx) settleInfo(wave []string) ([]finishedInfo, error) {
+	b := &pgx.Batch{}
+	for _, id := range wave {
+		b.Queue(settleInfoSQL, id)
+	}
+	br := w.tx.SendBatch(w.ctx, b)
+	out := make([]finishedInfo, len(wave))
+	for i := range wave {
+		f := &out[i]
+		var st string
+		err := br.QueryRow().Scan(&st, &f.group, &f.cancelsGroup, &f.dependents)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			br.Close()
+			return nil, err
+		default:
+			f.found, f.state = true, model.State(st)
+		}
+	}
+	return out, br.Close()
 }
 
 // cancelGroup cancels, in add order, the unfinished members of a
