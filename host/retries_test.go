@@ -116,6 +116,22 @@ func TestRetryAfterOverridesBackoff(t *testing.T) {
 	}
 }
 
+// A result over what the plugin protocol carries (64 MiB) is refused by
+// the plugin's SDK before it is sent; on a host that would take it, the
+// job fails as result_too_large, as a result over the host's own cap does,
+// not as a permanent error of the plugin's.
+func TestResultOverTheProtocolLimitIsTooLarge(t *testing.T) {
+	h, _ := openHost(t, func(c *host.Config) { c.MaxResultBytes = 200 << 20 })
+	id := submit(t, h, host.JobSpec{Task: "chaos.big", Args: map[string]int{"mb": 70}, MaxAttempts: 2})
+	j := wait(t, h, id)
+	if j.State != host.StateFailed || j.Attempt != 1 || j.Error == nil || j.Error.Kind != "result_too_large" || !strings.Contains(j.Error.Message, "a plugin can send") {
+		t.Fatalf("%s attempt %d %+v", j.State, j.Attempt, j.Error)
+	}
+	if len(j.Result) != 0 {
+		t.Fatal("oversized result was stored")
+	}
+}
+
 func TestResultOverTheCapFailsTheAttempt(t *testing.T) {
 	h, _ := openHost(t, func(c *host.Config) { c.MaxResultBytes = 64 })
 	id := submit(t, h, host.JobSpec{Task: "chaos.echo", Args: map[string]string{"big": strings.Repeat("x", 100)}})

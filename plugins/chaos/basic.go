@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/batchhost/batchhost/sdk"
@@ -28,6 +29,26 @@ func noop(context.Context, *sdk.Job, empty) (empty, error) { return empty{}, nil
 // echo takes and returns raw JSON, so the output is byte for byte its input.
 func echo(_ context.Context, _ *sdk.Job, in json.RawMessage) (json.RawMessage, error) {
 	return in, nil
+}
+
+type bigArgs struct {
+	MB int `json:"mb"`
+}
+
+// maxBigMB bounds big at twice the plugin protocol's message limit: enough
+// to test a result over it, not a way to exhaust the machine.
+const maxBigMB = 128
+
+func (a bigArgs) Validate() error {
+	if a.MB < 0 || a.MB > maxBigMB {
+		return fmt.Errorf("mb must be between 0 and %d, got %d", maxBigMB, a.MB)
+	}
+	return nil
+}
+
+// big returns a string of mb MiB, for tests of results over a limit.
+func big(_ context.Context, _ *sdk.Job, in bigArgs) (string, error) {
+	return strings.Repeat("x", in.MB<<20), nil
 }
 
 type sleepArgs struct {

@@ -55,7 +55,7 @@ func TestBinaryDescribe(t *testing.T) {
 	for _, ti := range d.GetTasks() {
 		names = append(names, ti.GetName())
 	}
-	want := "noop echo sleep fail panic exit kill hang progress alloc log linger"
+	want := "noop echo big sleep fail panic exit kill hang progress alloc log linger"
 	if d.GetName() != "chaos" || d.GetVersion() != "1.0.0" || strings.Join(names, " ") != want {
 		t.Errorf("Describe = %s %s [%s], want chaos 1.0.0 [%s]", d.GetName(), d.GetVersion(), strings.Join(names, " "), want)
 	}

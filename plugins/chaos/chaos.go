@@ -18,6 +18,7 @@ func Plugin() sdk.Plugin {
 		Tasks: []sdk.Task{
 			sdk.NewTask("noop", "Does nothing and returns {}", noop),
 			sdk.NewTask("echo", "Returns its args unchanged", echo),
+			sdk.NewTask("big", `Returns a JSON string of {"mb"} MiB`, big),
 			sdk.NewTask("sleep", `Sleeps {"ms"} milliseconds, returning early if cancelled`, sleep),
 			sdk.NewTask("fail", `Fails while the attempt is <= {"times"} (permanently if {"permanent"}, by crashing if {"crash"}), then succeeds`, fail),
 			sdk.NewTask("panic", `Panics with {"message"}, crashing the plugin process`, panicTask),
