@@ -54,7 +54,7 @@ func (c *change) job(j *model.Job, prev model.State) {
 
 func (c *change) jobID(id string, prev model.State) {
 	delete(c.rows, id)
-	if !slices.Contains(c.jobs, id) {
+	if _, seen := c.prev[id]; !seen { // prev holds every job of c.jobs: a set, not a scan
 		c.jobs = append(c.jobs, id)
 		if c.prev == nil {
 			c.prev = map[string]model.State{}
