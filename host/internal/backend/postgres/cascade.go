@@ -116,7 +116,7 @@ func (w *wtx) settle(now time.Time) error {
 		}
 		for i, id := range wave {
 			f := info[i]
-			if !f.found || !f.state.Terminal() {
+			if !f.state.Terminal() { // gone, or not finished after all
 				continue
 			}
 			if f.dependents {
@@ -149,9 +149,9 @@ const settleInfoSQL = `SELECT j.state, coalesce(j.group_id, ''),
 		WHERE e.dep_id = j.id AND d.state NOT IN ` + terminalStates + ` AND d.state <> 'created')
 FROM jobs j WHERE j.id = $1`
 
-// finishedInfo is what settleInfoSQL read of one finished job.
+// finishedInfo is what settleInfoSQL read of one finished job; a job not
+// found has no state.
 type finishedInfo struct {
-	found        bool
 	state        model.State
 	group        string
 	cancelsGroup bool
@@ -171,14 +171,11 @@ func (w *wtx) settleInfo(wave []string) ([]finishedInfo, error) {
 		f := &out[i]
 		var st string
 		err := br.QueryRow().Scan(&st, &f.group, &f.cancelsGroup, &f.dependents)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			br.Close()
 			return nil, err
-		default:
-			f.found, f.state = true, model.State(st)
 		}
+		f.state = model.State(st)
 	}
 	return out, br.Close()
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -144,18 +145,16 @@ func (w *wtx) changedJobs() ([]*model.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(read) == len(w.c.jobs) {
-		return js, nil
+	byID := maps.Clone(w.c.rows)
+	if byID == nil {
+		byID = make(map[string]*model.Job, len(js))
 	}
-	byID := make(map[string]*model.Job, len(js))
 	for _, j := range js {
 		byID[j.ID] = j
 	}
 	out := make([]*model.Job, 0, len(w.c.jobs))
 	for _, id := range w.c.jobs {
-		if j := w.c.rows[id]; j != nil {
-			out = append(out, j)
-		} else if j := byID[id]; j != nil {
+		if j := byID[id]; j != nil {
 			out = append(out, j)
 		}
 	}
