@@ -30,7 +30,7 @@ func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, error) {
 	for i, d := range j.DependsOn {
 		ids[i] = d.ID
 	}
-	rows, err := w.tx.Query(w.ctx, "SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR SHARE", ids)
+	rows, err := w.tx.Query(w.ctx, "SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR SHARE", forValues(len(ids), ids)...)
 	if err != nil {
 		return nil, false, err
 	}

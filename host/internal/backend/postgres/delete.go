@@ -18,7 +18,7 @@ func (s *Store) Delete(ctx context.Context, ids []string) ([]string, error) {
 	var out []string
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
-		rows, err := w.tx.Query(w.ctx, `SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+		rows, err := w.tx.Query(w.ctx, `SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE`, forValues(len(ids), ids)...)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (s *Store) Delete(ctx context.Context, ids []string) ([]string, error) {
 				return stateErr("delete: job %s is %s, not finished", id, st)
 			}
 		}
-		gone, err := w.drop(`SELECT id FROM jobs WHERE id = ANY($1)`, ids)
+		gone, err := w.drop(`SELECT id FROM jobs WHERE id = ANY($1)`, forValues(len(ids), ids)...)
 		if err != nil {
 			return err
 		}

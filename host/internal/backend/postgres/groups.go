@@ -66,7 +66,7 @@ func groupsByID(ctx context.Context, q querier, ids []string) ([]*model.Group, e
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, "SELECT "+groupCols+" FROM groups g WHERE g.id = ANY($1)", ids)
+	rows, err := q.Query(ctx, "SELECT "+groupCols+" FROM groups g WHERE g.id = ANY($1)", forValues(len(ids), ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +152,6 @@ func (w *wtx) closeGroups() error {
 					+ (SELECT coalesce(sum(value::int), 0) FROM jsonb_each_text(g2.pruned_counts)) AS done,
 				greatest((SELECT max(finished_at) FROM jobs WHERE group_id = g2.id), g2.pruned_finished_at) AS last
 			FROM groups g2 WHERE g2.id = ANY($1)) d
-		WHERE g.id = d.id AND d.done <> (g.finished_at IS NOT NULL)`, w.c.groups)
+		WHERE g.id = d.id AND d.done <> (g.finished_at IS NOT NULL)`, forValues(len(w.c.groups), w.c.groups)...)
 	return err
 }

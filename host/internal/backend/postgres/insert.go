@@ -212,7 +212,7 @@ func (w *wtx) storedOf(js []*model.Job) (map[string]bool, error) {
 		}
 	}
 	var got []string
-	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", ids); err != nil {
+	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", forValues(len(ids), ids)...); err != nil {
 		return nil, err
 	}
 	stored := make(map[string]bool, len(got))
@@ -232,7 +232,7 @@ func (w *wtx) depsStored(id string, ds []model.Dep) error {
 	for i, d := range ds {
 		ids[i] = d.ID
 	}
-	rows, err := w.tx.Query(w.ctx, "SELECT id FROM jobs WHERE id = ANY($1)", ids)
+	rows, err := w.tx.Query(w.ctx, "SELECT id FROM jobs WHERE id = ANY($1)", forValues(len(ids), ids)...)
 	if err != nil {
 		return err
 	}

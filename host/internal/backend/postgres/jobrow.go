@@ -141,7 +141,7 @@ func jobsByID(ctx context.Context, q querier, ids []string) ([]*model.Job, error
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	js, err := queryJobs(ctx, q, "SELECT "+jobCols+" FROM jobs j WHERE j.id = ANY($1)", ids)
+	js, err := queryJobs(ctx, q, "SELECT "+jobCols+" FROM jobs j WHERE j.id = ANY($1)", forValues(len(ids), ids)...)
 	if err != nil {
 		return nil, err
 	}

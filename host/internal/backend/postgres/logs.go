@@ -65,7 +65,7 @@ WHERE job_id = $1 AND at_offset + octet_length(data) > $2 ORDER BY at_offset LIM
 // this is for a host's cap on the logs it wrote).
 func (s *Store) RemoveLogs(ctx context.Context, ids ...string) error {
 	return s.auto(ctx, func(q querier) error {
-		_, err := q.Exec(ctx, "DELETE FROM job_logs WHERE job_id = ANY($1)", ids)
+		_, err := q.Exec(ctx, "DELETE FROM job_logs WHERE job_id = ANY($1)", forValues(len(ids), ids)...)
 		return err
 	})
 }
