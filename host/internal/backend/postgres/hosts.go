@@ -95,12 +95,22 @@ func (s *Store) Lead(ctx context.Context, owner string, now time.Time, ttl time.
 	return led, err
 }
 
-// PruneHosts deletes the registrations that expired before before.
+// PruneHosts deletes the registrations that expired before before. It
+// also folds the queue counts of server processes that have ended into
+// row 0 (see migration 0006), so that reading the count stays a sum of
+// a few rows however often connections come and go.
 func (s *Store) PruneHosts(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	err := s.auto(ctx, func(q querier) error {
 		tag, err := q.Exec(ctx, "DELETE FROM hosts WHERE expires_at < $1", before)
+		if err != nil {
+			return err
+		}
 		n = int(tag.RowsAffected())
+		_, err = q.Exec(ctx, `WITH gone AS (DELETE FROM queue_counts
+				WHERE pid <> 0 AND pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)
+				RETURNING queued)
+			UPDATE queue_counts SET queued = queued + (SELECT coalesce(sum(queued), 0) FROM gone) WHERE pid = 0`)
 		return err
 	})
 	return n, err

@@ -17,8 +17,9 @@ import (
 // while a fourth cancels and retries jobs, so that cascades, requests
 // and claims meet on the same rows (and deadlock, and are run again).
 // When the queue is drained no job is left waiting for dependencies that
-// all ended, and every cascade cancel names a dependency that failed or
-// was canceled.
+// all ended, every cascade cancel names a dependency that failed or was
+// canceled, and the kept queue count is the queue's, before the drain
+// and after.
 func TestHostsRaceOnADAG(t *testing.T) {
 	ctx := context.Background()
 	cfg := freshConfig(t, testDatabase(t))
@@ -138,6 +139,7 @@ func TestHostsRaceOnADAG(t *testing.T) {
 	if len(errs) > 0 {
 		return
 	}
+	checkQueueCount(t, cfg, "after the race")
 	// Drain what the requests left queued, on one host.
 	for {
 		js, err := setup.Claim(ctx, backend.ClaimParams{Owner: "drain", Limit: 50, Now: sharedT0, Quota: map[string]int{"a.run": 50}})
@@ -155,6 +157,7 @@ func TestHostsRaceOnADAG(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkQueueCount(t, cfg, "after the drain")
 	all, _, err := setup.ListJobs(ctx, backend.JobFilter{Limit: backend.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
