@@ -212,7 +212,7 @@ func (w *wtx) storedOf(js []*model.Job) (map[string]bool, error) {
 		}
 	}
 	var got []string
-	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", forValues(len(ids), ids)...); err != nil {
+	if err := collect(w.ctx, w.tx, &got, "SELECT id FROM jobs WHERE id = ANY($1)", forValues(manyValues, ids)...); err != nil {
 		return nil, err
 	}
 	stored := make(map[string]bool, len(got))

@@ -17,7 +17,9 @@ const manyValues = 64
 
 // forValues answers a statement's arguments, led by the mode that plans
 // it for its values (an unnamed statement, planned at each execution)
-// when its array holds n values or more.
+// when its array holds n values or more. forValues(manyValues, …) always
+// does: the one lookup of each insert (storedOf), whose cached plan, made
+// while the table was new, scanned the whole table for one id.
 func forValues(n int, args ...any) []any {
 	if n < manyValues {
 		return args
