@@ -74,6 +74,9 @@ func (s *Store) Insert(ctx context.Context, p backend.InsertParams) (backend.Ins
 		out.Groups, err = groupsByID(w.ctx, w.tx, w.c.groups)
 		return err
 	})
+	if err == nil {
+		s.grew(len(out.Jobs))
+	}
 	return out, err
 }
 

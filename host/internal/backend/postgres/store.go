@@ -30,6 +30,7 @@ type Store struct {
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	commits   commitObservers
+	growth    growth                    // when to analyze the jobs table (grew)
 	sink      atomic.Pointer[EventSink] // other hosts' events (SetEventSink)
 }
 

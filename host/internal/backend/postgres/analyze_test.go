@@ -1,0 +1,44 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/batchhost/batchhost/host/internal/backend"
+	"github.com/batchhost/batchhost/host/internal/model"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestInsertsAnalyzeTheGrownTable: a store that inserted more than
+// analyzeMin jobs into a new table takes its statistics, so that the
+// plans made next see the rows. (Autovacuum would, a minute later.)
+func TestInsertsAnalyzeTheGrownTable(t *testing.T) {
+	ctx := context.Background()
+	cfg := freshConfig(t, testDatabase(t))
+	s := openStore(t, cfg)
+	batch := make([]*model.Job, analyzeMin+500)
+	for i := range batch {
+		batch[i] = &model.Job{ID: testID(i + 1), Task: "a.run", CreatedAt: sharedT0}
+	}
+	if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: batch}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// The analyze runs in the background: wait for what it writes.
+	var rows float64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if err := conn.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = $1::regclass",
+			pgx.Identifier{cfg.Schema, "jobs"}.Sanitize()).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows >= float64(len(batch)) {
+			return
+		}
+	}
+	t.Errorf("the jobs table's statistics count %.0f rows 10 s after %d were inserted: it was not analyzed", rows, len(batch))
+}
