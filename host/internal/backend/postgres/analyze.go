@@ -33,16 +33,13 @@ func (s *Store) grew(n int) {
 	g := &s.growth
 	g.mu.Lock()
 	g.inserted += n
-	if g.running || g.inserted < max(analyzeMin, int(g.rows/2)) || s.closed.Load() {
+	if g.running || g.inserted < max(analyzeMin, int(g.rows/2)) {
 		g.mu.Unlock()
 		return
 	}
 	g.running, g.inserted = true, 0
 	g.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		rows, err := s.analyze(s.lctx)
+	done := func(rows float64, err error) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.running = false
@@ -51,7 +48,10 @@ func (s *Store) grew(n int) {
 		}
 		// A failed analyze is left to autovacuum: the statistics are an
 		// optimization, and the next inserts try again.
-	}()
+	}
+	if !s.spawn(func() { done(s.analyze(s.lctx)) }) {
+		done(0, errClosed())
+	}
 }
 
 // analyze takes the jobs table's statistics and answers the rows it

@@ -16,7 +16,6 @@ import (
 // is covered by one signal after the redial (the engine then looks at the
 // store itself) and one EventsLost.
 func (s *Store) listen(ctx context.Context, ready chan<- error) {
-	defer s.wg.Done()
 	first, events := true, s.cfg.eventsChannel()
 	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
 		conn, err := connect(ctx, s.cfg)

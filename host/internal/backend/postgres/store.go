@@ -28,7 +28,8 @@ type Store struct {
 	listening sync.Once
 	lctx      context.Context
 	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // the goroutines of spawn
+	spawnMu   sync.Mutex
 	commits   commitObservers
 	growth    growth                    // when to analyze the jobs table (grew)
 	sink      atomic.Pointer[EventSink] // other hosts' events (SetEventSink)
@@ -102,15 +103,30 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
 // and signals once when it is in place).
 func (s *Store) Changed() <-chan struct{} {
 	s.listening.Do(func() {
-		if s.closed.Load() {
-			return
-		}
 		ready := make(chan error, 1)
-		s.wg.Add(1)
-		go s.listen(s.lctx, ready)
-		<-ready
+		if s.spawn(func() { s.listen(s.lctx, ready) }) {
+			<-ready
+		}
 	})
 	return s.changed
+}
+
+// spawn runs fn in a goroutine that Close waits for, unless the store is
+// closed. The check and the count are one step under spawnMu, which
+// Close takes after setting closed: nothing is counted in wg once Close
+// waits on it.
+func (s *Store) spawn(fn func()) bool {
+	s.spawnMu.Lock()
+	defer s.spawnMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+	return true
 }
 
 func (s *Store) signal() {
@@ -126,6 +142,8 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.spawnMu.Lock() // no spawn is under way: each one after sees closed
+	s.spawnMu.Unlock()
 	s.stop()
 	s.wg.Wait()
 	s.pool.Close()
