@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // analyzeMin is the fewest inserted jobs that make a store analyze the
@@ -55,12 +57,22 @@ func (s *Store) grew(n int) {
 }
 
 // analyze takes the jobs table's statistics and answers the rows it
-// counted.
+// counted. It waits at most half a second for the table's lock: an
+// autovacuum of the table holds it, and a statement that waits for it
+// longer than deadlock_timeout (1 s by default) cancels the vacuum. The
+// vacuum matters more; the next inserts try again.
 func (s *Store) analyze(ctx context.Context) (float64, error) {
-	if _, err := s.pool.Exec(ctx, "ANALYZE jobs"); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '500ms'"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ANALYZE jobs")
+		return err
+	})
+	if err != nil {
 		return 0, err
 	}
 	var rows float64
-	err := s.pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass").Scan(&rows)
+	err = s.pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass").Scan(&rows)
 	return rows, err
 }

@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TestInsertsAnalyzeTheGrownTable: a store that inserted more than
@@ -41,4 +43,31 @@ func TestInsertsAnalyzeTheGrownTable(t *testing.T) {
 		}
 	}
 	t.Errorf("the jobs table's statistics count %.0f rows 10 s after %d were inserted: it was not analyzed", rows, len(batch))
+}
+
+// TestAnalyzeYieldsToAVacuum: while another session holds the lock a
+// vacuum holds, the analyze gives up on its lock timeout (55P03) instead
+// of waiting long enough to cancel the vacuum.
+func TestAnalyzeYieldsToAVacuum(t *testing.T) {
+	ctx := context.Background()
+	cfg := freshConfig(t, testDatabase(t))
+	s := openStore(t, cfg)
+	conn, err := pgx.Connect(ctx, cfg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{cfg.Schema, "jobs"}.Sanitize()+" IN SHARE UPDATE EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.analyze(ctx)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "55P03" {
+		t.Errorf("analyze while a vacuum's lock is held: %v, want a lock timeout (55P03)", err)
+	}
 }
