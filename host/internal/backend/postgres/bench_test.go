@@ -23,37 +23,60 @@ func BenchmarkJobLife(b *testing.B) {
 }
 
 func benchmarkJobLife(b *testing.B, capacity *backend.Capacity) {
-	ctx := context.Background()
-	s := openStore(b, freshConfig(b, testDatabase(b)))
-	quota := map[string]int{"a.run": 10}
-	n := 0
+	q := newBenchQueue(b, 0)
 	b.ResetTimer()
 	for done := 0; done < b.N; {
-		batch := make([]*model.Job, 100)
-		for i := range batch {
-			n++
-			batch[i] = &model.Job{ID: testID(n), Task: "a.run", CreatedAt: sharedT0, MaxAttempts: 3}
-		}
-		if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: batch}); err != nil {
-			b.Fatal(err)
-		}
-		var fs []backend.Finish
+		q.insert(100)
 		for {
-			res, err := s.Step(ctx, backend.StepParams{Finish: fs,
-				Claim: backend.ClaimParams{Owner: "h", Limit: 10, Now: sharedT0, Quota: quota, Capacity: capacity}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			done += len(fs)
-			fs = fs[:0]
-			for _, j := range res.Claimed {
-				fs = append(fs, backend.Finish{ID: j.ID, Owner: "h", Attempt: j.Attempt, State: model.Completed, At: sharedT0})
-			}
-			if len(fs) == 0 {
+			finished, claimed := q.step(10, capacity)
+			done += finished
+			if claimed == 0 {
 				break
 			}
 		}
 	}
+}
+
+// benchQueue is a fresh store that a benchmark fills with plain jobs and
+// runs as one host does.
+type benchQueue struct {
+	b         *testing.B
+	s         *Store
+	maxQueued int
+	n         int              // jobs inserted
+	fs        []backend.Finish // the last step's claims, to finish
+}
+
+func newBenchQueue(b *testing.B, maxQueued int) *benchQueue {
+	return &benchQueue{b: b, s: openStore(b, freshConfig(b, testDatabase(b))), maxQueued: maxQueued}
+}
+
+// insert stores size plain jobs in one call.
+func (q *benchQueue) insert(size int) {
+	batch := make([]*model.Job, size)
+	for i := range batch {
+		q.n++
+		batch[i] = &model.Job{ID: testID(q.n), Task: "a.run", CreatedAt: sharedT0, MaxAttempts: 3}
+	}
+	if _, err := q.s.Insert(context.Background(), backend.InsertParams{Now: sharedT0, Jobs: batch, MaxQueued: q.maxQueued}); err != nil {
+		q.b.Fatal(err)
+	}
+}
+
+// step is a host's round of limit workers: one Step that finishes, as
+// completed, what the last one claimed and claims again.
+func (q *benchQueue) step(limit int, capacity *backend.Capacity) (finished, claimed int) {
+	res, err := q.s.Step(context.Background(), backend.StepParams{Finish: q.fs,
+		Claim: backend.ClaimParams{Owner: "h", Limit: limit, Now: sharedT0, Quota: map[string]int{"a.run": limit}, Capacity: capacity}})
+	if err != nil {
+		q.b.Fatal(err)
+	}
+	finished = len(q.fs)
+	q.fs = q.fs[:0]
+	for _, j := range res.Claimed {
+		q.fs = append(q.fs, backend.Finish{ID: j.ID, Owner: "h", Attempt: j.Attempt, State: model.Completed, At: sharedT0})
+	}
+	return finished, len(res.Claimed)
 }
 
 // BenchmarkInsertPlain: SubmitMany's store half, 1,000 plain queued jobs
@@ -90,26 +113,14 @@ func BenchmarkInsertOneAfterGrowth(b *testing.B) { benchmarkAfterGrowth(b, 1) }
 // cached plans were made while the table was empty and its statistics
 // still say so (autovacuum analyzes it within a minute at the earliest).
 func benchmarkAfterGrowth(b *testing.B, size int) {
-	ctx := context.Background()
-	s := openStore(b, freshConfig(b, testDatabase(b)))
-	n := 0
-	insert := func(size int) {
-		batch := make([]*model.Job, size)
-		for i := range batch {
-			n++
-			batch[i] = &model.Job{ID: testID(n), Task: "a.run", CreatedAt: sharedT0, MaxAttempts: 3}
-		}
-		if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: batch, MaxQueued: 10_000_000}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	q := newBenchQueue(b, 10_000_000)
 	for range 20 {
-		insert(1)
+		q.insert(1)
 	}
-	insert(20_000)
+	q.insert(20_000)
 	b.ResetTimer()
 	for range b.N {
-		insert(size)
+		q.insert(size)
 	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "jobs/s")
 }
