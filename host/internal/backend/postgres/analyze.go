@@ -62,17 +62,15 @@ func (s *Store) grew(n int) {
 // longer than deadlock_timeout (1 s by default) cancels the vacuum. The
 // vacuum matters more; the next inserts try again.
 func (s *Store) analyze(ctx context.Context) (float64, error) {
+	var rows float64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '500ms'"); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "ANALYZE jobs")
-		return err
+		if _, err := tx.Exec(ctx, "ANALYZE jobs"); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass").Scan(&rows)
 	})
-	if err != nil {
-		return 0, err
-	}
-	var rows float64
-	err = s.pool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass").Scan(&rows)
 	return rows, err
 }

@@ -26,11 +26,7 @@ func TestInsertsAnalyzeTheGrownTable(t *testing.T) {
 	if _, err := s.Insert(ctx, backend.InsertParams{Now: sharedT0, Jobs: batch}); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testConn(t, cfg)
 	// The analyze runs in the background: wait for what it writes.
 	var rows float64
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -52,11 +48,7 @@ func TestAnalyzeYieldsToAVacuum(t *testing.T) {
 	ctx := context.Background()
 	cfg := freshConfig(t, testDatabase(t))
 	s := openStore(t, cfg)
-	conn, err := pgx.Connect(ctx, cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testConn(t, cfg)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/batchhost/batchhost/internal/testpg"
 )
 
@@ -44,3 +46,16 @@ func openStore(t testing.TB, cfg Config) *Store {
 
 // contains is strings.Contains for error messages.
 func contains(err error, sub string) bool { return err != nil && strings.Contains(err.Error(), sub) }
+
+// testConn is a connection of its own to cfg's schema, as the store's
+// are (connect), closed when the test ends: to look at the tables
+// beside the store.
+func testConn(t testing.TB, cfg Config) *pgx.Conn {
+	t.Helper()
+	conn, err := connect(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/model"
 )
@@ -60,11 +58,7 @@ func TestMigrate(t *testing.T) {
 func tableCount(t *testing.T, cfg Config) int {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := testConn(t, cfg)
 	var n int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", cfg.Schema).Scan(&n); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/errkind"
 	"github.com/batchhost/batchhost/host/internal/model"
-	"github.com/jackc/pgx/v5"
 )
 
 // checkQueueCount fails the test when the kept count of queued jobs (the
@@ -17,14 +16,7 @@ import (
 func checkQueueCount(t *testing.T, cfg Config, when string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, cfg.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SET search_path = "+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
+	conn := testConn(t, cfg)
 	var kept, counted int
 	if err := conn.QueryRow(ctx, `SELECT (SELECT coalesce(sum(queued), 0) FROM queue_counts),
 		(SELECT count(*) FROM jobs WHERE state = 'queued')`).Scan(&kept, &counted); err != nil {
