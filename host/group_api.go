@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -143,7 +142,7 @@ func (h *Host) CancelGroup(ctx context.Context, id string) error {
 		return err
 	}
 	slices.Reverse(ids)
-	return h.requestAll(ctx, backend.RequestCancel, ids, func(err error) bool { return errors.Is(err, backend.ErrState) })
+	return h.requestAll(ctx, backend.RequestCancel, ids, movedMeanwhile)
 }
 
 // PauseGroup pauses every member that can be paused (queued, waiting,
@@ -165,7 +164,10 @@ func (h *Host) ResumeGroup(ctx context.Context, id string) error {
 
 // SubmitGroup submits every created member. Each submit is its own
 // durable write; a sequential group's order is kept by its members'
-// dependencies, not by the order of the writes.
+// dependencies, not by the order of the writes. A member that left the
+// created state meanwhile is skipped: in a cancel-on-failure group, a
+// member that fails at once cancels the created rest before their submits
+// come, and that is the group's rule at work, not an error.
 func (h *Host) SubmitGroup(ctx context.Context, id string) error {
 	ids, err := h.membersWhere(ctx, id, func(j *model.Job) bool { return j.State == model.Created })
 	if err != nil {
@@ -174,7 +176,7 @@ func (h *Host) SubmitGroup(ctx context.Context, id string) error {
 	if len(ids) == 0 {
 		return stateErr("group %s has no created member to submit", id)
 	}
-	return h.requestAll(ctx, backend.RequestSubmit, ids, nil)
+	return h.requestAll(ctx, backend.RequestSubmit, ids, movedMeanwhile)
 }
 
 // groupOp makes one request of every member that want selects. A member
@@ -185,7 +187,7 @@ func (h *Host) groupOp(ctx context.Context, id string, kind backend.RequestKind,
 	if err != nil {
 		return err
 	}
-	return h.requestAll(ctx, kind, ids, func(err error) bool { return errors.Is(err, backend.ErrState) })
+	return h.requestAll(ctx, kind, ids, movedMeanwhile)
 }
 
 // membersWhere lists a group's members that want selects, in the order

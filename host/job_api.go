@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
@@ -77,7 +78,9 @@ func (h *Host) insert(ctx context.Context, specs []JobSpec, submit bool, tc mode
 
 // SubmitCreated submits created jobs. Every id is checked (known, created,
 // listed once) before any is submitted; each submit is then its own
-// durable write.
+// durable write, and a job that left the created state after the check
+// (canceled by a failed member of its cancel-on-failure group, say) is
+// skipped.
 func (h *Host) SubmitCreated(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return invalidf("no job ids given")
@@ -96,8 +99,12 @@ func (h *Host) SubmitCreated(ctx context.Context, ids ...string) error {
 			return stateErr("job %s is %s, not created: only created jobs can be submitted", id, j.State)
 		}
 	}
-	return h.requestAll(ctx, backend.RequestSubmit, ids, nil)
+	return h.requestAll(ctx, backend.RequestSubmit, ids, movedMeanwhile)
 }
+
+// movedMeanwhile says a request was refused because its job's state no
+// longer allows it: the job moved after the caller read it.
+func movedMeanwhile(err error) bool { return errors.Is(err, backend.ErrState) }
 
 // requestAll makes one request of each job, in order; a job whose state
 // no longer allows it (it moved since the caller looked) is skipped when

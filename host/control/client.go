@@ -358,7 +358,7 @@ func (c *Client) ResumeGroup(ctx context.Context, id string) error {
 	return c.fromStatus(ctx, err)
 }
 
-// SubmitGroup submits every created member in one commit.
+// SubmitGroup submits every created member (see host.Host.SubmitGroup).
 func (c *Client) SubmitGroup(ctx context.Context, id string) error {
 	_, err := c.rpc.SubmitGroup(ctx, &pb.IDRequest{Id: id})
 	return c.fromStatus(ctx, err)

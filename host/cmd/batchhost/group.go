@@ -29,7 +29,7 @@ func (c *cli) groupCmd() *cobra.Command {
 		c.groupOpCmd("cancel", "Cancel every unfinished member", (*control.Client).CancelGroup),
 		c.groupOpCmd("pause", "Pause every member that can be paused", (*control.Client).PauseGroup),
 		c.groupOpCmd("resume", "Resume every paused member", (*control.Client).ResumeGroup),
-		c.groupOpCmd("submit", "Submit every created member in one commit", (*control.Client).SubmitGroup),
+		c.groupOpCmd("submit", "Submit every created member", (*control.Client).SubmitGroup),
 		c.groupListCmd(),
 	)
 	return cmd
