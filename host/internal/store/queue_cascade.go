@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/batchhost/batchhost/host/internal/backend"
 	"github.com/batchhost/batchhost/host/internal/deps"
@@ -124,7 +125,7 @@ func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model
 		if j.State != model.Waiting {
 			return nil
 		}
-		pending, cancelBy, err := w.readiness(j)
+		pending, cancelBy, after, err := w.readiness(j)
 		switch {
 		case err != nil:
 			return err
@@ -134,7 +135,7 @@ func (w *wtx) depFinished(c *changes, de *jobEntry, dep *model.Job, policy model
 		case pending > 0:
 			return nil
 		}
-		return w.move(c, de, model.Queued)
+		return w.queue(c, de, after)
 	}
 	return nil
 }
@@ -161,9 +162,11 @@ func (w *wtx) cancel(c *changes, e *jobEntry, why *model.JobError) error {
 // readiness counts a job's unfinished dependencies and finds the first
 // that cancels it. A dependency that is no longer stored was pruned after
 // it finished: it blocks nothing.
-func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, err error) {
+//
+// after is when the last of its finished dependencies finished.
+func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, after time.Time, err error) {
 	for _, d := range j.DependsOn {
-		st, ok, err := w.state(d.ID)
+		st, done, ok, err := w.stateAt(d.ID)
 		if w.q.s.skipDamaged("job", []byte(d.ID), err) {
 			// Its outcome cannot be read: the dependent waits rather
 			// than run (or be canceled) on a guess.
@@ -171,11 +174,12 @@ func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, err err
 			continue
 		}
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, time.Time{}, err
 		}
 		if !ok {
 			continue
 		}
+		after = maxTime(after, done)
 		switch deps.Judge(st, d.Policy) {
 		case deps.Pending:
 			pending++
@@ -185,14 +189,14 @@ func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, err err
 			}
 		}
 	}
-	return pending, cancelBy, nil
+	return pending, cancelBy, after, nil
 }
 
 // enqueue places a job that is entering the queue (submitted, resumed,
 // retried): canceled if a dependency failed under the cancel policy,
 // waiting while any is unfinished, else queued.
 func (w *wtx) enqueue(c *changes, e *jobEntry) error {
-	pending, cancelBy, err := w.readiness(e.j)
+	pending, cancelBy, after, err := w.readiness(e.j)
 	if err != nil {
 		return err
 	}
@@ -202,6 +206,19 @@ func (w *wtx) enqueue(c *changes, e *jobEntry) error {
 		return w.move(c, e, model.Canceled)
 	case pending > 0:
 		return w.move(c, e, model.Waiting)
+	}
+	return w.queue(c, e, after)
+}
+
+// queue moves a job whose dependencies are done to Queued, stamped no
+// earlier than after, when the last of them finished: a caller's time
+// is taken before its write commits, and a dependency's finish committed
+// in between (on this host or another) may carry a later one.
+func (w *wtx) queue(c *changes, e *jobEntry, after time.Time) error {
+	if after.After(w.now) {
+		now := w.now
+		w.now = after
+		defer func() { w.now = now }()
 	}
 	return w.move(c, e, model.Queued)
 }

@@ -195,7 +195,7 @@ func (q *Queue) AddDependencies(ctx context.Context, id string, add []model.Dep,
 			w.touch(e)
 		}
 		if len(fresh) > 0 && (j.State == model.Queued || j.State == model.Waiting) {
-			pending, cancelBy, err := w.readiness(j)
+			pending, cancelBy, _, err := w.readiness(j)
 			if err != nil {
 				return err
 			}
@@ -308,7 +308,7 @@ func (q *Queue) AddToGroup(ctx context.Context, group string, ids []string, now 
 			c.job(e, prev)
 			// A queued job that now waits for the member before it waits.
 			if prev == model.Queued {
-				if pending, cancelBy, err := w.readiness(e.j); err != nil {
+				if pending, cancelBy, _, err := w.readiness(e.j); err != nil {
 					return err
 				} else if cancelBy != nil {
 					e.j.Error = deps.FailedError(cancelBy.ID, cancelBy.State)

@@ -107,24 +107,30 @@ func (w *wtx) job(id string) (*jobEntry, error) {
 // the live index, decoding only a finished job's record; ok is false for a
 // job that is not stored (never was, or pruned).
 func (w *wtx) state(id string) (model.State, bool, error) {
+	st, _, ok, err := w.stateAt(id)
+	return st, ok, err
+}
+
+// stateAt is state with the job's FinishedAt (zero while unfinished).
+func (w *wtx) stateAt(id string) (model.State, time.Time, bool, error) {
 	if e := w.jobs[id]; e != nil {
 		if e.deleted {
-			return "", false, nil
+			return "", time.Time{}, false, nil
 		}
-		return e.j.State, true, nil
+		return e.j.State, e.j.FinishedAt, true, nil
 	}
 	if v := w.bk.live.Get([]byte(id)); v != nil {
-		return liveState(v), true, nil
+		return liveState(v), time.Time{}, true, nil
 	}
 	data := w.bk.jobs.Get([]byte(id))
 	if data == nil {
-		return "", false, nil
+		return "", time.Time{}, false, nil
 	}
 	h, err := w.q.s.decodeHead([]byte(id), data)
 	if err != nil {
-		return "", false, err
+		return "", time.Time{}, false, err
 	}
-	return h.State, true, nil
+	return h.State, h.FinishedAt, true, nil
 }
 
 func notFoundIn(id string) error {

@@ -393,7 +393,12 @@ func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, er
 // stampClaim is what a claim changes in a job besides its state: one
 // function, so that a claim decided ahead of its transaction (the lane)
 // hands out exactly the record the transaction then writes.
+//
+// An attempt starts no earlier than its job was queued: a claim's Now is
+// taken before the claim commits, and the job's release, committed in
+// between, may carry a later time.
 func stampClaim(j *model.Job, owner string, now time.Time) {
+	now = maxTime(now, j.QueuedAt)
 	j.Attempt++
 	j.StartedAt = now
 	j.RunAt = time.Time{}

@@ -16,6 +16,45 @@ var depRules = []rule{
 	{"AddDependencies", testAddDependencies},
 	{"AddDependenciesRefusals", testAddDependenciesRefusals},
 	{"PrunedDependencyIsDone", testPrunedDependency},
+	{"StampsAfterDependencies", testDepStampsAfterDependencies},
+}
+
+// testDepStampsAfterDependencies: a caller's time is taken before its
+// write commits, and a dependency's finish may commit in between with a
+// later one (an insert racing the finish, a release on a host whose clock
+// runs behind). A job is queued no earlier than its finished
+// dependencies ended, and an attempt starts no earlier than its job was
+// queued, so that no record says a job started before what it waited for
+// ended.
+func testDepStampsAfterDependencies(e *env) {
+	dep := e.finished(model.Completed, at(5))
+	// Inserted and submitted at an earlier time than the finish.
+	ins := e.one(at(3), dependsOn(model.DepCancel, dep.ID))
+	held := e.insertP(backend.InsertParams{Now: at(3), Hold: true, Jobs: []*model.Job{newJob(dependsOn(model.DepIgnore, dep.ID))}})[0]
+	e.request(backend.RequestSubmit, held.ID, at(4))
+	for _, id := range []string{ins.ID, held.ID} {
+		if got := e.wantState(id, model.Queued, "a job whose dependency completed"); !got.QueuedAt.Equal(at(5)) {
+			e.t.Errorf("job %s placed at an earlier time has QueuedAt %v, want its dependency's end %v", id, got.QueuedAt, at(5))
+		}
+	}
+	// Released by a finish stamped earlier than the other dependency's.
+	a := e.one(at(1), withTask(taskB))
+	w := e.one(at(1), dependsOn(model.DepCancel, a.ID, dep.ID))
+	ra := e.claimQ("host-1", 1, at(2), map[string]int{taskB: 1})[0]
+	e.end(ra, model.Completed, at(4))
+	if got := e.wantState(w.ID, model.Queued, "a job whose last dependency completed"); !got.QueuedAt.Equal(at(5)) {
+		e.t.Errorf("job released at %v has QueuedAt %v, want its other dependency's later end %v", at(4), got.QueuedAt, at(5))
+	}
+	// Claimed with a time before the job was queued.
+	for _, id := range []string{ins.ID, held.ID, w.ID} {
+		c := e.claimID(id, "host-2", at(4))
+		if !c.StartedAt.Equal(at(5)) || len(c.Attempts) != 1 || !c.Attempts[0].StartedAt.Equal(at(5)) {
+			e.t.Errorf("job %s queued at %v, claimed at %v: StartedAt %v, attempts %v; want %v", id, at(5), at(4), c.StartedAt, c.Attempts, at(5))
+		}
+		if st := e.job(id); !st.StartedAt.Equal(at(5)) {
+			e.t.Errorf("job %s as stored: StartedAt %v, want %v", id, st.StartedAt, at(5))
+		}
+	}
 }
 
 // testDepRelease: a waiting job is queued when its last dependency

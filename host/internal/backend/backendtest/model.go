@@ -153,11 +153,14 @@ func (m *Model) reaches(from, to string) bool {
 // readiness judges a job's dependencies: the first that cancels it (in
 // DependsOn order), else whether any is unfinished. A dependency no longer
 // stored was pruned after it finished: it blocks nothing.
-func (m *Model) readiness(j *model.Job) (cancelBy *model.Job, pending bool) {
+func (m *Model) readiness(j *model.Job) (cancelBy *model.Job, pending bool, after time.Time) {
 	for _, d := range j.DependsOn {
 		dep := m.jobs[d.ID]
 		if dep == nil {
 			continue
+		}
+		if dep.FinishedAt.After(after) {
+			after = dep.FinishedAt
 		}
 		switch {
 		case !dep.State.Terminal():
@@ -168,7 +171,7 @@ func (m *Model) readiness(j *model.Job) (cancelBy *model.Job, pending bool) {
 			}
 		}
 	}
-	return cancelBy, pending
+	return cancelBy, pending, after
 }
 
 // DependencyFailedError is the error of a job canceled because dep ended
@@ -279,7 +282,7 @@ func (m *Model) groupTime(g *model.Group, now time.Time) {
 // retried): canceled if a dependency ended badly under the cancel policy,
 // waiting while one is unfinished, else queued.
 func (m *Model) enqueue(c *change, j *model.Job, now time.Time) {
-	cancelBy, pending := m.readiness(j)
+	cancelBy, pending, after := m.readiness(j)
 	switch {
 	case cancelBy != nil:
 		j.Error = DependencyFailedError(cancelBy)
@@ -287,7 +290,7 @@ func (m *Model) enqueue(c *change, j *model.Job, now time.Time) {
 	case pending:
 		m.setState(c, j, model.Waiting, now)
 	default:
-		m.setState(c, j, model.Queued, now)
+		m.setState(c, j, model.Queued, later(now, after))
 	}
 }
 
@@ -327,8 +330,8 @@ func (m *Model) settle(c *change, now time.Time) {
 			case j.State != model.Completed && d.Policy == model.DepCancel:
 				m.cancel(c, dj, DependencyFailedError(j), now)
 			case dj.State == model.Waiting:
-				if cancelBy, pending := m.readiness(dj); cancelBy == nil && !pending {
-					m.setState(c, dj, model.Queued, now)
+				if cancelBy, pending, after := m.readiness(dj); cancelBy == nil && !pending {
+					m.setState(c, dj, model.Queued, later(now, after))
 				}
 			}
 		}

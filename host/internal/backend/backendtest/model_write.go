@@ -147,6 +147,18 @@ func (m *Model) join(j *model.Job, g *model.Group) {
 	g.Last = j.ID
 }
 
+// later is the later of two times. A job is queued no earlier than the
+// dependencies that released it finished, and starts no earlier than it
+// was queued, whatever the callers' clocks said: a caller's time is
+// taken before its write commits, and a write committed in between (a
+// dependency's finish, on this host or another) may carry a later one.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // readyAt is when a queued job became ready: max(QueuedAt, RunAt).
 func readyAt(j *model.Job) time.Time {
 	if j.RunAt.After(j.QueuedAt) {
@@ -227,10 +239,10 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			}
 			j.Owner = p.Owner
 			j.Attempt++
-			j.StartedAt = p.Now
+			j.StartedAt = later(p.Now, j.QueuedAt)
 			j.RunAt = time.Time{}
 			j.Progress = model.Progress{}
-			j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: p.Now, Owner: p.Owner})
+			j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: j.StartedAt, Owner: p.Owner})
 			w.setState(c, j, model.Running, p.Now)
 			out = append(out, j.Clone())
 		}
@@ -477,7 +489,7 @@ func (m *Model) recheck(c *change, j *model.Job, now time.Time) {
 	if j.State != model.Waiting && j.State != model.Queued {
 		return
 	}
-	cancelBy, pending := m.readiness(j)
+	cancelBy, pending, _ := m.readiness(j)
 	switch {
 	case cancelBy != nil:
 		j.Error = DependencyFailedError(cancelBy)

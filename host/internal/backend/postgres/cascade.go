@@ -20,66 +20,83 @@ const terminalStates = `('completed', 'failed', 'canceled')`
 // this transaction sees its end) or waits for this one (and its cascade
 // then sees j as this transaction leaves it). It answers the error of
 // the first dependency, in DependsOn order, that cancels j, and whether
-// any is unfinished. A dependency no longer stored was pruned after it
-// finished: it blocks nothing.
-func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, error) {
+// any is unfinished, and when the last of those finished finished. A
+// dependency no longer stored was pruned after it finished: it blocks
+// nothing.
+func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, time.Time, error) {
+	var after time.Time
 	if len(j.DependsOn) == 0 {
-		return nil, false, nil
+		return nil, false, after, nil
 	}
 	ids := make([]string, len(j.DependsOn))
 	for i, d := range j.DependsOn {
 		ids[i] = d.ID
 	}
-	rows, err := w.tx.Query(w.ctx, "SELECT id, state FROM jobs WHERE id = ANY($1) ORDER BY id FOR SHARE", forValues(len(ids), ids)...)
+	rows, err := w.tx.Query(w.ctx, "SELECT id, state, finished_at FROM jobs WHERE id = ANY($1) ORDER BY id FOR SHARE", forValues(len(ids), ids)...)
 	if err != nil {
-		return nil, false, err
+		return nil, false, after, err
 	}
 	states := map[string]model.State{}
 	for rows.Next() {
 		var id, st string
-		if err := rows.Scan(&id, &st); err != nil {
+		var done *time.Time
+		if err := rows.Scan(&id, &st, &done); err != nil {
 			rows.Close()
-			return nil, false, err
+			return nil, false, after, err
 		}
 		states[id] = model.State(st)
+		if done != nil && done.After(after) {
+			after = *done
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, false, after, err
 	}
 	edges := make([]deps.Edge, len(j.DependsOn))
 	for i, d := range j.DependsOn {
 		edges[i] = deps.Edge{Dep: d.ID, Policy: d.Policy, State: states[d.ID]}
 	}
 	r := deps.Assess(edges)
-	return r.Cancel, r.Unfinished > 0, nil
+	return r.Cancel, r.Unfinished > 0, after, nil
 }
 
 // enqueue places a job entering the queue (submitted, resumed,
 // retried): canceled if a dependency ended badly under the cancel policy,
 // waiting while one is unfinished, else queued.
 func (w *wtx) enqueue(j *model.Job, now time.Time) error {
-	to, err := w.placement(j)
+	to, at, err := w.placement(j, now)
 	if err != nil {
 		return err
 	}
-	return w.setState(j, to, now)
+	return w.setState(j, to, at)
 }
 
-// placement is where a job entering the queue belongs; a job to cancel
-// has its error set.
-func (w *wtx) placement(j *model.Job) (model.State, error) {
-	cancel, pending, err := w.readiness(j)
+// placement is where a job entering the queue at now belongs, and the
+// time to stamp it with; a job to cancel has its error set. A queued job
+// is stamped no earlier than its last dependency finished: now was taken
+// before this transaction, and a dependency's finish committed in
+// between (on this host or another) may carry a later time.
+func (w *wtx) placement(j *model.Job, now time.Time) (model.State, time.Time, error) {
+	cancel, pending, after, err := w.readiness(j)
 	switch {
 	case err != nil:
-		return "", err
+		return "", now, err
 	case cancel != nil:
 		j.Error = cancel
-		return model.Canceled, nil
+		return model.Canceled, now, nil
 	case pending:
-		return model.Waiting, nil
+		return model.Waiting, now, nil
 	}
-	return model.Queued, nil
+	return model.Queued, later(now, after), nil
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // cancel ends an unfinished job with why; a running attempt is asked to
@@ -234,12 +251,12 @@ func (w *wtx) settleDependents(dep string, st model.State, now time.Time) error 
 			if d.j.State != model.Waiting {
 				continue
 			}
-			cancel, pending, err := w.readiness(d.j)
+			cancel, pending, after, err := w.readiness(d.j)
 			if err != nil {
 				return err
 			}
 			if cancel == nil && !pending {
-				if err := w.setState(d.j, model.Queued, now); err != nil {
+				if err := w.setState(d.j, model.Queued, later(now, after)); err != nil {
 					return err
 				}
 			}

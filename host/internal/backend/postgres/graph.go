@@ -103,7 +103,7 @@ func (w *wtx) recheck(j *model.Job, now time.Time) error {
 	if j.State != model.Waiting && j.State != model.Queued {
 		return nil
 	}
-	cancel, pending, err := w.readiness(j)
+	cancel, pending, _, err := w.readiness(j)
 	switch {
 	case err != nil:
 		return err

@@ -181,13 +181,13 @@ func (w *wtx) insertOne(in *model.Job, now time.Time, hold bool, stored map[stri
 			return "", false, err
 		}
 	}
-	to := model.Created
+	to, at := model.Created, now
 	if !hold {
-		if to, err = w.placement(j); err != nil {
+		if to, at, err = w.placement(j, now); err != nil {
 			return "", false, err
 		}
 	}
-	w.place(j, to, now)
+	w.place(j, to, at)
 	if to == model.Queued {
 		w.queuedNew++
 	}
