@@ -183,10 +183,19 @@ func (s *Store) OldestReady(ctx context.Context, now time.Time) (map[model.Prior
 }
 
 // NextRunAt is the earliest not-before time of a queued job after now.
+// The engine asks at every round. Written as min(run_at), the statement
+// was planned again at every call (0.18 ms, against 0.01 ms to run it):
+// its generic plan, an aggregate over the rows an unknown now leaves,
+// looked costlier than each custom one. The first row of the index in
+// order is as cheap to run, and its generic plan is the one chosen.
 func (s *Store) NextRunAt(ctx context.Context, now time.Time) (time.Time, error) {
 	var t *time.Time
 	err := s.read(ctx, func(q querier) error {
-		return q.QueryRow(ctx, "SELECT min(run_at) FROM jobs WHERE state = 'queued' AND run_at > $1", now).Scan(&t)
+		err := q.QueryRow(ctx, "SELECT run_at FROM jobs WHERE state = 'queued' AND run_at > $1 ORDER BY run_at LIMIT 1", now).Scan(&t)
+		if isNoRows(err) {
+			return nil
+		}
+		return err
 	})
 	return derefTime(t), err
 }
