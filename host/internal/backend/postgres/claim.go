@@ -27,7 +27,7 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	}
 	p.Now = stamp(p.Now)
 	var out []*model.Job
-	err := s.writeTx(ctx, genericPlans, func(w *wtx) error {
+	err := s.write(ctx, func(w *wtx) error {
 		var err error
 		out, err = w.claim(p)
 		return err
@@ -35,18 +35,18 @@ func (s *Store) Claim(ctx context.Context, p backend.ClaimParams) ([]*model.Job,
 	return out, err
 }
 
-// genericPlans begins a claim's transaction with the cached (generic)
-// plans of its statements, in the same round trip as the BEGIN. The
+// genericPlans makes the statements that follow in the transaction run
+// on their cached (generic) plans; a claim sends it with its statement,
+// in one round trip, and is the last thing its transactions do. The
 // generic plan of claimSQL is the plan it needs: the branch of the tasks
 // absent from the quota is cut when the statement runs, by a one-time
 // filter on AnyTask. But the planner, which must guess the arrays'
 // lengths and AnyTask, prices it several times a custom plan's cost, so
 // with the default plan_cache_mode the claim would be planned again at
 // every call: 0.6 ms a claim, as long as its execution (pg_stat_statements
-// with track_planning, three hosts running sleep jobs). Every statement
-// of a claim takes small arrays, whose plans do not depend on their
-// lengths.
-var genericPlans = pgx.TxOptions{BeginQuery: "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"}
+// with track_planning, three hosts running sleep jobs). The statements of
+// a claim take small arrays, whose plans do not depend on their lengths.
+const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 // claimSQL is a whole claim in one statement. cand (claimCandidates, a
 // window of 1) takes, per task of the quota, the first jobs in claim order
@@ -109,13 +109,25 @@ func (w *wtx) claim(p backend.ClaimParams) ([]*model.Job, error) {
 	}
 	tasks, quotas := quotaArrays(p.Quota)
 	plugins, pquotas := quotaArrays(p.PluginQuota)
-	rows, err := w.tx.Query(w.ctx, claimSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas, p.Owner,
+	b := &pgx.Batch{}
+	b.Queue(genericPlans)
+	b.Queue(claimSQL, tasks, quotas, p.Now, p.Limit, p.AnyTask, plugins, pquotas, p.Owner,
 		p.Now.UTC().Format(time.RFC3339Nano), within)
+	br := w.tx.SendBatch(w.ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
 	if err != nil {
+		br.Close()
 		return nil, err
 	}
 	var needy bool
 	claimed, err := claimedInOrder(rows, &needy)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil || !within || len(claimed) == p.Limit || (len(claimed) > 0 && !needy) {
 		return claimed, err
 	}

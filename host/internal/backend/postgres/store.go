@@ -167,18 +167,13 @@ const maxRetries = 20
 // deadlock, and notifies the other hosts (and this one) when fn asked
 // for it.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
-	return s.writeTx(ctx, pgx.TxOptions{}, fn)
-}
-
-// writeTx is write with the transaction begun as opts say.
-func (s *Store) writeTx(ctx context.Context, opts pgx.TxOptions, fn func(w *wtx) error) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
 	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		w := &wtx{ctx: ctx, c: &change{}}
-		err := pgx.BeginTxFunc(ctx, s.pool, opts, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			w.tx = tx
 			if err := fn(w); err != nil {
 				return err
