@@ -7,9 +7,12 @@ import (
 func (c *cli) enqueueCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "enqueue ID...",
-		Short: "Submit created jobs, all at once or none",
-		Long: `Submit jobs in state created, in one commit: all of them, or none if any
-cannot be submitted. Prints each job's new state (with --json, the jobs).`,
+		Short: "Submit created jobs",
+		Long: `Submit jobs in state created. Every id is checked first (known, created,
+listed once): if any cannot be submitted, none is. Each is then submitted in
+a commit of its own; a job that left the created state meanwhile (canceled
+because a member of its cancel-on-failure group failed) is left as it is.
+Prints each job's new state (with --json, the jobs).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			ctx := cmd.Context()
