@@ -52,6 +52,25 @@ func waitGone(t testing.TB, tag, what string) {
 	}
 }
 
+// waitTagged waits until at least n processes carry tag. A process that
+// exists may still be missed for a moment: while it execs, its
+// environment cannot be read (the sleepers of escapees exec twice, through
+// setsid), and a loaded machine stretches that moment.
+func waitTagged(t testing.TB, tag string, n int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		found := testbin.FindByEnv(tag)
+		if len(found) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tagged processes running, want %s: %+v", len(found), what, found)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestFailedStartLeavesNothing: a plugin that never completes its handshake,
 // or answers it with garbage, has started children that hold its stdout
 // and stderr. When its launch fails, its whole process group goes with it
