@@ -212,8 +212,9 @@ func (w *wtx) enqueue(c *changes, e *jobEntry) error {
 
 // queue moves a job whose dependencies are done to Queued, stamped no
 // earlier than after, when the last of them finished: a caller's time
-// is taken before its write commits, and a dependency's finish committed
-// in between (on this host or another) may carry a later one.
+// is taken before its write reaches the writer, and a dependency's
+// finish written in between (the engine's round took its time later)
+// may carry a later one.
 func (w *wtx) queue(c *changes, e *jobEntry, after time.Time) error {
 	if after.After(w.now) {
 		now := w.now
