@@ -39,16 +39,8 @@ func script(t testing.TB, dir, name, body string) string {
 // process's death has no event to wait on, so this polls.
 func waitGone(t testing.TB, tag, what string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		left := testbin.FindByEnv(tag)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: processes left: %+v", what, left)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if left, ok := waitTags(tag, func(n int) bool { return n == 0 }); !ok {
+		t.Fatalf("%s: processes left: %+v", what, left)
 	}
 }
 
@@ -58,14 +50,23 @@ func waitGone(t testing.TB, tag, what string) {
 // setsid), and a loaded machine stretches that moment.
 func waitTagged(t testing.TB, tag string, n int, what string) {
 	t.Helper()
+	if found, ok := waitTags(tag, func(got int) bool { return got >= n }); !ok {
+		t.Fatalf("%d tagged processes running, want %s: %+v", len(found), what, found)
+	}
+}
+
+// waitTags reads the processes that carry tag until their count is as
+// done wants, for at most 3 s: nothing signals a process's start or end
+// to an outsider, so /proc is read again every 10 ms.
+func waitTags(tag string, done func(int) bool) ([]testbin.Proc, bool) {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		found := testbin.FindByEnv(tag)
-		if len(found) >= n {
-			return
+		if done(len(found)) {
+			return found, true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d tagged processes running, want %s: %+v", len(found), what, found)
+			return found, false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -179,7 +179,7 @@ func (w *wtx) readiness(j *model.Job) (pending int, cancelBy *model.Job, after t
 		if !ok {
 			continue
 		}
-		after = maxTime(after, done)
+		after = model.Later(after, done)
 		switch deps.Judge(st, d.Policy) {
 		case deps.Pending:
 			pending++

@@ -398,7 +398,7 @@ func (w *wtx) take(p backend.ClaimParams, picked []readyEntry) ([]*model.Job, er
 // taken before the claim commits, and the job's release, committed in
 // between, may carry a later time.
 func stampClaim(j *model.Job, owner string, now time.Time) {
-	now = maxTime(now, j.QueuedAt)
+	now = model.Later(now, j.QueuedAt)
 	j.Attempt++
 	j.StartedAt = now
 	j.RunAt = time.Time{}
@@ -431,7 +431,7 @@ func (w *wtx) finishAll(c *changes, fs []backend.Finish) error {
 	for _, f := range fs {
 		if !f.At.IsZero() {
 			w.now = f.At
-			latest = maxTime(latest, f.At)
+			latest = model.Later(latest, f.At)
 		}
 		if err := w.finish(c, f); err != nil {
 			return err
@@ -441,13 +441,6 @@ func (w *wtx) finishAll(c *changes, fs []backend.Finish) error {
 		w.now = latest
 	}
 	return w.settle(c)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 func (w *wtx) finish(c *changes, f backend.Finish) error {

@@ -159,9 +159,7 @@ func (m *Model) readiness(j *model.Job) (cancelBy *model.Job, pending bool, afte
 		if dep == nil {
 			continue
 		}
-		if dep.FinishedAt.After(after) {
-			after = dep.FinishedAt
-		}
+		after = model.Later(after, dep.FinishedAt)
 		switch {
 		case !dep.State.Terminal():
 			pending = true
@@ -290,7 +288,7 @@ func (m *Model) enqueue(c *change, j *model.Job, now time.Time) {
 	case pending:
 		m.setState(c, j, model.Waiting, now)
 	default:
-		m.setState(c, j, model.Queued, later(now, after))
+		m.setState(c, j, model.Queued, model.Later(now, after))
 	}
 }
 
@@ -331,7 +329,7 @@ func (m *Model) settle(c *change, now time.Time) {
 				m.cancel(c, dj, DependencyFailedError(j), now)
 			case dj.State == model.Waiting:
 				if cancelBy, pending, after := m.readiness(dj); cancelBy == nil && !pending {
-					m.setState(c, dj, model.Queued, later(now, after))
+					m.setState(c, dj, model.Queued, model.Later(now, after))
 				}
 			}
 		}

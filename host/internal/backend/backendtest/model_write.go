@@ -147,18 +147,6 @@ func (m *Model) join(j *model.Job, g *model.Group) {
 	g.Last = j.ID
 }
 
-// later is the later of two times. A job is queued no earlier than the
-// dependencies that released it finished, and starts no earlier than it
-// was queued, whatever the callers' clocks said: a caller's time is
-// taken before its write commits, and a write committed in between (a
-// dependency's finish, on this host or another) may carry a later one.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // readyAt is when a queued job became ready: max(QueuedAt, RunAt).
 func readyAt(j *model.Job) time.Time {
 	if j.RunAt.After(j.QueuedAt) {
@@ -239,7 +227,7 @@ func (m *Model) Claim(p backend.ClaimParams) ([]*model.Job, error) {
 			}
 			j.Owner = p.Owner
 			j.Attempt++
-			j.StartedAt = later(p.Now, j.QueuedAt)
+			j.StartedAt = model.Later(p.Now, j.QueuedAt)
 			j.RunAt = time.Time{}
 			j.Progress = model.Progress{}
 			j.Attempts = append(j.Attempts, model.AttemptRecord{Attempt: j.Attempt, StartedAt: j.StartedAt, Owner: p.Owner})

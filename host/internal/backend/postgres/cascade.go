@@ -45,8 +45,8 @@ func (w *wtx) readiness(j *model.Job) (*model.JobError, bool, time.Time, error) 
 			return nil, false, after, err
 		}
 		states[id] = model.State(st)
-		if done != nil && done.After(after) {
-			after = *done
+		if done != nil {
+			after = model.Later(after, *done)
 		}
 	}
 	rows.Close()
@@ -88,15 +88,7 @@ func (w *wtx) placement(j *model.Job, now time.Time) (model.State, time.Time, er
 	case pending:
 		return model.Waiting, now, nil
 	}
-	return model.Queued, later(now, after), nil
-}
-
-// later is the later of two times.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return model.Queued, model.Later(now, after), nil
 }
 
 // cancel ends an unfinished job with why; a running attempt is asked to
@@ -256,7 +248,7 @@ func (w *wtx) settleDependents(dep string, st model.State, now time.Time) error 
 				return err
 			}
 			if cancel == nil && !pending {
-				if err := w.setState(d.j, model.Queued, later(now, after)); err != nil {
+				if err := w.setState(d.j, model.Queued, model.Later(now, after)); err != nil {
 					return err
 				}
 			}
